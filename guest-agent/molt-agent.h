@@ -1,0 +1,47 @@
+/* The guest agent's state: configuration, job registry, CRIU probe.
+ *
+ * Transport-free: sessions hand it request lines and write back what it
+ * returns, which is also how the unit tests drive it. */
+#pragma once
+
+#include <json-glib/json-glib.h>
+
+#include "molt-criu-probe.h"
+#include "molt-job-launcher.h"
+#include "molt-job-registry.h"
+
+G_BEGIN_DECLS
+
+#define MOLT_AGENT_MAX_REQUEST (256 * 1024)
+
+typedef struct
+{
+  gchar *state_dir;    /* registry, job logs, CRIU work files */
+  gchar *unshare_path; /* NULL: from PATH */
+  gchar *setsid_path;  /* NULL: from PATH */
+  gboolean probe_criu; /* FALSE in unit tests */
+} MoltAgentConfig;
+
+typedef struct _MoltAgent MoltAgent;
+
+MoltAgent *molt_agent_new (const MoltAgentConfig *config, GError **error);
+void molt_agent_free (MoltAgent *agent);
+
+MoltJobRegistry *molt_agent_get_registry (MoltAgent *agent);
+MoltCriuProbe *molt_agent_get_criu_probe (MoltAgent *agent);
+const MoltJobLauncherConfig *molt_agent_get_launcher_config (MoltAgent *agent);
+gboolean molt_agent_is_frozen (MoltAgent *agent);
+/* Writes the registry; failures are logged, never fatal for the caller. */
+void molt_agent_save_registry (MoltAgent *agent);
+/* Called from the launcher when a job's tree ends. */
+void molt_agent_job_exited (const gchar *name, gint wait_status, gpointer agent);
+
+/* Handles one request line. Returns the reply line (with its newline) and
+ * sets *delimited when the reply must be preceded by a 0xFF byte. */
+gchar *molt_agent_handle_line (MoltAgent *agent, const gchar *line, gboolean *delimited);
+/* The reply for a line that was too long to parse. */
+gchar *molt_agent_oversized_reply (void);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (MoltAgent, molt_agent_free)
+
+G_END_DECLS

@@ -1,0 +1,178 @@
+/* job-start, job-list, job-stop: the managed jobs. */
+#include <signal.h>
+
+#include "molt-args.h"
+#include "molt-dispatch.h"
+#include "molt-protocol-error.h"
+
+#define MOLT_DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#define MOLT_STOP_GRACE_DEFAULT 10
+
+static gboolean
+validate_env (GStrv env, GError **error)
+{
+  for (guint i = 0; env != NULL && env[i] != NULL; i++)
+    {
+      const gchar *eq = strchr (env[i], '=');
+      if (eq == NULL || eq == env[i])
+        {
+          g_set_error (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_INVALID_PARAMETER,
+                       "argument 'env': element %u is not of the form NAME=VALUE", i);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+static GStrv
+env_with_default_path (GStrv env)
+{
+  g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
+  gboolean has_path = FALSE;
+
+  for (guint i = 0; env != NULL && env[i] != NULL; i++)
+    {
+      has_path |= g_str_has_prefix (env[i], "PATH=");
+      g_strv_builder_add (builder, env[i]);
+    }
+  if (!has_path)
+    g_strv_builder_add (builder, MOLT_DEFAULT_PATH);
+  return g_strv_builder_end (builder);
+}
+
+JsonNode *
+molt_command_job_start (MoltAgent *agent, JsonObject *args, GError **error)
+{
+  MoltJobRegistry *registry = molt_agent_get_registry (agent);
+  g_autoptr (MoltJob) job = NULL;
+  g_auto (GStrv) argv = NULL;
+  g_auto (GStrv) env = NULL;
+  const gchar *name, *cwd;
+  MoltJob *existing;
+
+  if (!molt_args_get_string (args, "name", TRUE, &name, error)
+      || !molt_job_name_is_valid (name, error)
+      || !molt_args_get_strv (args, "argv", TRUE, &argv, error)
+      || !molt_args_get_string (args, "cwd", FALSE, &cwd, error)
+      || !molt_args_get_strv (args, "env", FALSE, &env, error) || !validate_env (env, error))
+    return NULL;
+  if (argv[0] == NULL || argv[0][0] == '\0')
+    {
+      g_set_error_literal (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_INVALID_PARAMETER,
+                           "argument 'argv' must name a program");
+      return NULL;
+    }
+  existing = molt_job_registry_lookup (registry, name);
+  if (existing != NULL)
+    {
+      molt_job_refresh (existing);
+      if (existing->state != MOLT_JOB_STATE_EXITED)
+        {
+          g_set_error (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_EXISTS,
+                       "a job named '%s' is already running (pid %d)", name, existing->host_pid);
+          return NULL;
+        }
+    }
+
+  job = molt_job_new (name);
+  job->argv = g_steal_pointer (&argv);
+  job->cwd = g_strdup (cwd != NULL ? cwd : "/");
+  job->env = env_with_default_path (env);
+  if (!molt_job_launcher_start (molt_agent_get_launcher_config (agent), job,
+                                molt_agent_job_exited, agent, error))
+    return NULL;
+  g_message ("job %s started: pid %d (%d in its namespace)", job->name, job->host_pid,
+             job->ns_pid);
+  existing = job;
+  if (!molt_job_registry_add (registry, g_steal_pointer (&job), error))
+    return NULL;
+  molt_agent_save_registry (agent);
+  return molt_job_to_json (existing);
+}
+
+JsonNode *
+molt_command_job_list (MoltAgent *agent, JsonObject *args, GError **error)
+{
+  MoltJobRegistry *registry = molt_agent_get_registry (agent);
+  g_autoptr (JsonArray) array = json_array_new ();
+  g_autoptr (GPtrArray) jobs = NULL;
+
+  if (molt_job_registry_refresh (registry))
+    molt_agent_save_registry (agent);
+  jobs = molt_job_registry_list (registry);
+  for (guint i = 0; i < jobs->len; i++)
+    json_array_add_element (array, molt_job_to_json (g_ptr_array_index (jobs, i)));
+  return json_node_init_array (json_node_alloc (), array);
+}
+
+typedef struct
+{
+  MoltAgent *agent;
+  gchar *name;
+  gint pid;
+  guint64 starttime;
+} MoltStopEscalation;
+
+static void
+escalation_free (gpointer data)
+{
+  MoltStopEscalation *esc = data;
+  g_free (esc->name);
+  g_free (esc);
+}
+
+/* After the grace period, kill the namespace's init: the kernel then kills
+ * every process in the namespace. */
+static gboolean
+escalate_stop (gpointer data)
+{
+  MoltStopEscalation *esc = data;
+  MoltJob *job = molt_job_registry_lookup (molt_agent_get_registry (esc->agent), esc->name);
+
+  if (job != NULL && job->host_pid == esc->pid && job->proc_starttime == esc->starttime
+      && !molt_job_refresh (job))
+    {
+      g_message ("job %s did not stop within its grace period: SIGKILL", esc->name);
+      kill (esc->pid, SIGKILL);
+    }
+  return G_SOURCE_REMOVE;
+}
+
+JsonNode *
+molt_command_job_stop (MoltAgent *agent, JsonObject *args, GError **error)
+{
+  MoltJobRegistry *registry = molt_agent_get_registry (agent);
+  MoltStopEscalation *esc;
+  const gchar *name;
+  gint64 grace = MOLT_STOP_GRACE_DEFAULT;
+  MoltJob *job;
+
+  if (!molt_args_get_string (args, "name", TRUE, &name, error)
+      || !molt_args_get_int (args, "grace", FALSE, 0, 3600, &grace, error))
+    return NULL;
+  job = molt_job_registry_lookup (registry, name);
+  if (job == NULL)
+    {
+      g_set_error (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_NOT_FOUND,
+                   "no job named '%s'", name);
+      return NULL;
+    }
+  molt_job_refresh (job);
+  if (job->state == MOLT_JOB_STATE_EXITED)
+    return molt_job_to_json (job);
+
+  kill (job->host_pid, grace == 0 ? SIGKILL : SIGTERM);
+  job->state = MOLT_JOB_STATE_STOPPING;
+  molt_agent_save_registry (agent);
+  if (grace > 0)
+    {
+      esc = g_new0 (MoltStopEscalation, 1);
+      esc->agent = agent;
+      esc->name = g_strdup (name);
+      esc->pid = job->host_pid;
+      esc->starttime = job->proc_starttime;
+      g_timeout_add_seconds_full (G_PRIORITY_DEFAULT, (guint) grace, escalate_stop, esc,
+                                  escalation_free);
+    }
+  return molt_job_to_json (job);
+}

@@ -1,0 +1,28 @@
+#include "molt-dispatch.h"
+
+static const MoltCommand commands[] = {
+  { "sync", molt_command_sync, MOLT_COMMAND_FLAG_ALLOWED_WHILE_FROZEN },
+  { "sync-delimited", molt_command_sync,
+    MOLT_COMMAND_FLAG_ALLOWED_WHILE_FROZEN | MOLT_COMMAND_FLAG_DELIMITED },
+  { "info", molt_command_info, MOLT_COMMAND_FLAG_ALLOWED_WHILE_FROZEN },
+  { "commands", molt_command_commands, MOLT_COMMAND_FLAG_ALLOWED_WHILE_FROZEN },
+  { "job-start", molt_command_job_start, MOLT_COMMAND_FLAG_NONE },
+  { "job-list", molt_command_job_list, MOLT_COMMAND_FLAG_ALLOWED_WHILE_FROZEN },
+  { "job-stop", molt_command_job_stop, MOLT_COMMAND_FLAG_NONE },
+  { NULL, NULL, 0 },
+};
+
+const MoltCommand *
+molt_dispatch_table (void)
+{
+  return commands;
+}
+
+const MoltCommand *
+molt_dispatch_lookup (const gchar *name)
+{
+  for (const MoltCommand *cmd = commands; cmd->name != NULL; cmd++)
+    if (g_str_equal (cmd->name, name))
+      return cmd;
+  return NULL;
+}

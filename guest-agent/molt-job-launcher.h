@@ -1,0 +1,28 @@
+/* Starts a job in its own PID namespace, its init the session leader.
+ *
+ * Shape: `unshare -p -f setsid CMD...`. A freshly booted kernel reuses low
+ * PIDs, so a job restored at its old host PIDs would collide; inside a private
+ * namespace its PIDs are its own. */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "molt-job.h"
+
+G_BEGIN_DECLS
+
+typedef void (*MoltJobExitFunc) (const gchar *name, gint wait_status, gpointer user_data);
+
+typedef struct
+{
+  const gchar *unshare_path; /* NULL: look up "unshare" in PATH */
+  const gchar *setsid_path;  /* NULL: look up "setsid" in PATH */
+  const gchar *jobs_dir;     /* logs go to JOBS_DIR/NAME/output.log */
+} MoltJobLauncherConfig;
+
+/* Fills job->host_pid, ns_pid, proc_starttime, start_time and log_path.
+ * on_exit runs on the main context when the job's tree has ended. */
+gboolean molt_job_launcher_start (const MoltJobLauncherConfig *config, MoltJob *job,
+                                  MoltJobExitFunc on_exit, gpointer user_data, GError **error);
+
+G_END_DECLS

@@ -1,0 +1,254 @@
+#include <string.h>
+
+#include "molt-job.h"
+#include "molt-protocol-error.h"
+
+#define MOLT_JOB_NAME_MAX 64
+
+static const gchar *const state_names[] = {
+  [MOLT_JOB_STATE_RUNNING] = "running",
+  [MOLT_JOB_STATE_STOPPING] = "stopping",
+  [MOLT_JOB_STATE_EXITED] = "exited",
+};
+G_STATIC_ASSERT (G_N_ELEMENTS (state_names) == MOLT_JOB_STATE_LAST);
+
+const gchar *
+molt_job_state_to_string (MoltJobState state)
+{
+  g_return_val_if_fail ((guint) state < MOLT_JOB_STATE_LAST, "unknown");
+  return state_names[state];
+}
+
+gboolean
+molt_job_state_from_string (const gchar *text, MoltJobState *state)
+{
+  for (guint i = 0; i < MOLT_JOB_STATE_LAST; i++)
+    if (g_strcmp0 (text, state_names[i]) == 0)
+      {
+        *state = (MoltJobState) i;
+        return TRUE;
+      }
+  return FALSE;
+}
+
+gboolean
+molt_job_name_is_valid (const gchar *name, GError **error)
+{
+  gsize len = strlen (name);
+
+  if (len == 0 || len > MOLT_JOB_NAME_MAX || name[0] == '.' || name[0] == '-')
+    goto bad;
+  for (const gchar *p = name; *p != '\0'; p++)
+    if (!g_ascii_isalnum (*p) && *p != '-' && *p != '_' && *p != '.')
+      goto bad;
+  return TRUE;
+
+bad:
+  g_set_error (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_INVALID_PARAMETER,
+               "job name must be 1-%d characters of A-Z a-z 0-9 . _ - and not start "
+               "with '.' or '-'", MOLT_JOB_NAME_MAX);
+  return FALSE;
+}
+
+MoltJob *
+molt_job_new (const gchar *name)
+{
+  MoltJob *job = g_new0 (MoltJob, 1);
+  job->name = g_strdup (name);
+  job->state = MOLT_JOB_STATE_RUNNING;
+  return job;
+}
+
+void
+molt_job_free (MoltJob *job)
+{
+  if (job == NULL)
+    return;
+  g_free (job->name);
+  g_strfreev (job->argv);
+  g_free (job->cwd);
+  g_strfreev (job->env);
+  g_free (job->log_path);
+  g_free (job);
+}
+
+static JsonNode *
+strv_to_json (const GStrv strv)
+{
+  g_autoptr (JsonArray) array = json_array_new ();
+
+  for (guint i = 0; strv != NULL && strv[i] != NULL; i++)
+    json_array_add_string_element (array, strv[i]);
+  return json_node_init_array (json_node_alloc (), array);
+}
+
+JsonNode *
+molt_job_to_json (const MoltJob *job)
+{
+  g_autoptr (JsonObject) obj = json_object_new ();
+
+  json_object_set_string_member (obj, "name", job->name);
+  json_object_set_member (obj, "argv", strv_to_json (job->argv));
+  json_object_set_string_member (obj, "cwd", job->cwd);
+  json_object_set_member (obj, "env", strv_to_json (job->env));
+  json_object_set_string_member (obj, "log", job->log_path);
+  json_object_set_int_member (obj, "pid", job->host_pid);
+  json_object_set_int_member (obj, "ns-pid", job->ns_pid);
+  json_object_set_int_member (obj, "proc-starttime", (gint64) job->proc_starttime);
+  json_object_set_int_member (obj, "start-time", job->start_time);
+  json_object_set_string_member (obj, "state", molt_job_state_to_string (job->state));
+  if (job->state == MOLT_JOB_STATE_EXITED && job->exit_known)
+    json_object_set_int_member (obj, "exit-status", job->exit_status);
+  return json_node_init_object (json_node_alloc (), obj);
+}
+
+static gboolean
+read_strv (JsonObject *obj, const gchar *name, GStrv *out, GError **error)
+{
+  JsonNode *node = json_object_get_member (obj, name);
+  g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
+  JsonArray *array;
+
+  if (node == NULL || !JSON_NODE_HOLDS_ARRAY (node))
+    {
+      g_set_error (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_PARSE,
+                   "job record lacks the array '%s'", name);
+      return FALSE;
+    }
+  array = json_node_get_array (node);
+  for (guint i = 0; i < json_array_get_length (array); i++)
+    {
+      JsonNode *element = json_array_get_element (array, i);
+      if (!JSON_NODE_HOLDS_VALUE (element) || json_node_get_value_type (element) != G_TYPE_STRING)
+        {
+          g_set_error (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_PARSE,
+                       "job record: '%s' holds a non-string", name);
+          return FALSE;
+        }
+      g_strv_builder_add (builder, json_node_get_string (element));
+    }
+  *out = g_strv_builder_end (builder);
+  return TRUE;
+}
+
+static gboolean
+read_string (JsonObject *obj, const gchar *name, gchar **out, GError **error)
+{
+  JsonNode *node = json_object_get_member (obj, name);
+
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node)
+      || json_node_get_value_type (node) != G_TYPE_STRING)
+    {
+      g_set_error (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_PARSE,
+                   "job record lacks the string '%s'", name);
+      return FALSE;
+    }
+  *out = g_strdup (json_node_get_string (node));
+  return TRUE;
+}
+
+static gboolean
+read_int (JsonObject *obj, const gchar *name, gint64 *out, GError **error)
+{
+  JsonNode *node = json_object_get_member (obj, name);
+
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node)
+      || json_node_get_value_type (node) != G_TYPE_INT64)
+    {
+      g_set_error (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_PARSE,
+                   "job record lacks the integer '%s'", name);
+      return FALSE;
+    }
+  *out = json_node_get_int (node);
+  return TRUE;
+}
+
+MoltJob *
+molt_job_from_json (JsonNode *node, GError **error)
+{
+  g_autoptr (MoltJob) job = NULL;
+  g_autofree gchar *name = NULL;
+  g_autofree gchar *state = NULL;
+  JsonObject *obj;
+  gint64 value;
+
+  if (!JSON_NODE_HOLDS_OBJECT (node))
+    {
+      g_set_error_literal (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_PARSE,
+                           "job record is not an object");
+      return NULL;
+    }
+  obj = json_node_get_object (node);
+  if (!read_string (obj, "name", &name, error) || !molt_job_name_is_valid (name, error))
+    return NULL;
+  job = molt_job_new (name);
+  if (!read_strv (obj, "argv", &job->argv, error) || !read_strv (obj, "env", &job->env, error)
+      || !read_string (obj, "cwd", &job->cwd, error)
+      || !read_string (obj, "log", &job->log_path, error)
+      || !read_string (obj, "state", &state, error))
+    return NULL;
+  if (!molt_job_state_from_string (state, &job->state))
+    {
+      g_set_error (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_PARSE,
+                   "job record: unknown state '%s'", state);
+      return NULL;
+    }
+  if (!read_int (obj, "pid", &value, error))
+    return NULL;
+  job->host_pid = (gint) value;
+  if (!read_int (obj, "ns-pid", &value, error))
+    return NULL;
+  job->ns_pid = (gint) value;
+  if (!read_int (obj, "proc-starttime", &value, error))
+    return NULL;
+  job->proc_starttime = (guint64) value;
+  if (!read_int (obj, "start-time", &job->start_time, error))
+    return NULL;
+  if (json_object_has_member (obj, "exit-status") && read_int (obj, "exit-status", &value, NULL))
+    {
+      job->exit_status = (gint) value;
+      job->exit_known = TRUE;
+    }
+  return g_steal_pointer (&job);
+}
+
+gboolean
+molt_proc_read_starttime (gint pid, guint64 *starttime, GError **error)
+{
+  g_autofree gchar *path = g_strdup_printf ("/proc/%d/stat", pid);
+  g_autofree gchar *contents = NULL;
+  g_auto (GStrv) fields = NULL;
+  const gchar *after_comm;
+
+  if (!g_file_get_contents (path, &contents, NULL, error))
+    return FALSE;
+  /* The command name may hold spaces and ')': fields start after the last ')'. */
+  after_comm = strrchr (contents, ')');
+  if (after_comm == NULL)
+    goto bad;
+  fields = g_strsplit (after_comm + 2, " ", 0);
+  /* field 3 (state) is fields[0], so field 22 is fields[19] */
+  if (g_strv_length (fields) < 20)
+    goto bad;
+  *starttime = g_ascii_strtoull (fields[19], NULL, 10);
+  return TRUE;
+
+bad:
+  g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "cannot parse %s", path);
+  return FALSE;
+}
+
+gboolean
+molt_job_refresh (MoltJob *job)
+{
+  guint64 starttime = 0;
+
+  if (job->state == MOLT_JOB_STATE_EXITED)
+    return FALSE;
+  if (job->host_pid > 0 && molt_proc_read_starttime (job->host_pid, &starttime, NULL)
+      && starttime == job->proc_starttime)
+    return FALSE;
+  job->state = MOLT_JOB_STATE_EXITED;
+  job->exit_known = FALSE;
+  return TRUE;
+}

@@ -1,0 +1,219 @@
+/* molt-run: start a managed job from inside the guest.
+ *
+ *   molt-run [OPTION...] NAME -- CMD [ARG...]
+ *
+ * Asks the local molt-agent to start CMD as job NAME in its own PID
+ * namespace. With --wait it stays until the job ends and exits with the job's
+ * status, which suits a systemd ExecStart= of Type=simple. */
+#include <locale.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gio/gio.h>
+
+#include "molt-line-reader.h"
+#include "molt-message.h"
+
+#define MOLT_DEFAULT_SOCKET "/run/molt/agent.sock"
+#define MOLT_RUN_MAX_REPLY (1024 * 1024)
+#define MOLT_RUN_TIMEOUT_S 30
+
+extern char **environ;
+
+static JsonNode *
+call (const gchar *socket_path, const gchar *execute, JsonObject *args, GError **error)
+{
+  g_autoptr (GSocketClient) client = g_socket_client_new ();
+  g_autoptr (GSocketAddress) address = g_unix_socket_address_new (socket_path);
+  g_autoptr (GSocketConnection) conn = NULL;
+  g_autoptr (MoltLineReader) reader = molt_line_reader_new (MOLT_RUN_MAX_REPLY);
+  g_autofree gchar *request = molt_request_build (execute, args, 1);
+  GInputStream *in;
+  GOutputStream *out;
+
+  g_socket_client_set_timeout (client, MOLT_RUN_TIMEOUT_S);
+  conn = g_socket_client_connect (client, G_SOCKET_CONNECTABLE (address), NULL, error);
+  if (conn == NULL)
+    {
+      g_prefix_error (error, "cannot reach molt-agent at %s (is it running?): ", socket_path);
+      return NULL;
+    }
+  out = g_io_stream_get_output_stream (G_IO_STREAM (conn));
+  in = g_io_stream_get_input_stream (G_IO_STREAM (conn));
+  if (!g_output_stream_write_all (out, request, strlen (request), NULL, NULL, error))
+    return NULL;
+
+  for (;;)
+    {
+      guint8 buf[4096];
+      gchar *line = NULL;
+      MoltLineStatus status;
+      gssize n = g_input_stream_read (in, buf, sizeof buf, NULL, error);
+
+      if (n < 0)
+        return NULL;
+      if (n == 0)
+        {
+          g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CLOSED,
+                               "molt-agent closed the connection without replying");
+          return NULL;
+        }
+      molt_line_reader_feed (reader, buf, (gsize) n);
+      while ((status = molt_line_reader_next (reader, &line)) != MOLT_LINE_NONE)
+        {
+          g_autofree gchar *owned = line;
+          g_autoptr (MoltReply) reply = NULL;
+
+          if (status != MOLT_LINE_OK)
+            continue;
+          reply = molt_reply_parse (owned, error);
+          if (reply == NULL)
+            return NULL;
+          if (molt_reply_is_error (reply))
+            {
+              molt_reply_propagate_error (reply, error);
+              return NULL;
+            }
+          return json_node_ref (reply->ret);
+        }
+    }
+}
+
+static JsonNode *
+find_job (JsonNode *list, const gchar *name)
+{
+  JsonArray *array;
+
+  if (!JSON_NODE_HOLDS_ARRAY (list))
+    return NULL;
+  array = json_node_get_array (list);
+  for (guint i = 0; i < json_array_get_length (array); i++)
+    {
+      JsonNode *job = json_array_get_element (array, i);
+      if (JSON_NODE_HOLDS_OBJECT (job)
+          && g_strcmp0 (json_object_get_string_member_with_default (json_node_get_object (job),
+                                                                    "name", NULL), name) == 0)
+        return job;
+    }
+  return NULL;
+}
+
+/* Polls rather than holding a connection: the agent may restart (or the
+ * kernel may be switched under the job) while we wait. */
+static int
+wait_for_job (const gchar *socket_path, const gchar *name)
+{
+  for (;;)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autoptr (JsonNode) list = call (socket_path, "job-list", NULL, &error);
+      JsonNode *job;
+      JsonObject *obj;
+
+      if (list == NULL)
+        {
+          g_printerr ("molt-run: %s (retrying)\n", error->message);
+          g_usleep (5 * G_USEC_PER_SEC);
+          continue;
+        }
+      job = find_job (list, name);
+      if (job == NULL)
+        {
+          g_printerr ("molt-run: job %s is no longer registered\n", name);
+          return 1;
+        }
+      obj = json_node_get_object (job);
+      if (g_strcmp0 (json_object_get_string_member_with_default (obj, "state", ""), "exited") == 0)
+        {
+          gint64 status = json_object_get_int_member_with_default (obj, "exit-status", -1);
+          if (status < 0)
+            return 1;
+          if (WIFEXITED ((int) status))
+            return WEXITSTATUS ((int) status);
+          return 128 + WTERMSIG ((int) status);
+        }
+      g_usleep (G_USEC_PER_SEC);
+    }
+}
+
+int
+main (int argc, char **argv)
+{
+  g_autofree gchar *socket_path = g_strdup (MOLT_DEFAULT_SOCKET);
+  g_autofree gchar *cwd = NULL;
+  g_auto (GStrv) extra_env = NULL;
+  gboolean wait = FALSE, clean_env = FALSE;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GOptionContext) context = NULL;
+  g_autoptr (JsonObject) args = json_object_new ();
+  g_autoptr (JsonArray) argv_json = json_array_new ();
+  g_autoptr (JsonArray) env_json = json_array_new ();
+  g_autoptr (JsonNode) result = NULL;
+  const gchar *name;
+  const GOptionEntry entries[] = {
+    { "socket", 's', 0, G_OPTION_ARG_FILENAME, &socket_path, "molt-agent's socket (default " MOLT_DEFAULT_SOCKET ")", "PATH" },
+    { "cwd", 'C', 0, G_OPTION_ARG_FILENAME, &cwd, "working directory of the job (default: the current one)", "DIR" },
+    { "env", 'e', 0, G_OPTION_ARG_STRING_ARRAY, &extra_env, "set NAME=VALUE in the job's environment (repeatable)", "NAME=VALUE" },
+    { "clean-env", 0, 0, G_OPTION_ARG_NONE, &clean_env, "do not pass this environment on, only --env ones", NULL },
+    { "wait", 'w', 0, G_OPTION_ARG_NONE, &wait, "stay until the job ends; exit with its status", NULL },
+    { NULL },
+  };
+
+  setlocale (LC_ALL, "");
+  context = g_option_context_new ("NAME -- CMD [ARG...]");
+  g_option_context_set_summary (context,
+                                "Start CMD as the managed job NAME: molt-agent runs it in its own "
+                                "PID namespace,\nits output goes to /var/lib/molt/jobs/NAME/output.log, "
+                                "and molt can switch\nthe kernel under it.");
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    {
+      g_printerr ("molt-run: %s\n", error->message);
+      return 64;
+    }
+  /* GOption keeps "--" when it is followed by arguments. */
+  if (argc >= 2 && g_str_equal (argv[1], "--"))
+    {
+      argv++;
+      argc--;
+    }
+  if (argc < 3 || (argc >= 3 && g_str_equal (argv[2], "--") && argc < 4))
+    {
+      g_printerr ("molt-run: usage: molt-run [OPTION...] NAME -- CMD [ARG...]\n");
+      return 64;
+    }
+  name = argv[1];
+  for (int i = g_str_equal (argv[2], "--") ? 3 : 2; i < argc; i++)
+    json_array_add_string_element (argv_json, argv[i]);
+  if (!clean_env)
+    for (char **e = environ; *e != NULL; e++)
+      json_array_add_string_element (env_json, *e);
+  for (guint i = 0; extra_env != NULL && extra_env[i] != NULL; i++)
+    json_array_add_string_element (env_json, extra_env[i]);
+  if (cwd == NULL)
+    cwd = g_get_current_dir ();
+
+  json_object_set_string_member (args, "name", name);
+  json_object_set_array_member (args, "argv", json_array_ref (argv_json));
+  json_object_set_string_member (args, "cwd", cwd);
+  json_object_set_array_member (args, "env", json_array_ref (env_json));
+  result = call (socket_path, "job-start", args, &error);
+  if (result == NULL)
+    {
+      g_printerr ("molt-run: cannot start job %s: %s\n", name, error->message);
+      return 1;
+    }
+  if (JSON_NODE_HOLDS_OBJECT (result))
+    {
+      JsonObject *job = json_node_get_object (result);
+      g_print ("started job %s: pid %" G_GINT64_FORMAT " (%" G_GINT64_FORMAT
+               " in its namespace), output in %s\n",
+               name, json_object_get_int_member_with_default (job, "pid", -1),
+               json_object_get_int_member_with_default (job, "ns-pid", -1),
+               json_object_get_string_member_with_default (job, "log", "?"));
+    }
+  if (wait)
+    return wait_for_job (socket_path, name);
+  return 0;
+}
