@@ -1,0 +1,150 @@
+#include <stdio.h>
+
+#include "molt-cli.h"
+#include "molt-host-error.h"
+#include "molt-message.h"
+#include "molt-protocol-error.h"
+
+void
+molt_cli_add_common_entries (MoltCli *cli, GOptionContext *context)
+{
+  const GOptionEntry entries[] = {
+    { "connect", 'c', 0, G_OPTION_ARG_STRING, &cli->uri,
+      "libvirt URI (default: $LIBVIRT_DEFAULT_URI, then " MOLT_DEFAULT_URI ")", "URI" },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &cli->json, "print one JSON object for scripts", NULL },
+    { "timeout", 't', 0, G_OPTION_ARG_INT, &cli->timeout_s,
+      "seconds to wait for each agent reply (default 10)", "SECONDS" },
+    { "verbose", 'v', 0, G_OPTION_ARG_NONE, &cli->verbose,
+      "log what happens, including the full protocol exchange", NULL },
+    { NULL },
+  };
+
+  g_option_context_add_main_entries (context, entries, NULL);
+}
+
+gboolean
+molt_cli_parse (MoltCli *cli, const MoltCliCommand *cmd, const GOptionEntry *entries,
+                int *argc, char ***argv, int *exit_code)
+{
+  g_autoptr (GOptionContext) context = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree gchar *params = g_strdup_printf ("%s", cmd->parameters);
+
+  context = g_option_context_new (params);
+  g_option_context_set_summary (context, cmd->summary);
+  if (cmd->description != NULL)
+    g_option_context_set_description (context, cmd->description);
+  if (entries != NULL)
+    g_option_context_add_main_entries (context, entries, NULL);
+  molt_cli_add_common_entries (cli, context);
+  g_set_prgname (g_strdup_printf ("molt %s", cmd->name));
+  if (!g_option_context_parse (context, argc, argv, &error))
+    {
+      *exit_code = molt_cli_usage (cmd, error->message);
+      return FALSE;
+    }
+  if (cli->verbose)
+    g_setenv ("G_MESSAGES_DEBUG", "all", TRUE);
+  if (cli->timeout_s <= 0)
+    cli->timeout_s = MOLT_AGENT_CLIENT_DEFAULT_TIMEOUT_MS / 1000;
+  return TRUE;
+}
+
+MoltAgentClient *
+molt_cli_open_agent (MoltCli *cli, const gchar *domain, GError **error)
+{
+  g_autoptr (virConnect) conn = NULL;
+  g_autoptr (virDomain) dom = NULL;
+  g_autoptr (MoltAgentClient) client = NULL;
+  MoltTransport *transport;
+
+  conn = molt_libvirt_connect (cli->uri, error);
+  if (conn == NULL)
+    return NULL;
+  dom = molt_libvirt_lookup_domain (conn, domain, error);
+  if (dom == NULL)
+    return NULL;
+  transport = molt_libvirt_open_agent (dom, error);
+  if (transport == NULL)
+    return NULL;
+  /* The stream holds its own reference to the connection. */
+  client = molt_agent_client_new (transport);
+  molt_agent_client_set_timeout (client, (guint) cli->timeout_s * 1000);
+  if (!molt_agent_client_sync (client, error))
+    return NULL;
+  return g_steal_pointer (&client);
+}
+
+static int
+exit_code_for (const GError *error)
+{
+  if (error->domain == MOLT_HOST_ERROR)
+    switch ((MoltHostErrorCode) error->code)
+      {
+      case MOLT_HOST_ERROR_DOMAIN_NOT_FOUND:
+        return MOLT_EXIT_NOT_FOUND;
+      case MOLT_HOST_ERROR_CONNECT:
+      case MOLT_HOST_ERROR_DOMAIN_NOT_RUNNING:
+      case MOLT_HOST_ERROR_NO_CHANNEL:
+      case MOLT_HOST_ERROR_AGENT_UNRESPONSIVE:
+      case MOLT_HOST_ERROR_AGENT_PROTOCOL:
+      case MOLT_HOST_ERROR_REPLY_TOO_LARGE:
+      case MOLT_HOST_ERROR_AGENT_CLOSED:
+        return MOLT_EXIT_UNREACHABLE;
+      default:
+        break;
+      }
+  return MOLT_EXIT_FAILED;
+}
+
+static const gchar *
+error_code_name (const GError *error)
+{
+  if (error->domain == MOLT_HOST_ERROR)
+    return molt_host_error_to_string ((MoltHostErrorCode) error->code);
+  if (error->domain == MOLT_PROTOCOL_ERROR)
+    return molt_protocol_error_to_class ((MoltProtocolErrorCode) error->code);
+  return "failed";
+}
+
+int
+molt_cli_fail (MoltCli *cli, const gchar *what, const GError *error)
+{
+  int code = exit_code_for (error);
+
+  g_printerr ("molt: %s: %s\n", what, error->message);
+  if (cli->json)
+    {
+      g_autoptr (JsonObject) err = json_object_new ();
+      g_autoptr (JsonObject) obj = json_object_new ();
+      g_autoptr (JsonNode) root = NULL;
+
+      json_object_set_string_member (err, "code", error_code_name (error));
+      json_object_set_string_member (err, "message", error->message);
+      json_object_set_int_member (err, "exit-code", code);
+      json_object_set_object_member (obj, "error", g_steal_pointer (&err));
+      root = json_node_init_object (json_node_alloc (), obj);
+      molt_cli_print_json (root);
+    }
+  return code;
+}
+
+int
+molt_cli_usage (const MoltCliCommand *cmd, const gchar *message)
+{
+  g_printerr ("molt %s: %s\nUsage: molt %s %s\n('molt %s --help' for more)\n", cmd->name,
+              message, cmd->name, cmd->parameters, cmd->name);
+  return MOLT_EXIT_USAGE;
+}
+
+void
+molt_cli_print_json (JsonNode *node)
+{
+  g_autoptr (JsonGenerator) gen = json_generator_new ();
+  g_autofree gchar *text = NULL;
+
+  json_generator_set_pretty (gen, TRUE);
+  json_generator_set_root (gen, node);
+  text = json_generator_to_data (gen, NULL);
+  g_print ("%s\n", text);
+}

@@ -1,0 +1,9 @@
+/* The table of molt subcommands, one file each. */
+#pragma once
+
+#include "molt-cli.h"
+
+extern const MoltCliCommand molt_cmd_ping;
+extern const MoltCliCommand molt_cmd_info;
+extern const MoltCliCommand molt_cmd_jobs;
+extern const MoltCliCommand molt_cmd_exec;

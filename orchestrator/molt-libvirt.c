@@ -1,0 +1,307 @@
+#include <gio/gio.h>
+#include <libvirt/virterror.h>
+
+#include "molt-host-error.h"
+#include "molt-libvirt.h"
+
+static const gchar channel_xml[] =
+  "<channel type='unix'>\n"
+  "  <source mode='bind'/>\n"
+  "  <target type='virtio' name='" MOLT_AGENT_CHANNEL "'/>\n"
+  "</channel>";
+
+const gchar *
+molt_libvirt_channel_xml (void)
+{
+  return channel_xml;
+}
+
+static const gchar *
+last_error (void)
+{
+  const gchar *msg = virGetLastErrorMessage ();
+  return msg != NULL ? msg : "unknown libvirt error";
+}
+
+/* libvirt prints every error to stderr by default; we report them ourselves. */
+static void
+quiet_error_handler (void *data, virErrorPtr err)
+{
+  g_debug ("libvirt: %s", err != NULL && err->message != NULL ? err->message : "?");
+}
+
+static gpointer
+event_thread (gpointer data)
+{
+  for (;;)
+    if (virEventRunDefaultImpl () < 0)
+      g_debug ("libvirt event loop: %s", last_error ());
+  return NULL;
+}
+
+void
+molt_libvirt_init (void)
+{
+  static gsize initialised = 0;
+
+  if (g_once_init_enter (&initialised))
+    {
+      virSetErrorFunc (NULL, quiet_error_handler);
+      virEventRegisterDefaultImpl ();
+      g_thread_unref (g_thread_new ("libvirt-events", event_thread, NULL));
+      g_once_init_leave (&initialised, 1);
+    }
+}
+
+virConnectPtr
+molt_libvirt_connect (const gchar *uri, GError **error)
+{
+  virConnectPtr conn;
+
+  if (uri == NULL)
+    uri = g_getenv ("LIBVIRT_DEFAULT_URI");
+  if (uri == NULL || uri[0] == '\0')
+    uri = MOLT_DEFAULT_URI;
+  molt_libvirt_init ();
+  conn = virConnectOpen (uri);
+  if (conn == NULL)
+    {
+      g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_CONNECT,
+                   "cannot connect to %s: %s (is libvirtd running?)", uri, last_error ());
+      return NULL;
+    }
+  return conn;
+}
+
+virDomainPtr
+molt_libvirt_lookup_domain (virConnectPtr conn, const gchar *name, GError **error)
+{
+  virDomainPtr dom = virDomainLookupByName (conn, name);
+  g_autofree gchar *uri = NULL;
+  gchar *end = NULL;
+
+  if (dom == NULL)
+    dom = virDomainLookupByUUIDString (conn, name);
+  if (dom == NULL)
+    {
+      gint64 id = g_ascii_strtoll (name, &end, 10);
+      if (end != name && *end == '\0' && id >= 0 && id <= G_MAXINT)
+        dom = virDomainLookupByID (conn, (int) id);
+    }
+  if (dom != NULL)
+    return dom;
+  uri = virConnectGetURI (conn);
+  g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_DOMAIN_NOT_FOUND,
+               "domain '%s' not found on %s ('virsh -c %s list --all' lists the domains)", name,
+               uri != NULL ? uri : "?", uri != NULL ? uri : "URI");
+  return NULL;
+}
+
+gboolean
+molt_libvirt_check_agent_channel (virDomainPtr dom, GError **error)
+{
+  g_autofree gchar *xml = NULL;
+  const gchar *name = virDomainGetName (dom);
+  int active = virDomainIsActive (dom);
+
+  if (active < 0)
+    {
+      g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED, "cannot query domain '%s': %s",
+                   name, last_error ());
+      return FALSE;
+    }
+  if (active == 0)
+    {
+      g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_DOMAIN_NOT_RUNNING,
+                   "domain '%s' is not running (start it with 'virsh start %s')", name, name);
+      return FALSE;
+    }
+  xml = virDomainGetXMLDesc (dom, 0);
+  if (xml == NULL)
+    {
+      g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED,
+                   "cannot read the definition of domain '%s': %s", name, last_error ());
+      return FALSE;
+    }
+  /* libvirt formats attributes with single quotes. */
+  if (strstr (xml, "name='" MOLT_AGENT_CHANNEL "'") == NULL)
+    {
+      g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_NO_CHANNEL,
+                   "domain '%s' has no molt agent channel. Add this to <devices> "
+                   "('virsh edit %s'), then restart the domain:\n%s",
+                   name, name, channel_xml);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* ---- the libvirt stream transport ---- */
+
+typedef struct
+{
+  MoltTransport parent;
+  virStreamPtr stream;
+  GMutex lock;
+  GCond cond;
+  guint64 events; /* bumped by the event thread on every stream event */
+  gboolean callback_added;
+} MoltStreamTransport;
+
+static void
+stream_event_cb (virStreamPtr stream, int events, void *opaque)
+{
+  MoltStreamTransport *self = opaque;
+
+  g_mutex_lock (&self->lock);
+  self->events++;
+  g_cond_broadcast (&self->cond);
+  g_mutex_unlock (&self->lock);
+}
+
+/* Waits for a stream event or 50 ms, whichever comes first: the short cap
+ * makes a missed wake-up cost little. Returns FALSE past the deadline. */
+static gboolean
+stream_wait (MoltStreamTransport *self, guint64 seen, gint64 deadline)
+{
+  gint64 now = g_get_monotonic_time ();
+
+  if (now >= deadline)
+    return FALSE;
+  g_mutex_lock (&self->lock);
+  if (self->events == seen)
+    g_cond_wait_until (&self->cond, &self->lock, MIN (deadline, now + 50 * 1000));
+  g_mutex_unlock (&self->lock);
+  return TRUE;
+}
+
+static guint64
+stream_events (MoltStreamTransport *self)
+{
+  guint64 events;
+
+  g_mutex_lock (&self->lock);
+  events = self->events;
+  g_mutex_unlock (&self->lock);
+  return events;
+}
+
+static gssize
+stream_recv (MoltTransport *transport, guint8 *buf, gsize len, gint64 deadline, GError **error)
+{
+  MoltStreamTransport *self = (MoltStreamTransport *) transport;
+
+  for (;;)
+    {
+      guint64 seen = stream_events (self);
+      int n = virStreamRecv (self->stream, (char *) buf, len);
+
+      if (n >= 0)
+        return n;
+      if (n != -2)
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s", last_error ());
+          return -1;
+        }
+      if (!stream_wait (self, seen, deadline))
+        {
+          g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT, "timed out");
+          return -1;
+        }
+    }
+}
+
+static gboolean
+stream_send (MoltTransport *transport, const guint8 *buf, gsize len, gint64 deadline,
+             GError **error)
+{
+  MoltStreamTransport *self = (MoltStreamTransport *) transport;
+
+  while (len > 0)
+    {
+      guint64 seen = stream_events (self);
+      int n = virStreamSend (self->stream, (const char *) buf, len);
+
+      if (n > 0)
+        {
+          buf += n;
+          len -= (gsize) n;
+          continue;
+        }
+      if (n != -2)
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s", last_error ());
+          return FALSE;
+        }
+      if (!stream_wait (self, seen, deadline))
+        {
+          g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT, "timed out");
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+static void
+stream_free (MoltTransport *transport)
+{
+  MoltStreamTransport *self = (MoltStreamTransport *) transport;
+
+  if (self->callback_added)
+    virStreamEventRemoveCallback (self->stream);
+  virStreamAbort (self->stream);
+  virStreamFree (self->stream);
+  g_mutex_clear (&self->lock);
+  g_cond_clear (&self->cond);
+  g_free (self);
+}
+
+static const MoltTransportClass stream_transport_class = {
+  .recv = stream_recv,
+  .send = stream_send,
+  .free = stream_free,
+};
+
+MoltTransport *
+molt_libvirt_open_agent (virDomainPtr dom, GError **error)
+{
+  g_autoptr (MoltTransport) transport = NULL;
+  MoltStreamTransport *self;
+  virStreamPtr stream;
+
+  if (!molt_libvirt_check_agent_channel (dom, error))
+    return NULL;
+  stream = virStreamNew (virDomainGetConnect (dom), VIR_STREAM_NONBLOCK);
+  if (stream == NULL)
+    {
+      g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED, "cannot create a stream: %s",
+                   last_error ());
+      return NULL;
+    }
+  self = g_new0 (MoltStreamTransport, 1);
+  self->parent.klass = &stream_transport_class;
+  self->stream = stream;
+  g_mutex_init (&self->lock);
+  g_cond_init (&self->cond);
+  transport = &self->parent;
+
+  /* FORCE: a client that died holding the channel must not lock us out. */
+  if (virDomainOpenChannel (dom, MOLT_AGENT_CHANNEL, stream, VIR_DOMAIN_CHANNEL_FORCE) < 0)
+    {
+      g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_NO_CHANNEL,
+                   "cannot open the agent channel of domain '%s': %s", virDomainGetName (dom),
+                   last_error ());
+      return NULL;
+    }
+  if (virStreamEventAddCallback (stream,
+                                 /* not WRITABLE: it is level-triggered and would spin */
+                                 VIR_STREAM_EVENT_READABLE | VIR_STREAM_EVENT_ERROR
+                                   | VIR_STREAM_EVENT_HANGUP,
+                                 stream_event_cb, self, NULL) < 0)
+    {
+      g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED,
+                   "cannot watch the agent channel: %s", last_error ());
+      return NULL;
+    }
+  self->callback_added = TRUE;
+  return g_steal_pointer (&transport);
+}
