@@ -8,7 +8,6 @@
 
 #include "molt-criu-probe.h"
 
-#define MOLT_CRIU_LOG "criu-check.log"
 
 typedef enum
 {
@@ -47,69 +46,63 @@ molt_criu_probe_free (MoltCriuProbe *probe)
   g_free (probe);
 }
 
-/* CRIU's own log names the failed feature; the last "Error" line is the why. */
+/* CRIU names the failed feature on an "Error" line; that line is the why. */
 static gchar *
-last_error_line (const gchar *log_path)
+last_error_line (const gchar *output)
 {
-  g_autofree gchar *contents = NULL;
-  g_auto (GStrv) lines = NULL;
+  g_auto (GStrv) lines = g_strsplit (output, "\n", 0);
   const gchar *found = NULL;
 
-  if (!g_file_get_contents (log_path, &contents, NULL, NULL))
-    return NULL;
-  lines = g_strsplit (contents, "\n", 0);
   for (guint i = 0; lines[i] != NULL; i++)
-    if (strstr (lines[i], "Error") != NULL || strstr (lines[i], "error") != NULL)
+    if (strstr (lines[i], "Error") != NULL
+        || (found == NULL && g_strstrip (lines[i])[0] != '\0'))
       found = lines[i];
-  return found != NULL ? g_strstrip (g_strdup (found)) : NULL;
+  return found != NULL ? g_strstrip (g_strdup (found)) : g_strdup ("no output");
 }
 
+/* The version comes from libcriu; the check runs the criu CLI, because
+ * libcriu 3.17's criu_local_check() makes `criu swrk` crash (it sends a
+ * CHECK request without options and the service dereferences them). */
 static void
 probe_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
 {
   MoltCriuProbe *probe = data;
-  g_autofree gchar *log_path = g_build_filename (probe->work_dir, MOLT_CRIU_LOG, NULL);
+  g_autoptr (GSubprocess) proc = NULL;
+  g_autoptr (GError) local_error = NULL;
+  g_autofree gchar *output = NULL;
   g_autofree gchar *error = NULL;
   criu_opts *opts = NULL;
-  gint dir_fd = -1, version = 0, ret;
+  gint version = 0;
 
-  if (g_mkdir_with_parents (probe->work_dir, 0700) != 0
-      || (dir_fd = open (probe->work_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-    {
-      error = g_strdup_printf ("cannot use %s: %s", probe->work_dir, g_strerror (errno));
-      goto out;
-    }
   if (criu_local_init_opts (&opts) < 0)
     {
       error = g_strdup ("libcriu could not allocate its options");
       goto out;
     }
   criu_local_set_service_binary (opts, "criu");
-  criu_local_set_work_dir_fd (opts, dir_fd);
-  criu_local_set_log_file (opts, MOLT_CRIU_LOG);
-  criu_local_set_log_level (opts, 2);
-
   version = criu_local_get_version (opts);
+  criu_local_free_opts (opts);
   if (version < 0)
     {
       error = g_strdup_printf ("cannot run criu: %s (is it installed?)", g_strerror (-version));
       version = 0;
       goto out;
     }
-  unlink (log_path);
-  ret = criu_local_check (opts);
-  if (ret < 0)
+
+  proc = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE,
+                           &local_error, "criu", "check", NULL);
+  if (proc == NULL || !g_subprocess_communicate_utf8 (proc, NULL, NULL, &output, NULL, &local_error))
     {
-      g_autofree gchar *why = last_error_line (log_path);
-      error = g_strdup_printf ("criu check failed (%s)%s%s", g_strerror (-ret),
-                               why != NULL ? ": " : "", why != NULL ? why : "");
+      error = g_strdup_printf ("cannot run criu check: %s", local_error->message);
+      goto out;
+    }
+  if (!g_subprocess_get_successful (proc))
+    {
+      g_autofree gchar *why = last_error_line (output != NULL ? output : "");
+      error = g_strdup_printf ("criu check failed: %s", why);
     }
 
 out:
-  if (opts != NULL)
-    criu_local_free_opts (opts);
-  if (dir_fd >= 0)
-    close (dir_fd);
   g_mutex_lock (&probe->lock);
   probe->version = version;
   probe->state = error == NULL ? PROBE_OK : PROBE_FAILED;

@@ -1,0 +1,184 @@
+# molt libvirt test bed: sourced by integration and e2e tests (bash).
+#
+# Starts transient domains with unique names from the cached test guest,
+# TCG unless KVM really works (or MOLT_ACCEL says otherwise), direct kernel
+# boot, serial console to a log file, the org.molt.agent.0 channel. Every
+# domain and file is removed on exit, failure or interruption; the console
+# logs of a failed test are kept under $MOLT_TESTBED_LOGS.
+#
+# Environment (set by meson): MOLT, MOLT_GUEST_DIR, MOLT_TESTBED_LOGS,
+# MOLT_TEST_URI (default qemu:///system), MOLT_ACCEL (tcg|kvm).
+
+: "${MOLT_TEST_URI:=qemu:///system}"
+: "${MOLT_TESTBED_LOGS:=${TMPDIR:-/tmp}/molt-testbed-logs}"
+: "${MOLT_TESTBED_ROOT:=/var/lib/libvirt/images/molt-testbed}"
+: "${MOLT_GUEST_MEMORY_MIB:=512}"
+testbed_xml_template=$(dirname "${BASH_SOURCE[0]}")/domain.xml.in
+testbed_domains=()
+testbed_dirs=()
+testbed_failed=0
+
+testbed_log() { printf '[testbed %s] %s\n' "$(date +%T)" "$*" >&2; }
+
+testbed_die() {
+  testbed_log "FAIL: $*"
+  testbed_failed=1
+  exit 1
+}
+
+# KVM only when the CPU offers it to us; DESIGN.md: /dev/kvm exists here but
+# a KVM guest spins forever without vmx/svm.
+testbed_accel() {
+  if [ -n "${MOLT_ACCEL:-}" ]; then
+    echo "$MOLT_ACCEL"
+  elif grep -qE '\b(vmx|svm)\b' /proc/cpuinfo && [ -w /dev/kvm ]; then
+    echo kvm
+  else
+    echo qemu
+  fi
+}
+
+virsh_t() { virsh -q -c "$MOLT_TEST_URI" "$@"; }
+
+# Domains left by a test that was killed (its owner pid is gone).
+testbed_sweep_stale() {
+  local dom owner
+  for dom in $(virsh_t list --name 2>/dev/null | grep '^molt-test-' || true); do
+    owner=${dom##*-}
+    if [ -n "$owner" ] && ! kill -0 "$owner" 2>/dev/null; then
+      testbed_log "removing stale domain $dom (owner $owner is gone)"
+      virsh_t destroy "$dom" >/dev/null 2>&1 || true
+      rm -rf "${MOLT_TESTBED_ROOT:?}/$dom"
+    fi
+  done
+}
+
+# QEMU runs as libvirt-qemu: the cached image must be reachable for it. If
+# the build tree is not (a private home directory, say), hard-link the
+# images into libvirt's own image directory.
+testbed_guest_dir() {
+  if runuser -u libvirt-qemu -- test -r "$MOLT_GUEST_DIR/root.qcow2" 2>/dev/null; then
+    echo "$MOLT_GUEST_DIR"
+    return
+  fi
+  local staged=$MOLT_TESTBED_ROOT/guest-$(cat "$MOLT_GUEST_DIR/inputs.sha256")
+  if [ ! -f "$staged/root.qcow2" ]; then
+    mkdir -p "$staged"
+    local f
+    for f in "$MOLT_GUEST_DIR"/root.qcow2 "$MOLT_GUEST_DIR"/vmlinuz-* "$MOLT_GUEST_DIR"/initrd.img-*; do
+      ln -f "$f" "$staged/" 2>/dev/null || cp "$f" "$staged/"
+    done
+  fi
+  echo "$staged"
+}
+
+# testbed_start TAG [KERNEL_VERSION] [--no-channel] [--cmdline-extra TEXT]
+# Prints the domain name. The first kernel in $MOLT_GUEST_DIR/kernels boots
+# unless one is given.
+testbed_start() {
+  local tag=$1; shift
+  local version="" channel=1 extra="" arg
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --no-channel) channel=0; shift ;;
+      --cmdline-extra) extra=$2; shift 2 ;;
+      *) version=$1; shift ;;
+    esac
+  done
+  [ -n "$version" ] || version=$(awk '{print $1}' "$MOLT_GUEST_DIR/kernels")
+  local guest name dir accel cpu_mode channel_xml=""
+  guest=$(testbed_guest_dir)
+  name="molt-test-$tag-$RANDOM-$$"
+  dir="$MOLT_TESTBED_ROOT/$name"
+  mkdir -p "$dir"
+  chmod 755 "$MOLT_TESTBED_ROOT" "$dir"
+  testbed_domains+=("$name")
+  testbed_dirs+=("$dir")
+  qemu-img create -q -f qcow2 -F qcow2 -b "$guest/root.qcow2" "$dir/disk.qcow2"
+  accel=$(testbed_accel)
+  if [ "$accel" = kvm ]; then cpu_mode=host-passthrough; else cpu_mode=maximum; fi
+  if [ "$channel" = 1 ]; then
+    channel_xml="    <channel type='unix'>
+      <source mode='bind'/>
+      <target type='virtio' name='org.molt.agent.0'/>
+    </channel>"
+  fi
+  sed -e "s|@ACCEL@|$accel|" -e "s|@NAME@|$name|" -e "s|@OWNER@|$$|" \
+      -e "s|@MEMORY_MIB@|$MOLT_GUEST_MEMORY_MIB|" \
+      -e "s|@KERNEL@|$guest/vmlinuz-$version|" -e "s|@INITRD@|$guest/initrd.img-$version|" \
+      -e "s|@CMDLINE@|root=/dev/vda rw console=ttyS0 panic=-1 $extra|" \
+      -e "s|@CPU_MODE@|$cpu_mode|" -e "s|@DISK@|$dir/disk.qcow2|" \
+      -e "s|@CONSOLE_LOG@|$dir/console.log|" "$testbed_xml_template" \
+    | awk -v ch="$channel_xml" '{ if ($0 == "@CHANNEL@") { if (ch != "") print ch } else print }' \
+    >"$dir/domain.xml"
+  virsh_t create "$dir/domain.xml" >/dev/null || testbed_die "virsh create $name failed"
+  testbed_log "started $name ($accel, kernel $version)"
+  echo "$name"
+}
+
+# testbed_wait_agent DOMAIN [TIMEOUT_S]: waits until molt ping answers;
+# prints the seconds it took.
+testbed_wait_agent() {
+  local dom=$1 timeout=${2:-180} start now
+  start=$(date +%s.%N)
+  while :; do
+    if "$MOLT" -c "$MOLT_TEST_URI" --timeout 3 ping "$dom" >/dev/null 2>&1; then
+      now=$(date +%s.%N)
+      awk -v a="$start" -v b="$now" 'BEGIN { printf "%.1f\n", b - a }'
+      return 0
+    fi
+    now=$(date +%s)
+    if testbed_console "$dom" | grep -q 'molt-initramfs: cannot boot'; then
+      testbed_console "$dom" | tail -n 5 >&2
+      testbed_die "guest $dom cannot boot"
+    fi
+    if [ $(( now - ${start%.*} )) -ge "$timeout" ]; then
+      testbed_console "$dom" | tail -n 30 >&2
+      testbed_die "agent in $dom did not answer within ${timeout}s"
+    fi
+    sleep 1
+  done
+}
+
+testbed_console() {
+  local dom=$1
+  cat "$MOLT_TESTBED_ROOT/$dom/console.log" 2>/dev/null
+}
+
+testbed_destroy() {
+  local dom=$1
+  virsh_t destroy "$dom" >/dev/null 2>&1 || true
+}
+
+testbed_cleanup() {
+  local status=$?
+  local i dom dir
+  [ "$status" = 0 ] || testbed_failed=1
+  for i in "${!testbed_domains[@]}"; do
+    dom=${testbed_domains[$i]}
+    dir=${testbed_dirs[$i]}
+    virsh_t destroy "$dom" >/dev/null 2>&1 || true
+    virsh_t undefine "$dom" >/dev/null 2>&1 || true
+    if [ "$testbed_failed" = 1 ] && [ -f "$dir/console.log" ]; then
+      mkdir -p "$MOLT_TESTBED_LOGS"
+      cp "$dir/console.log" "$MOLT_TESTBED_LOGS/$dom.console.log"
+      testbed_log "console log kept: $MOLT_TESTBED_LOGS/$dom.console.log"
+    fi
+    rm -rf "$dir"
+  done
+  testbed_domains=()
+  testbed_dirs=()
+  return "$status"
+}
+
+testbed_init() {
+  [ -n "${MOLT:-}" ] && [ -x "$MOLT" ] || { echo "testbed: \$MOLT must point at the molt binary" >&2; exit 1; }
+  [ -f "${MOLT_GUEST_DIR:-}/root.qcow2" ] || { echo "testbed: no guest image in \$MOLT_GUEST_DIR" >&2; exit 1; }
+  virsh_t version >/dev/null 2>&1 || {
+    echo "testbed: cannot reach libvirt at $MOLT_TEST_URI (scripts/check starts libvirtd)" >&2
+    exit 1
+  }
+  trap testbed_cleanup EXIT
+  trap 'testbed_failed=1; exit 130' INT TERM
+  testbed_sweep_stale
+}
