@@ -176,3 +176,56 @@ molt_command_job_stop (MoltAgent *agent, JsonObject *args, GError **error)
     }
   return molt_job_to_json (job);
 }
+
+#define MOLT_JOB_LOG_MAX 65536
+
+/* The tail of a job's output log: lets the host see a job is progressing
+ * without a general file-read command. */
+JsonNode *
+molt_command_job_log (MoltAgent *agent, JsonObject *args, GError **error)
+{
+  MoltJobRegistry *registry = molt_agent_get_registry (agent);
+  g_autoptr (GFile) file = NULL;
+  g_autoptr (GFileInputStream) stream = NULL;
+  g_autoptr (GFileInfo) info = NULL;
+  g_autoptr (JsonObject) obj = json_object_new ();
+  g_autofree gchar *data = NULL;
+  g_autofree gchar *text = NULL;
+  gint64 bytes = 4096, size;
+  gsize got = 0;
+  const gchar *name;
+  MoltJob *job;
+
+  if (!molt_args_get_string (args, "name", TRUE, &name, error)
+      || !molt_args_get_int (args, "bytes", FALSE, 0, MOLT_JOB_LOG_MAX, &bytes, error))
+    return NULL;
+  job = molt_job_registry_lookup (registry, name);
+  if (job == NULL)
+    {
+      g_set_error (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_NOT_FOUND,
+                   "no job named '%s'", name);
+      return NULL;
+    }
+  file = g_file_new_for_path (job->log_path);
+  stream = g_file_read (file, NULL, error);
+  if (stream == NULL)
+    return NULL;
+  info = g_file_input_stream_query_info (stream, G_FILE_ATTRIBUTE_STANDARD_SIZE, NULL, error);
+  if (info == NULL)
+    return NULL;
+  size = g_file_info_get_size (info);
+  if (size > bytes
+      && !g_seekable_seek (G_SEEKABLE (stream), size - bytes, G_SEEK_SET, NULL, error))
+    return NULL;
+  data = g_malloc (bytes + 1);
+  if (!g_input_stream_read_all (G_INPUT_STREAM (stream), data, bytes, &got, NULL, error))
+    return NULL;
+  data[got] = '\0';
+  /* Job output may be binary; the protocol carries UTF-8 only. */
+  text = g_utf8_make_valid (data, got);
+  json_object_set_string_member (obj, "name", name);
+  json_object_set_string_member (obj, "path", job->log_path);
+  json_object_set_int_member (obj, "size", size);
+  json_object_set_string_member (obj, "tail", text);
+  return json_node_init_object (json_node_alloc (), obj);
+}

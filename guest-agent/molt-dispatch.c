@@ -9,6 +9,7 @@ static const MoltCommand commands[] = {
   { "job-start", molt_command_job_start, MOLT_COMMAND_FLAG_NONE },
   { "job-list", molt_command_job_list, MOLT_COMMAND_FLAG_ALLOWED_WHILE_FROZEN },
   { "job-stop", molt_command_job_stop, MOLT_COMMAND_FLAG_NONE },
+  { "job-log", molt_command_job_log, MOLT_COMMAND_FLAG_ALLOWED_WHILE_FROZEN },
   { NULL, NULL, 0 },
 };
 

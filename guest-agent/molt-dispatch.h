@@ -34,5 +34,6 @@ JsonNode *molt_command_commands (MoltAgent *agent, JsonObject *args, GError **er
 JsonNode *molt_command_job_start (MoltAgent *agent, JsonObject *args, GError **error);
 JsonNode *molt_command_job_list (MoltAgent *agent, JsonObject *args, GError **error);
 JsonNode *molt_command_job_stop (MoltAgent *agent, JsonObject *args, GError **error);
+JsonNode *molt_command_job_log (MoltAgent *agent, JsonObject *args, GError **error);
 
 G_END_DECLS

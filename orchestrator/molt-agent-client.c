@@ -89,7 +89,14 @@ next_event (MoltAgentClient *client, gint64 deadline, const gchar *what, gchar *
 
       if (status != MOLT_LINE_NONE)
         return status;
-      n = molt_transport_recv (client->transport, buf, sizeof buf, deadline, &local_error);
+      /* A guest that streams without end must not keep us here forever. */
+      if (g_get_monotonic_time () >= deadline)
+        {
+          g_set_error_literal (&local_error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT, "timed out");
+          n = -1;
+        }
+      else
+        n = molt_transport_recv (client->transport, buf, sizeof buf, deadline, &local_error);
       if (n > 0)
         {
           molt_line_reader_feed (client->reader, buf, (gsize) n);

@@ -7,3 +7,4 @@ extern const MoltCliCommand molt_cmd_ping;
 extern const MoltCliCommand molt_cmd_info;
 extern const MoltCliCommand molt_cmd_jobs;
 extern const MoltCliCommand molt_cmd_exec;
+extern const MoltCliCommand molt_cmd_logs;

@@ -12,6 +12,7 @@ static const MoltCliCommand *const commands[] = {
   &molt_cmd_info,
   &molt_cmd_jobs,
   &molt_cmd_exec,
+  &molt_cmd_logs,
   NULL,
 };
 

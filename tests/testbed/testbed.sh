@@ -140,6 +140,19 @@ testbed_wait_agent() {
   done
 }
 
+# testbed_wait_console DOMAIN REGEX [TIMEOUT_S]: waits for a console line.
+testbed_wait_console() {
+  local dom=$1 pattern=$2 timeout=${3:-180} waited=0
+  until testbed_console "$dom" | grep -qE "$pattern"; do
+    if [ "$waited" -ge "$timeout" ]; then
+      testbed_console "$dom" | tail -n 30 >&2
+      testbed_die "no '$pattern' on the console of $dom within ${timeout}s"
+    fi
+    sleep 1
+    waited=$((waited + 1))
+  done
+}
+
 testbed_console() {
   local dom=$1
   cat "$MOLT_TESTBED_ROOT/$dom/console.log" 2>/dev/null

@@ -1,0 +1,60 @@
+#!/bin/bash
+# Integration: the vertical slice against a real libvirtd, QEMU guest, CRIU.
+# molt info shows the guest's kernel and CRIU working; molt exec starts a job
+# whose output keeps growing; molt jobs lists it with a namespace PID other
+# than its host PID; the agent's own errors reach the CLI intact.
+set -euo pipefail
+source "$(dirname "$0")/../testbed/testbed.sh"
+source "$(dirname "$0")/../testbed/assert.sh"
+testbed_init
+
+expected_kernel=$(awk '{print $1}' "$MOLT_GUEST_DIR/kernels")
+dom=$(testbed_start agent)
+boot_s=$(testbed_wait_agent "$dom")
+testbed_log "guest boot to agent-ready: ${boot_s}s"
+m() { "$MOLT" -c "$MOLT_TEST_URI" "$@"; }
+
+# --- info: kernel release and CRIU ---
+info=$(m --json --timeout 60 info "$dom")
+assert_json "$info" '.["kernel-release"]' "$expected_kernel"
+assert_json "$info" '.criu.works' true
+assert_json "$info" '.criu.state' ok
+human=$(m info "$dom")
+assert_contains "$human" "Kernel release:  $expected_kernel"
+assert_contains "$human" "CRIU:            works"
+
+# --- exec: a job whose output keeps growing ---
+out=$(m exec "$dom" --name counter -- sh -c 'i=0; while :; do echo "tick $i"; i=$((i+1)); sleep 0.5; done')
+assert_contains "$out" "started job counter"
+sleep 3
+size1=$(m --json logs "$dom" counter | json_get '.size')
+sleep 3
+size2=$(m --json logs "$dom" counter | json_get '.size')
+[ "$size2" -gt "$size1" ] || testbed_die "job output did not grow ($size1 -> $size2 bytes)"
+assert_contains "$(m logs "$dom" counter)" "tick 5"
+
+# --- jobs: namespace PID differs from host PID ---
+jobs=$(m --json jobs "$dom")
+assert_json "$jobs" '.jobs[0].name' counter
+assert_json "$jobs" '.jobs[0].state' running
+pid=$(json_get '.jobs[0].pid' <<<"$jobs")
+ns_pid=$(json_get '.jobs[0]["ns-pid"]' <<<"$jobs")
+[ "$ns_pid" = 1 ] || testbed_die "job init should be pid 1 in its namespace, got $ns_pid"
+[ "$pid" != "$ns_pid" ] || testbed_die "host pid $pid equals namespace pid $ns_pid"
+assert_contains "$(m jobs "$dom")" "counter"
+
+# --- env and cwd reach the job ---
+m exec "$dom" --name envjob --cwd /var/lib/molt --env GREETING=hello -- sh -c 'echo "$GREETING from $(pwd)"; sleep 600' >/dev/null
+sleep 2
+assert_contains "$(m logs "$dom" envjob)" "hello from /var/lib/molt"
+
+# --- agent-side errors reach the CLI with exit code 1 ---
+assert_fails 1 "already running" m exec "$dom" --name counter -- true
+assert_fails 1 "job name must be" m exec "$dom" --name bad/name -- true
+assert_fails 1 "does not exist in the guest" m exec "$dom" --name nocwd --cwd /does/not/exist -- true
+assert_fails 1 "no job named 'nosuchjob'" m logs "$dom" nosuchjob
+assert_fails 64 "--name is required" m exec "$dom" -- true
+
+# --- the counter is still alive after all that ---
+assert_json "$(m --json jobs "$dom")" '.jobs[0].state' running
+echo "agent.sh: all checks passed (boot to agent-ready ${boot_s}s)"

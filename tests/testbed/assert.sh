@@ -1,0 +1,39 @@
+# Small assertions for the bash tests; a failure names what was expected.
+
+# json_get FILTER: reads JSON on stdin, prints the value (python3, always on
+# Debian via the test dependencies).
+json_get() {
+  python3 -c '
+import json, sys
+data = json.load(sys.stdin)
+expr = sys.argv[1]
+value = eval("data" + expr) if expr != "." else data
+print(json.dumps(value) if isinstance(value, (dict, list, bool)) or value is None else value)
+' "$1"
+}
+
+assert_json() {
+  local json=$1 filter=$2 expected=$3 got
+  got=$(json_get "$filter" <<<"$json") || testbed_die "cannot read $filter from: $json"
+  [ "$got" = "$expected" ] || testbed_die "$filter is '$got', expected '$expected'"
+}
+
+assert_contains() {
+  local text=$1 needle=$2
+  case "$text" in
+    *"$needle"*) ;;
+    *) testbed_die "expected '$needle' in: $text" ;;
+  esac
+}
+
+# assert_fails EXPECTED_RC NEEDLE CMD...: CMD exits EXPECTED_RC and prints NEEDLE.
+assert_fails() {
+  local expected=$1 needle=$2 out rc
+  shift 2
+  set +e
+  out=$("$@" 2>&1)
+  rc=$?
+  set -e
+  [ "$rc" = "$expected" ] || testbed_die "'$*' exited $rc, expected $expected; output: $out"
+  assert_contains "$out" "$needle"
+}

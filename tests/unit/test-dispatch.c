@@ -1,0 +1,229 @@
+/* The agent's dispatch: every command through molt_agent_handle_line. */
+#include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+
+#include "molt-agent.h"
+#include "molt-message.h"
+#include "molt-test.h"
+
+static gchar *state_dir;
+
+static MoltAgent *
+new_agent (void)
+{
+  g_autoptr (GError) error = NULL;
+  MoltAgentConfig config = { .state_dir = state_dir, .probe_criu = FALSE };
+  MoltAgent *agent = molt_agent_new (&config, &error);
+
+  MOLT_ASSERT_NO_ERROR (error);
+  return agent;
+}
+
+/* Sends one line, returns the parsed reply. */
+static MoltReply *
+call (MoltAgent *agent, const char *line, gboolean *delimited)
+{
+  g_autoptr (GError) error = NULL;
+  gboolean delim = FALSE;
+  g_autofree gchar *text = molt_agent_handle_line (agent, line, &delim);
+  MoltReply *reply;
+
+  CU_ASSERT_PTR_NOT_NULL (strchr (text, '\n'));
+  reply = molt_reply_parse (g_strchomp (text), &error);
+  MOLT_ASSERT_NO_ERROR (error);
+  if (delimited != NULL)
+    *delimited = delim;
+  return reply;
+}
+
+static void
+expect_error (MoltAgent *agent, const char *line, const char *klass, const char *needle)
+{
+  g_autoptr (MoltReply) reply = call (agent, line, NULL);
+
+  CU_ASSERT_TRUE_FATAL (molt_reply_is_error (reply));
+  CU_ASSERT_STRING_EQUAL (reply->error_class, klass);
+  MOLT_ASSERT_CONTAINS (reply->error_desc, needle);
+}
+
+static void
+test_sync (void)
+{
+  g_autoptr (MoltAgent) agent = new_agent ();
+  g_autoptr (MoltReply) plain = NULL;
+  g_autoptr (MoltReply) delim = NULL;
+  gboolean delimited = TRUE;
+
+  plain = call (agent, "{\"execute\":\"sync\",\"arguments\":{\"id\":1234567890123},\"id\":5}", &delimited);
+  CU_ASSERT_FALSE (delimited);
+  CU_ASSERT_EQUAL (json_node_get_int (plain->ret), 1234567890123);
+  CU_ASSERT_TRUE (molt_reply_id_equals (plain, 5));
+
+  delim = call (agent, "{\"execute\":\"sync-delimited\",\"arguments\":{\"id\":9}}", &delimited);
+  CU_ASSERT_TRUE (delimited);
+  CU_ASSERT_EQUAL (json_node_get_int (delim->ret), 9);
+}
+
+static void
+test_errors (void)
+{
+  g_autoptr (MoltAgent) agent = new_agent ();
+
+  expect_error (agent, "not json", "ParseError", "not valid JSON");
+  expect_error (agent, "{\"execute\":\"reboot-the-world\",\"id\":1}", "CommandNotFound", "reboot-the-world");
+  expect_error (agent, "{\"execute\":\"sync\"}", "InvalidParameter", "missing argument 'id'");
+  expect_error (agent, "{\"execute\":\"sync\",\"arguments\":{\"id\":\"7\"}}", "InvalidParameter", "must be an integer");
+  expect_error (agent, "{\"execute\":\"job-start\",\"arguments\":{\"name\":3,\"argv\":[\"x\"]}}",
+                "InvalidParameter", "'name' must be a string");
+  expect_error (agent, "{\"execute\":\"job-start\",\"arguments\":{\"name\":\"j\",\"argv\":\"sleep 1\"}}",
+                "InvalidParameter", "'argv' must be an array of strings");
+  expect_error (agent, "{\"execute\":\"job-start\",\"arguments\":{\"name\":\"j\",\"argv\":[]}}",
+                "InvalidParameter", "must name a program");
+  expect_error (agent, "{\"execute\":\"job-start\",\"arguments\":{\"name\":\"../etc\",\"argv\":[\"x\"]}}",
+                "InvalidParameter", "job name must be");
+  expect_error (agent, "{\"execute\":\"job-start\",\"arguments\":{\"name\":\"j\",\"argv\":[\"x\"],\"env\":[\"NOEQUALS\"]}}",
+                "InvalidParameter", "NAME=VALUE");
+  expect_error (agent, "{\"execute\":\"job-stop\",\"arguments\":{\"name\":\"ghost\"}}", "NotFound", "ghost");
+  expect_error (agent, "{\"execute\":\"job-log\",\"arguments\":{\"name\":\"ghost\",\"bytes\":-1}}",
+                "InvalidParameter", "'bytes' is -1");
+}
+
+static void
+test_oversized_reply (void)
+{
+  g_autofree gchar *text = molt_agent_oversized_reply ();
+  MOLT_ASSERT_CONTAINS (text, "ParseError");
+}
+
+static void
+test_info_and_commands (void)
+{
+  g_autoptr (MoltAgent) agent = new_agent ();
+  g_autoptr (MoltReply) info = call (agent, "{\"execute\":\"info\"}", NULL);
+  g_autoptr (MoltReply) cmds = call (agent, "{\"execute\":\"commands\"}", NULL);
+  struct utsname uts;
+  JsonObject *obj;
+
+  CU_ASSERT_FALSE_FATAL (molt_reply_is_error (info));
+  obj = json_node_get_object (info->ret);
+  uname (&uts);
+  CU_ASSERT_STRING_EQUAL (json_object_get_string_member (obj, "kernel-release"), uts.release);
+  CU_ASSERT_STRING_EQUAL (json_object_get_string_member (obj, "version"), MOLT_VERSION);
+  CU_ASSERT_STRING_EQUAL (json_object_get_string_member (json_object_get_object_member (obj, "criu"), "state"),
+                          "not-checked");
+  CU_ASSERT_TRUE (json_array_get_length (json_node_get_array (cmds->ret)) >= 8);
+}
+
+static gboolean
+job_state_is (MoltAgent *agent, const char *state)
+{
+  g_autoptr (MoltReply) list = call (agent, "{\"execute\":\"job-list\"}", NULL);
+  JsonArray *jobs = json_node_get_array (list->ret);
+  JsonObject *job;
+
+  if (json_array_get_length (jobs) != 1)
+    return FALSE;
+  job = json_array_get_object_element (jobs, 0);
+  return g_strcmp0 (json_object_get_string_member (job, "state"), state) == 0;
+}
+
+/* A real job in a real PID namespace (needs root, as the agent has). */
+static void
+test_job_lifecycle (void)
+{
+  g_autoptr (MoltAgent) agent = NULL;
+  g_autoptr (MoltReply) started = NULL;
+  g_autoptr (MoltReply) stopped = NULL;
+  g_autoptr (MoltReply) log = NULL;
+  gint64 deadline;
+  JsonObject *job;
+
+  if (geteuid () != 0)
+    {
+      g_printerr ("(skipped: needs root for a PID namespace) ");
+      return;
+    }
+  agent = new_agent ();
+  started = call (agent,
+                  "{\"execute\":\"job-start\",\"arguments\":{\"name\":\"sleeper\","
+                  "\"argv\":[\"sh\",\"-c\",\"echo started; exec sleep 600\"],\"cwd\":\"/\"}}",
+                  NULL);
+  CU_ASSERT_FALSE_FATAL (molt_reply_is_error (started));
+  job = json_node_get_object (started->ret);
+  CU_ASSERT_EQUAL (json_object_get_int_member (job, "ns-pid"), 1);
+  CU_ASSERT_NOT_EQUAL (json_object_get_int_member (job, "pid"), 1);
+  CU_ASSERT_TRUE (job_state_is (agent, "running"));
+  expect_error (agent, "{\"execute\":\"job-start\",\"arguments\":{\"name\":\"sleeper\",\"argv\":[\"true\"]}}",
+                "AlreadyExists", "already running");
+
+  /* Stop it only once it has really started (its first output). */
+  deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  do
+    {
+      g_clear_pointer (&log, molt_reply_free);
+      log = call (agent, "{\"execute\":\"job-log\",\"arguments\":{\"name\":\"sleeper\"}}", NULL);
+      CU_ASSERT_FALSE_FATAL (molt_reply_is_error (log));
+      g_usleep (10000);
+    }
+  while (strstr (json_object_get_string_member (json_node_get_object (log->ret), "tail"), "started") == NULL
+         && g_get_monotonic_time () < deadline);
+  MOLT_ASSERT_CONTAINS (json_object_get_string_member (json_node_get_object (log->ret), "tail"),
+                        "started");
+
+  stopped = call (agent, "{\"execute\":\"job-stop\",\"arguments\":{\"name\":\"sleeper\",\"grace\":0}}", NULL);
+  CU_ASSERT_FALSE (molt_reply_is_error (stopped));
+  deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  while (!job_state_is (agent, "exited") && g_get_monotonic_time () < deadline)
+    {
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (10000);
+    }
+  CU_ASSERT_TRUE (job_state_is (agent, "exited"));
+  /* Let the launcher's exit callback run before the agent goes away. */
+  for (int i = 0; i < 50; i++)
+    {
+      while (g_main_context_iteration (NULL, FALSE))
+        ;
+      g_usleep (10000);
+    }
+
+  /* The registry on disk survives a new agent. */
+  g_clear_pointer (&agent, molt_agent_free);
+  agent = new_agent ();
+  CU_ASSERT_TRUE (job_state_is (agent, "exited"));
+}
+
+int
+main (void)
+{
+  static const MoltTestCase cases[] = {
+    { "sync and sync-delimited", test_sync },
+    { "errors by class", test_errors },
+    { "oversized request reply", test_oversized_reply },
+    { "info and commands", test_info_and_commands },
+    { "job lifecycle", test_job_lifecycle },
+    { NULL, NULL },
+  };
+  g_autoptr (GError) error = NULL;
+  int ret;
+
+  state_dir = g_dir_make_tmp ("molt-dispatch-XXXXXX", &error);
+  g_assert_no_error (error);
+  ret = molt_test_run ("dispatch", cases);
+  {
+    g_autofree gchar *cmd_dir = g_build_filename (state_dir, "jobs", "sleeper", NULL);
+    g_autofree gchar *log = g_build_filename (cmd_dir, "output.log", NULL);
+    g_autofree gchar *jobs = g_build_filename (state_dir, "jobs", NULL);
+    g_autofree gchar *registry = g_build_filename (state_dir, "jobs.json", NULL);
+    g_unlink (log);
+    g_rmdir (cmd_dir);
+    g_rmdir (jobs);
+    g_unlink (registry);
+    g_rmdir (state_dir);
+  }
+  g_free (state_dir);
+  return ret;
+}
