@@ -16,9 +16,9 @@ m() { "$MOLT" -c "$MOLT_TEST_URI" "$@"; }
 
 # --- info: kernel release and CRIU ---
 info=$(m --json --timeout 60 info "$dom")
-assert_json "$info" '.["kernel-release"]' "$expected_kernel"
-assert_json "$info" '.criu.works' true
-assert_json "$info" '.criu.state' ok
+assert_json "$info" kernel-release "$expected_kernel"
+assert_json "$info" criu.works true
+assert_json "$info" criu.state ok
 human=$(m info "$dom")
 assert_contains "$human" "Kernel release:  $expected_kernel"
 assert_contains "$human" "CRIU:            works"
@@ -27,18 +27,18 @@ assert_contains "$human" "CRIU:            works"
 out=$(m exec "$dom" --name counter -- sh -c 'i=0; while :; do echo "tick $i"; i=$((i+1)); sleep 0.5; done')
 assert_contains "$out" "started job counter"
 sleep 3
-size1=$(m --json logs "$dom" counter | json_get '.size')
+size1=$(m --json logs "$dom" counter | json_get size)
 sleep 3
-size2=$(m --json logs "$dom" counter | json_get '.size')
+size2=$(m --json logs "$dom" counter | json_get size)
 [ "$size2" -gt "$size1" ] || testbed_die "job output did not grow ($size1 -> $size2 bytes)"
 assert_contains "$(m logs "$dom" counter)" "tick 5"
 
 # --- jobs: namespace PID differs from host PID ---
 jobs=$(m --json jobs "$dom")
-assert_json "$jobs" '.jobs[0].name' counter
-assert_json "$jobs" '.jobs[0].state' running
-pid=$(json_get '.jobs[0].pid' <<<"$jobs")
-ns_pid=$(json_get '.jobs[0]["ns-pid"]' <<<"$jobs")
+assert_json "$jobs" jobs.0.name counter
+assert_json "$jobs" jobs.0.state running
+pid=$(json_get jobs.0.pid <<<"$jobs")
+ns_pid=$(json_get jobs.0.ns-pid <<<"$jobs")
 [ "$ns_pid" = 1 ] || testbed_die "job init should be pid 1 in its namespace, got $ns_pid"
 [ "$pid" != "$ns_pid" ] || testbed_die "host pid $pid equals namespace pid $ns_pid"
 assert_contains "$(m jobs "$dom")" "counter"
@@ -56,5 +56,5 @@ assert_fails 1 "no job named 'nosuchjob'" m logs "$dom" nosuchjob
 assert_fails 64 "--name is required" m exec "$dom" -- true
 
 # --- the counter is still alive after all that ---
-assert_json "$(m --json jobs "$dom")" '.jobs[0].state' running
+assert_json "$(m --json jobs "$dom")" jobs.0.state running
 echo "agent.sh: all checks passed (boot to agent-ready ${boot_s}s)"

@@ -13,8 +13,8 @@ m() { "$MOLT" -c "$MOLT_TEST_URI" "$@"; }
 # --- unknown domain: no guest needed ---
 assert_fails 2 "domain 'molt-no-such-domain' not found" m ping molt-no-such-domain
 out=$(m --json info molt-no-such-domain 2>/dev/null || true)
-assert_json "$out" '["error"]["code"]' domain-not-found
-assert_json "$out" '["error"]["exit-code"]' 2
+assert_json "$out" error.code domain-not-found
+assert_json "$out" error.exit-code 2
 
 # Boot the misbehaving guests together: they are independent.
 nochan=$(testbed_start nochan --no-channel)
@@ -36,7 +36,7 @@ elapsed=$(( $(date +%s) - start ))
 # A hang check, not a speed test: 3 s timeout, 60 s before we call it a hang.
 [ "$elapsed" -lt 60 ] || testbed_die "molt hung for ${elapsed}s on a silent agent"
 out=$(m --json --timeout 2 jobs "$silent" 2>/dev/null || true)
-assert_json "$out" '["error"]["code"]' agent-unresponsive
+assert_json "$out" error.code agent-unresponsive
 
 # --- garbage from the guest ---
 assert_fails 3 "the agent sent garbage" timeout 60 "$MOLT" -c "$MOLT_TEST_URI" --timeout 5 ping "$garbage"

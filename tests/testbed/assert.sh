@@ -1,13 +1,13 @@
 # Small assertions for the bash tests; a failure names what was expected.
 
-# json_get FILTER: reads JSON on stdin, prints the value (python3, always on
-# Debian via the test dependencies).
+# json_get PATH: reads JSON on stdin, prints the value at PATH, a dotted
+# list of keys and array indices ("jobs.0.ns-pid"); booleans as true/false.
 json_get() {
   python3 -c '
 import json, sys
-data = json.load(sys.stdin)
-expr = sys.argv[1]
-value = eval("data" + expr) if expr != "." else data
+value = json.load(sys.stdin)
+for key in sys.argv[1].split("."):
+    value = value[int(key)] if isinstance(value, list) else value[key]
 print(json.dumps(value) if isinstance(value, (dict, list, bool)) or value is None else value)
 ' "$1"
 }

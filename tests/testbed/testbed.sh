@@ -14,8 +14,6 @@
 : "${MOLT_TESTBED_ROOT:=/var/lib/libvirt/images/molt-testbed}"
 : "${MOLT_GUEST_MEMORY_MIB:=512}"
 testbed_xml_template=$(dirname "${BASH_SOURCE[0]}")/domain.xml.in
-testbed_domains=()
-testbed_dirs=()
 testbed_failed=0
 
 testbed_log() { printf '[testbed %s] %s\n' "$(date +%T)" "$*" >&2; }
@@ -92,8 +90,6 @@ testbed_start() {
   dir="$MOLT_TESTBED_ROOT/$name"
   mkdir -p "$dir"
   chmod 755 "$MOLT_TESTBED_ROOT" "$dir"
-  testbed_domains+=("$name")
-  testbed_dirs+=("$dir")
   qemu-img create -q -f qcow2 -F qcow2 -b "$guest/root.qcow2" "$dir/disk.qcow2"
   accel=$(testbed_accel)
   if [ "$accel" = kvm ]; then cpu_mode=host-passthrough; else cpu_mode=maximum; fi
@@ -163,15 +159,19 @@ testbed_destroy() {
   virsh_t destroy "$dom" >/dev/null 2>&1 || true
 }
 
+# Every domain of this test carries our pid as its name's last part, so
+# cleanup finds them even when they were started in a subshell.
 testbed_cleanup() {
   local status=$?
-  local i dom dir
+  local dom dir
   [ "$status" = 0 ] || testbed_failed=1
-  for i in "${!testbed_domains[@]}"; do
-    dom=${testbed_domains[$i]}
-    dir=${testbed_dirs[$i]}
+  for dom in $(virsh_t list --all --name 2>/dev/null | grep -E "^molt-test-.*-$$\$" || true); do
     virsh_t destroy "$dom" >/dev/null 2>&1 || true
     virsh_t undefine "$dom" >/dev/null 2>&1 || true
+  done
+  for dir in "$MOLT_TESTBED_ROOT"/molt-test-*-"$$"; do
+    [ -d "$dir" ] || continue
+    dom=${dir##*/}
     if [ "$testbed_failed" = 1 ] && [ -f "$dir/console.log" ]; then
       mkdir -p "$MOLT_TESTBED_LOGS"
       cp "$dir/console.log" "$MOLT_TESTBED_LOGS/$dom.console.log"
@@ -179,8 +179,6 @@ testbed_cleanup() {
     fi
     rm -rf "$dir"
   done
-  testbed_domains=()
-  testbed_dirs=()
   return "$status"
 }
 
