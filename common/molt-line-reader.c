@@ -14,9 +14,9 @@ struct _MoltLineReader
 {
   GByteArray *partial;
   gsize max_line;
-  gboolean discarding;       /* inside an oversized line */
+  gboolean discarding; /* inside an oversized line */
   gboolean skip_to_delimiter;
-  GQueue events;             /* MoltLineEvent */
+  GQueue events; /* MoltLineEvent */
 };
 
 MoltLineReader *

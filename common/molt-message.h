@@ -23,10 +23,10 @@ typedef struct
 
 typedef struct
 {
-  JsonNode *ret;     /* set on success */
+  JsonNode *ret;      /* set on success */
   gchar *error_class; /* set on failure */
   gchar *error_desc;
-  JsonNode *id;      /* NULL when absent */
+  JsonNode *id; /* NULL when absent */
 } MoltReply;
 
 MoltRequest *molt_request_parse (const gchar *line, GError **error);

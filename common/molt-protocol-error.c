@@ -1,6 +1,6 @@
 #include "molt-protocol-error.h"
 
-G_DEFINE_QUARK (molt-protocol-error-quark, molt_protocol_error)
+G_DEFINE_QUARK (molt - protocol - error - quark, molt_protocol_error)
 
 static const gchar *const error_classes[] = {
   [MOLT_PROTOCOL_ERROR_GENERIC] = "GenericError",

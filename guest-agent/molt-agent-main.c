@@ -15,10 +15,10 @@
 #include "molt-agent-session.h"
 #include "molt-agent.h"
 
-#define MOLT_PORT_NAME "org.molt.agent.0"
-#define MOLT_DEFAULT_SOCKET "/run/molt/agent.sock"
+#define MOLT_PORT_NAME         "org.molt.agent.0"
+#define MOLT_DEFAULT_SOCKET    "/run/molt/agent.sock"
 #define MOLT_DEFAULT_STATE_DIR "/var/lib/molt"
-#define MOLT_PORT_WAIT_S 30
+#define MOLT_PORT_WAIT_S       30
 
 typedef struct
 {
@@ -36,8 +36,7 @@ session_closed_cb (MoltAgentSession *session, gpointer data)
 }
 
 static gboolean
-incoming_cb (GSocketService *service, GSocketConnection *connection, GObject *source,
-             gpointer data)
+incoming_cb (GSocketService *service, GSocketConnection *connection, GObject *source, gpointer data)
 {
   MoltAgentDaemon *daemon = data;
   GSocket *socket = g_socket_connection_get_socket (connection);
@@ -64,7 +63,8 @@ find_port_device (const gchar *name)
     return NULL;
   while ((entry = g_dir_read_name (dir)) != NULL)
     {
-      g_autofree gchar *name_path = g_build_filename ("/sys/class/virtio-ports", entry, "name", NULL);
+      g_autofree gchar *name_path
+          = g_build_filename ("/sys/class/virtio-ports", entry, "name", NULL);
       g_autofree gchar *port_name = NULL;
       if (g_file_get_contents (name_path, &port_name, NULL, NULL)
           && g_str_equal (g_strstrip (port_name), name))
@@ -88,7 +88,8 @@ open_port (const gchar *device, const gchar *name, GError **error)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
                    "no virtio-serial port named %s (is virtio_console loaded and the "
-                   "domain's <channel> target named %s?)", name, name);
+                   "domain's <channel> target named %s?)",
+                   name, name);
       return -1;
     }
   fd = open (path, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
@@ -153,14 +154,22 @@ main (int argc, char **argv)
   MoltAgentDaemon daemon = { 0 };
   MoltAgentConfig config = { 0 };
   const GOptionEntry entries[] = {
-    { "port", 'p', 0, G_OPTION_ARG_STRING, &port_name, "virtio-serial port name (default " MOLT_PORT_NAME ")", "NAME" },
-    { "device", 'd', 0, G_OPTION_ARG_FILENAME, &device, "character device to serve instead of looking the port up", "PATH" },
-    { "no-port", 0, 0, G_OPTION_ARG_NONE, &no_port, "do not serve the host port (local socket only)", NULL },
-    { "socket", 's', 0, G_OPTION_ARG_FILENAME, &socket_path, "local unix socket (default " MOLT_DEFAULT_SOCKET "; empty: none)", "PATH" },
-    { "state-dir", 0, 0, G_OPTION_ARG_FILENAME, &state_dir, "job registry, logs and images (default " MOLT_DEFAULT_STATE_DIR ")", "DIR" },
-    { "unshare", 0, 0, G_OPTION_ARG_FILENAME, &unshare_path, "unshare program (default: from PATH)", "PATH" },
-    { "setsid", 0, 0, G_OPTION_ARG_FILENAME, &setsid_path, "setsid program (default: from PATH)", "PATH" },
-    { "no-criu-check", 0, 0, G_OPTION_ARG_NONE, &no_criu_check, "do not probe CRIU at start-up", NULL },
+    { "port", 'p', 0, G_OPTION_ARG_STRING, &port_name,
+      "virtio-serial port name (default " MOLT_PORT_NAME ")", "NAME" },
+    { "device", 'd', 0, G_OPTION_ARG_FILENAME, &device,
+      "character device to serve instead of looking the port up", "PATH" },
+    { "no-port", 0, 0, G_OPTION_ARG_NONE, &no_port,
+      "do not serve the host port (local socket only)", NULL },
+    { "socket", 's', 0, G_OPTION_ARG_FILENAME, &socket_path,
+      "local unix socket (default " MOLT_DEFAULT_SOCKET "; empty: none)", "PATH" },
+    { "state-dir", 0, 0, G_OPTION_ARG_FILENAME, &state_dir,
+      "job registry, logs and images (default " MOLT_DEFAULT_STATE_DIR ")", "DIR" },
+    { "unshare", 0, 0, G_OPTION_ARG_FILENAME, &unshare_path, "unshare program (default: from PATH)",
+      "PATH" },
+    { "setsid", 0, 0, G_OPTION_ARG_FILENAME, &setsid_path, "setsid program (default: from PATH)",
+      "PATH" },
+    { "no-criu-check", 0, 0, G_OPTION_ARG_NONE, &no_criu_check, "do not probe CRIU at start-up",
+      NULL },
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "log debug messages", NULL },
     { "version", 'V', 0, G_OPTION_ARG_NONE, &version, "print the version and exit", NULL },
     { NULL },
@@ -209,7 +218,8 @@ main (int argc, char **argv)
       g_ptr_array_add (daemon.sessions,
                        molt_agent_session_new (daemon.agent, fd, TRUE, NULL, NULL, NULL));
     }
-  if (socket_path != NULL && socket_path[0] != '\0' && !listen_socket (&daemon, socket_path, &error))
+  if (socket_path != NULL && socket_path[0] != '\0'
+      && !listen_socket (&daemon, socket_path, &error))
     {
       g_printerr ("molt-agent: cannot listen on %s: %s\n", socket_path, error->message);
       return 1;

@@ -9,9 +9,9 @@
 #include "molt-line-reader.h"
 
 /* While the host is not connected, a virtio port polls HUP at once: back off. */
-#define MOLT_PORT_RETRY_MS 200
+#define MOLT_PORT_RETRY_MS    200
 #define MOLT_WRITE_TIMEOUT_MS 5000
-#define MOLT_READ_CHUNK 4096
+#define MOLT_READ_CHUNK       4096
 
 struct _MoltAgentSession
 {
@@ -136,14 +136,13 @@ readable_cb (gint fd, GIOCondition condition, gpointer data)
 static void
 session_watch (MoltAgentSession *session)
 {
-  session->watch_id = g_unix_fd_add (session->fd, G_IO_IN | G_IO_HUP | G_IO_ERR, readable_cb,
-                                     session);
+  session->watch_id
+      = g_unix_fd_add (session->fd, G_IO_IN | G_IO_HUP | G_IO_ERR, readable_cb, session);
 }
 
 MoltAgentSession *
-molt_agent_session_new (MoltAgent *agent, gint fd, gboolean is_port,
-                        GSocketConnection *connection, MoltSessionClosedFunc on_closed,
-                        gpointer user_data)
+molt_agent_session_new (MoltAgent *agent, gint fd, gboolean is_port, GSocketConnection *connection,
+                        MoltSessionClosedFunc on_closed, gpointer user_data)
 {
   MoltAgentSession *session = g_new0 (MoltAgentSession, 1);
 

@@ -106,9 +106,9 @@ molt_agent_job_exited (const gchar *name, gint wait_status, gpointer data)
 gchar *
 molt_agent_oversized_reply (void)
 {
-  g_autoptr (GError) error = g_error_new (MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_PARSE,
-                                          "request longer than %d bytes, dropped",
-                                          MOLT_AGENT_MAX_REQUEST);
+  g_autoptr (GError) error
+      = g_error_new (MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_PARSE,
+                     "request longer than %d bytes, dropped", MOLT_AGENT_MAX_REQUEST);
   return molt_reply_build_error (error, NULL);
 }
 

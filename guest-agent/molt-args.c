@@ -23,8 +23,8 @@ holds_string (JsonNode *node)
 }
 
 gboolean
-molt_args_get_string (JsonObject *args, const gchar *name, gboolean required,
-                      const gchar **out, GError **error)
+molt_args_get_string (JsonObject *args, const gchar *name, gboolean required, const gchar **out,
+                      GError **error)
 {
   g_autoptr (GError) local_error = NULL;
   JsonNode *node = lookup (args, name, required, &local_error);
@@ -48,8 +48,8 @@ molt_args_get_string (JsonObject *args, const gchar *name, gboolean required,
 }
 
 gboolean
-molt_args_get_strv (JsonObject *args, const gchar *name, gboolean required,
-                    GStrv *out, GError **error)
+molt_args_get_strv (JsonObject *args, const gchar *name, gboolean required, GStrv *out,
+                    GError **error)
 {
   g_autoptr (GError) local_error = NULL;
   g_autoptr (GStrvBuilder) builder = NULL;
@@ -97,8 +97,8 @@ molt_args_get_strv (JsonObject *args, const gchar *name, gboolean required,
 }
 
 gboolean
-molt_args_get_int (JsonObject *args, const gchar *name, gboolean required,
-                   gint64 min, gint64 max, gint64 *out, GError **error)
+molt_args_get_int (JsonObject *args, const gchar *name, gboolean required, gint64 min, gint64 max,
+                   gint64 *out, GError **error)
 {
   g_autoptr (GError) local_error = NULL;
   JsonNode *node = lookup (args, name, required, &local_error);
@@ -122,7 +122,8 @@ molt_args_get_int (JsonObject *args, const gchar *name, gboolean required,
     {
       g_set_error (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_INVALID_PARAMETER,
                    "argument '%s' is %" G_GINT64_FORMAT ", allowed %" G_GINT64_FORMAT
-                   "..%" G_GINT64_FORMAT, name, value, min, max);
+                   "..%" G_GINT64_FORMAT,
+                   name, value, min, max);
       return FALSE;
     }
   *out = value;

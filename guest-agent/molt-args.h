@@ -11,9 +11,9 @@ G_BEGIN_DECLS
 gboolean molt_args_get_string (JsonObject *args, const gchar *name, gboolean required,
                                const gchar **out, GError **error);
 /* An array of strings; *out is NULL when absent and not required. */
-gboolean molt_args_get_strv (JsonObject *args, const gchar *name, gboolean required,
-                             GStrv *out, GError **error);
-gboolean molt_args_get_int (JsonObject *args, const gchar *name, gboolean required,
-                            gint64 min, gint64 max, gint64 *out, GError **error);
+gboolean molt_args_get_strv (JsonObject *args, const gchar *name, gboolean required, GStrv *out,
+                             GError **error);
+gboolean molt_args_get_int (JsonObject *args, const gchar *name, gboolean required, gint64 min,
+                            gint64 max, gint64 *out, GError **error);
 
 G_END_DECLS

@@ -5,7 +5,7 @@
 #include "molt-dispatch.h"
 #include "molt-protocol-error.h"
 
-#define MOLT_DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#define MOLT_DEFAULT_PATH       "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #define MOLT_STOP_GRACE_DEFAULT 10
 
 static gboolean
@@ -78,11 +78,10 @@ molt_command_job_start (MoltAgent *agent, JsonObject *args, GError **error)
   job->argv = g_steal_pointer (&argv);
   job->cwd = g_strdup (cwd != NULL ? cwd : "/");
   job->env = env_with_default_path (env);
-  if (!molt_job_launcher_start (molt_agent_get_launcher_config (agent), job,
-                                molt_agent_job_exited, agent, error))
+  if (!molt_job_launcher_start (molt_agent_get_launcher_config (agent), job, molt_agent_job_exited,
+                                agent, error))
     return NULL;
-  g_message ("job %s started: pid %d (%d in its namespace)", job->name, job->host_pid,
-             job->ns_pid);
+  g_message ("job %s started: pid %d (%d in its namespace)", job->name, job->host_pid, job->ns_pid);
   existing = job;
   if (!molt_job_registry_add (registry, g_steal_pointer (&job), error))
     return NULL;
@@ -153,8 +152,8 @@ molt_command_job_stop (MoltAgent *agent, JsonObject *args, GError **error)
   job = molt_job_registry_lookup (registry, name);
   if (job == NULL)
     {
-      g_set_error (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_NOT_FOUND,
-                   "no job named '%s'", name);
+      g_set_error (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_NOT_FOUND, "no job named '%s'",
+                   name);
       return NULL;
     }
   molt_job_refresh (job);
@@ -202,8 +201,8 @@ molt_command_job_log (MoltAgent *agent, JsonObject *args, GError **error)
   job = molt_job_registry_lookup (registry, name);
   if (job == NULL)
     {
-      g_set_error (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_NOT_FOUND,
-                   "no job named '%s'", name);
+      g_set_error (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_NOT_FOUND, "no job named '%s'",
+                   name);
       return NULL;
     }
   file = g_file_new_for_path (job->log_path);
@@ -214,8 +213,7 @@ molt_command_job_log (MoltAgent *agent, JsonObject *args, GError **error)
   if (info == NULL)
     return NULL;
   size = g_file_info_get_size (info);
-  if (size > bytes
-      && !g_seekable_seek (G_SEEKABLE (stream), size - bytes, G_SEEK_SET, NULL, error))
+  if (size > bytes && !g_seekable_seek (G_SEEKABLE (stream), size - bytes, G_SEEK_SET, NULL, error))
     return NULL;
   data = g_malloc (bytes + 1);
   if (!g_input_stream_read_all (G_INPUT_STREAM (stream), data, bytes, &got, NULL, error))

@@ -8,7 +8,6 @@
 
 #include "molt-criu-probe.h"
 
-
 typedef enum
 {
   PROBE_IDLE,
@@ -54,8 +53,7 @@ last_error_line (const gchar *output)
   const gchar *found = NULL;
 
   for (guint i = 0; lines[i] != NULL; i++)
-    if (strstr (lines[i], "Error") != NULL
-        || (found == NULL && g_strstrip (lines[i])[0] != '\0'))
+    if (strstr (lines[i], "Error") != NULL || (found == NULL && g_strstrip (lines[i])[0] != '\0'))
       found = lines[i];
   return found != NULL ? g_strstrip (g_strdup (found)) : g_strdup ("no output");
 }
@@ -91,7 +89,8 @@ probe_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancell
 
   proc = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE,
                            &local_error, "criu", "check", NULL);
-  if (proc == NULL || !g_subprocess_communicate_utf8 (proc, NULL, NULL, &output, NULL, &local_error))
+  if (proc == NULL
+      || !g_subprocess_communicate_utf8 (proc, NULL, NULL, &output, NULL, &local_error))
     {
       error = g_strdup_printf ("cannot run criu check: %s", local_error->message);
       goto out;

@@ -102,8 +102,8 @@ open_log (const gchar *jobs_dir, const gchar *name, gchar **log_path, GError **e
   if (fd < 0)
     {
       int saved_errno = errno;
-      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved_errno),
-                   "cannot open %s: %s", path, g_strerror (saved_errno));
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved_errno), "cannot open %s: %s",
+                   path, g_strerror (saved_errno));
       return -1;
     }
   *log_path = g_steal_pointer (&path);
@@ -111,8 +111,8 @@ open_log (const gchar *jobs_dir, const gchar *name, gchar **log_path, GError **e
 }
 
 gboolean
-molt_job_launcher_start (const MoltJobLauncherConfig *config, MoltJob *job,
-                         MoltJobExitFunc on_exit, gpointer user_data, GError **error)
+molt_job_launcher_start (const MoltJobLauncherConfig *config, MoltJob *job, MoltJobExitFunc on_exit,
+                         gpointer user_data, GError **error)
 {
   g_autofree gchar *unshare = NULL;
   g_autofree gchar *setsid = NULL;

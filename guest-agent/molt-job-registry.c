@@ -5,7 +5,7 @@
 #include "molt-message.h"
 #include "molt-protocol-error.h"
 
-#define MOLT_REGISTRY_VERSION 1
+#define MOLT_REGISTRY_VERSION  1
 #define MOLT_REGISTRY_MAX_SIZE (16 * 1024 * 1024)
 
 struct _MoltJobRegistry
@@ -19,8 +19,8 @@ molt_job_registry_new (const gchar *path)
 {
   MoltJobRegistry *registry = g_new0 (MoltJobRegistry, 1);
   registry->path = g_strdup (path);
-  registry->jobs = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
-                                          (GDestroyNotify) molt_job_free);
+  registry->jobs
+      = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) molt_job_free);
   return registry;
 }
 
@@ -67,8 +67,8 @@ molt_job_registry_load (MoltJobRegistry *registry, GError **error)
   root = molt_json_parse_bounded (contents, &local_error);
   if (root == NULL)
     {
-      g_set_error (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_PARSE, "%s: %s",
-                   registry->path, local_error->message);
+      g_set_error (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_PARSE, "%s: %s", registry->path,
+                   local_error->message);
       return FALSE;
     }
   if (!JSON_NODE_HOLDS_OBJECT (root)
@@ -85,8 +85,8 @@ molt_job_registry_load (MoltJobRegistry *registry, GError **error)
       MoltJob *job = molt_job_from_json (json_array_get_element (jobs, i), &local_error);
       if (job == NULL)
         {
-          g_set_error (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_PARSE,
-                       "%s: job %u: %s", registry->path, i, local_error->message);
+          g_set_error (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_PARSE, "%s: job %u: %s",
+                       registry->path, i, local_error->message);
           g_hash_table_remove_all (registry->jobs);
           return FALSE;
         }

@@ -46,7 +46,8 @@ molt_job_name_is_valid (const gchar *name, GError **error)
 bad:
   g_set_error (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_INVALID_PARAMETER,
                "job name must be 1-%d characters of A-Z a-z 0-9 . _ - and not start "
-               "with '.' or '-'", MOLT_JOB_NAME_MAX);
+               "with '.' or '-'",
+               MOLT_JOB_NAME_MAX);
   return FALSE;
 }
 

@@ -25,8 +25,8 @@ typedef struct
   guint64 proc_starttime; /* /proc/PID/stat field 22: tells PID reuse apart */
   gint64 start_time;      /* wall clock, seconds since the epoch */
   MoltJobState state;
-  gint exit_status;       /* wait status, valid when state is EXITED */
-  gboolean exit_known;    /* FALSE when the job ended while the agent was away */
+  gint exit_status;    /* wait status, valid when state is EXITED */
+  gboolean exit_known; /* FALSE when the job ended while the agent was away */
 } MoltJob;
 
 const gchar *molt_job_state_to_string (MoltJobState state);

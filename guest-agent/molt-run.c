@@ -16,8 +16,8 @@
 #include "molt-message.h"
 
 #define MOLT_DEFAULT_SOCKET "/run/molt/agent.sock"
-#define MOLT_RUN_MAX_REPLY (1024 * 1024)
-#define MOLT_RUN_TIMEOUT_S 30
+#define MOLT_RUN_MAX_REPLY  (1024 * 1024)
+#define MOLT_RUN_TIMEOUT_S  30
 
 extern char **environ;
 
@@ -93,7 +93,9 @@ find_job (JsonNode *list, const gchar *name)
       JsonNode *job = json_array_get_element (array, i);
       if (JSON_NODE_HOLDS_OBJECT (job)
           && g_strcmp0 (json_object_get_string_member_with_default (json_node_get_object (job),
-                                                                    "name", NULL), name) == 0)
+                                                                    "name", NULL),
+                        name)
+                 == 0)
         return job;
     }
   return NULL;
@@ -152,20 +154,25 @@ main (int argc, char **argv)
   g_autoptr (JsonNode) result = NULL;
   const gchar *name;
   const GOptionEntry entries[] = {
-    { "socket", 's', 0, G_OPTION_ARG_FILENAME, &socket_path, "molt-agent's socket (default " MOLT_DEFAULT_SOCKET ")", "PATH" },
-    { "cwd", 'C', 0, G_OPTION_ARG_FILENAME, &cwd, "working directory of the job (default: the current one)", "DIR" },
-    { "env", 'e', 0, G_OPTION_ARG_STRING_ARRAY, &extra_env, "set NAME=VALUE in the job's environment (repeatable)", "NAME=VALUE" },
-    { "clean-env", 0, 0, G_OPTION_ARG_NONE, &clean_env, "do not pass this environment on, only --env ones", NULL },
-    { "wait", 'w', 0, G_OPTION_ARG_NONE, &wait, "stay until the job ends; exit with its status", NULL },
+    { "socket", 's', 0, G_OPTION_ARG_FILENAME, &socket_path,
+      "molt-agent's socket (default " MOLT_DEFAULT_SOCKET ")", "PATH" },
+    { "cwd", 'C', 0, G_OPTION_ARG_FILENAME, &cwd,
+      "working directory of the job (default: the current one)", "DIR" },
+    { "env", 'e', 0, G_OPTION_ARG_STRING_ARRAY, &extra_env,
+      "set NAME=VALUE in the job's environment (repeatable)", "NAME=VALUE" },
+    { "clean-env", 0, 0, G_OPTION_ARG_NONE, &clean_env,
+      "do not pass this environment on, only --env ones", NULL },
+    { "wait", 'w', 0, G_OPTION_ARG_NONE, &wait, "stay until the job ends; exit with its status",
+      NULL },
     { NULL },
   };
 
   setlocale (LC_ALL, "");
   context = g_option_context_new ("NAME -- CMD [ARG...]");
-  g_option_context_set_summary (context,
-                                "Start CMD as the managed job NAME: molt-agent runs it in its own "
-                                "PID namespace,\nits output goes to /var/lib/molt/jobs/NAME/output.log, "
-                                "and molt can switch\nthe kernel under it.");
+  g_option_context_set_summary (
+      context, "Start CMD as the managed job NAME: molt-agent runs it in its own "
+               "PID namespace,\nits output goes to /var/lib/molt/jobs/NAME/output.log, "
+               "and molt can switch\nthe kernel under it.");
   g_option_context_add_main_entries (context, entries, NULL);
   if (!g_option_context_parse (context, &argc, &argv, &error))
     {

@@ -108,7 +108,8 @@ next_event (MoltAgentClient *client, gint64 deadline, const gchar *what, gchar *
       else if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
         g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_AGENT_UNRESPONSIVE,
                      "agent not responding: no reply to '%s' within %u ms (is molt-agent "
-                     "running in the guest?)", what, client->timeout_ms);
+                     "running in the guest?)",
+                     what, client->timeout_ms);
       else
         g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_AGENT_CLOSED,
                      "cannot read from the agent: %s", local_error->message);
@@ -118,8 +119,7 @@ next_event (MoltAgentClient *client, gint64 deadline, const gchar *what, gchar *
 
 /* Reads until the reply carrying id; stale replies (other ids) are skipped. */
 static MoltReply *
-read_reply (MoltAgentClient *client, gint64 id, gint64 deadline, const gchar *what,
-            GError **error)
+read_reply (MoltAgentClient *client, gint64 id, gint64 deadline, const gchar *what, GError **error)
 {
   for (;;)
     {

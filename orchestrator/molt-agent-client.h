@@ -13,7 +13,7 @@
 
 G_BEGIN_DECLS
 
-#define MOLT_AGENT_CLIENT_MAX_REPLY (1024 * 1024)
+#define MOLT_AGENT_CLIENT_MAX_REPLY          (1024 * 1024)
 #define MOLT_AGENT_CLIENT_DEFAULT_TIMEOUT_MS 10000
 
 typedef struct _MoltAgentClient MoltAgentClient;

@@ -23,8 +23,8 @@ molt_cli_add_common_entries (MoltCli *cli, GOptionContext *context)
 }
 
 gboolean
-molt_cli_parse (MoltCli *cli, const MoltCliCommand *cmd, const GOptionEntry *entries,
-                int *argc, char ***argv, int *exit_code)
+molt_cli_parse (MoltCli *cli, const MoltCliCommand *cmd, const GOptionEntry *entries, int *argc,
+                char ***argv, int *exit_code)
 {
   g_autoptr (GOptionContext) context = NULL;
   g_autoptr (GError) error = NULL;
@@ -132,8 +132,8 @@ molt_cli_fail (MoltCli *cli, const gchar *what, const GError *error)
 int
 molt_cli_usage (const MoltCliCommand *cmd, const gchar *message)
 {
-  g_printerr ("molt %s: %s\nUsage: molt %s %s\n('molt %s --help' for more)\n", cmd->name,
-              message, cmd->name, cmd->parameters, cmd->name);
+  g_printerr ("molt %s: %s\nUsage: molt %s %s\n('molt %s --help' for more)\n", cmd->name, message,
+              cmd->name, cmd->parameters, cmd->name);
   return MOLT_EXIT_USAGE;
 }
 

@@ -13,10 +13,10 @@ G_BEGIN_DECLS
 typedef enum
 {
   MOLT_EXIT_OK = 0,
-  MOLT_EXIT_FAILED = 1,        /* the operation failed (the agent said no, ...) */
-  MOLT_EXIT_NOT_FOUND = 2,     /* unknown domain */
-  MOLT_EXIT_UNREACHABLE = 3,   /* libvirt or the agent cannot be reached */
-  MOLT_EXIT_USAGE = 64,        /* bad command line */
+  MOLT_EXIT_FAILED = 1,      /* the operation failed (the agent said no, ...) */
+  MOLT_EXIT_NOT_FOUND = 2,   /* unknown domain */
+  MOLT_EXIT_UNREACHABLE = 3, /* libvirt or the agent cannot be reached */
+  MOLT_EXIT_USAGE = 64,      /* bad command line */
 } MoltExitCode;
 
 typedef struct

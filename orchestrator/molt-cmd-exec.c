@@ -18,8 +18,10 @@ run_exec (MoltCli *cli, int argc, char **argv)
   int first_cmd;
   const GOptionEntry entries[] = {
     { "name", 'n', 0, G_OPTION_ARG_STRING, &name, "name of the job (required)", "NAME" },
-    { "cwd", 'C', 0, G_OPTION_ARG_STRING, &cwd, "working directory in the guest (default /)", "DIR" },
-    { "env", 'e', 0, G_OPTION_ARG_STRING_ARRAY, &env_opts, "set NAME=VALUE for the job (repeatable)", "NAME=VALUE" },
+    { "cwd", 'C', 0, G_OPTION_ARG_STRING, &cwd, "working directory in the guest (default /)",
+      "DIR" },
+    { "env", 'e', 0, G_OPTION_ARG_STRING_ARRAY, &env_opts,
+      "set NAME=VALUE for the job (repeatable)", "NAME=VALUE" },
     { NULL },
   };
 

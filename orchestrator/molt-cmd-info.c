@@ -20,7 +20,8 @@ call_info_settled (MoltCli *cli, MoltAgentClient *client, GError **error)
         return g_steal_pointer (&info);
       criu = json_object_get_object_member (json_node_get_object (info), "criu");
       if (criu == NULL
-          || g_strcmp0 (json_object_get_string_member_with_default (criu, "state", ""), "checking") != 0
+          || g_strcmp0 (json_object_get_string_member_with_default (criu, "state", ""), "checking")
+                 != 0
           || g_get_monotonic_time () > deadline)
         return g_steal_pointer (&info);
       g_usleep (G_USEC_PER_SEC / 2);
@@ -63,7 +64,8 @@ run_info (MoltCli *cli, int argc, char **argv)
   g_print ("Kernel release:  %s\n", str (obj, "kernel-release"));
   g_print ("Boot id:         %s\n", str (obj, "boot-id"));
   if (obj != NULL)
-    g_print ("Uptime:          %.1f s\n", json_object_get_double_member_with_default (obj, "uptime", 0));
+    g_print ("Uptime:          %.1f s\n",
+             json_object_get_double_member_with_default (obj, "uptime", 0));
   if (criu != NULL && json_object_get_boolean_member_with_default (criu, "works", FALSE))
     g_print ("CRIU:            works (version %" G_GINT64_FORMAT ")\n",
              json_object_get_int_member_with_default (criu, "version", 0));

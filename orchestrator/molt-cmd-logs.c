@@ -11,7 +11,8 @@ run_logs (MoltCli *cli, int argc, char **argv)
   g_autoptr (JsonNode) log = NULL;
   gint bytes = 4096;
   const GOptionEntry entries[] = {
-    { "bytes", 'b', 0, G_OPTION_ARG_INT, &bytes, "how many bytes from the end (default 4096, at most 65536)", "N" },
+    { "bytes", 'b', 0, G_OPTION_ARG_INT, &bytes,
+      "how many bytes from the end (default 4096, at most 65536)", "N" },
     { NULL },
   };
 
@@ -30,7 +31,8 @@ run_logs (MoltCli *cli, int argc, char **argv)
   if (cli->json)
     molt_cli_print_json (log);
   else if (JSON_NODE_HOLDS_OBJECT (log))
-    g_print ("%s", json_object_get_string_member_with_default (json_node_get_object (log), "tail", ""));
+    g_print ("%s",
+             json_object_get_string_member_with_default (json_node_get_object (log), "tail", ""));
   return MOLT_EXIT_OK;
 }
 

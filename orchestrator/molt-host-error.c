@@ -1,6 +1,6 @@
 #include "molt-host-error.h"
 
-G_DEFINE_QUARK (molt-host-error-quark, molt_host_error)
+G_DEFINE_QUARK (molt - host - error - quark, molt_host_error)
 
 static const gchar *const names[] = {
   [MOLT_HOST_ERROR_FAILED] = "failed",

@@ -10,15 +10,15 @@ G_BEGIN_DECLS
 
 typedef enum
 {
-  MOLT_HOST_ERROR_FAILED,             /* anything else */
-  MOLT_HOST_ERROR_CONNECT,            /* cannot connect to libvirt */
+  MOLT_HOST_ERROR_FAILED,  /* anything else */
+  MOLT_HOST_ERROR_CONNECT, /* cannot connect to libvirt */
   MOLT_HOST_ERROR_DOMAIN_NOT_FOUND,
   MOLT_HOST_ERROR_DOMAIN_NOT_RUNNING,
   MOLT_HOST_ERROR_NO_CHANNEL,         /* the domain lacks the agent channel */
   MOLT_HOST_ERROR_AGENT_UNRESPONSIVE, /* timed out */
   MOLT_HOST_ERROR_AGENT_PROTOCOL,     /* garbage from the guest */
   MOLT_HOST_ERROR_REPLY_TOO_LARGE,
-  MOLT_HOST_ERROR_AGENT_CLOSED,       /* the channel closed under us */
+  MOLT_HOST_ERROR_AGENT_CLOSED, /* the channel closed under us */
   MOLT_HOST_ERROR_LAST
 } MoltHostErrorCode;
 

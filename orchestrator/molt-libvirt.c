@@ -4,11 +4,10 @@
 #include "molt-host-error.h"
 #include "molt-libvirt.h"
 
-static const gchar channel_xml[] =
-  "<channel type='unix'>\n"
-  "  <source mode='bind'/>\n"
-  "  <target type='virtio' name='" MOLT_AGENT_CHANNEL "'/>\n"
-  "</channel>";
+static const gchar channel_xml[] = "<channel type='unix'>\n"
+                                   "  <source mode='bind'/>\n"
+                                   "  <target type='virtio' name='" MOLT_AGENT_CHANNEL "'/>\n"
+                                   "</channel>";
 
 const gchar *
 molt_libvirt_channel_xml (void)
@@ -295,8 +294,9 @@ molt_libvirt_open_agent (virDomainPtr dom, GError **error)
   if (virStreamEventAddCallback (stream,
                                  /* not WRITABLE: it is level-triggered and would spin */
                                  VIR_STREAM_EVENT_READABLE | VIR_STREAM_EVENT_ERROR
-                                   | VIR_STREAM_EVENT_HANGUP,
-                                 stream_event_cb, self, NULL) < 0)
+                                     | VIR_STREAM_EVENT_HANGUP,
+                                 stream_event_cb, self, NULL)
+      < 0)
     {
       g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED,
                    "cannot watch the agent channel: %s", last_error ());

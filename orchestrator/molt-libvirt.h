@@ -11,7 +11,7 @@
 G_BEGIN_DECLS
 
 #define MOLT_AGENT_CHANNEL "org.molt.agent.0"
-#define MOLT_DEFAULT_URI "qemu:///system"
+#define MOLT_DEFAULT_URI   "qemu:///system"
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (virConnect, virConnectClose)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (virDomain, virDomainFree)

@@ -8,12 +8,7 @@
 #include "molt-commands.h"
 
 static const MoltCliCommand *const commands[] = {
-  &molt_cmd_ping,
-  &molt_cmd_info,
-  &molt_cmd_jobs,
-  &molt_cmd_exec,
-  &molt_cmd_logs,
-  NULL,
+  &molt_cmd_ping, &molt_cmd_info, &molt_cmd_jobs, &molt_cmd_exec, &molt_cmd_logs, NULL,
 };
 
 static const MoltCliCommand *

@@ -2,9 +2,8 @@
  *
  * The input is split into chunks as if read from the channel; each complete
  * line goes through both the request parser (agent side) and the reply
- * parser (host side), plus the agent's full dispatch of read-only commands
- * is exercised via the request parser's checks. Must never crash, leak or
- * grow memory past the line cap. */
+ * parser (host side); a parsed request must survive a build/parse round
+ * trip. Must never crash, leak or grow memory past the line cap. */
 #include <stdint.h>
 #include <string.h>
 
@@ -43,7 +42,11 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
             }
           if (req != NULL)
             {
+              /* What we build from a parsed request must parse back the same. */
               g_autofree gchar *again = molt_request_build (req->execute, req->arguments, 1);
+              g_autoptr (MoltRequest) back = molt_request_parse (g_strchomp (again), NULL);
+              if (back == NULL || strcmp (back->execute, req->execute) != 0)
+                __builtin_trap ();
             }
         }
     }

@@ -19,13 +19,13 @@ typedef enum
 {
   FAKE_GOOD,
   FAKE_SILENT,
-  FAKE_GARBAGE,          /* a non-JSON line after the delimiter */
-  FAKE_ENDLESS,          /* a reply without end */
-  FAKE_NO_DELIMITER,     /* streams bytes, never 0xFF */
-  FAKE_STALE_FIRST,      /* replies with other ids before the right one */
-  FAKE_ERROR,            /* answers commands with an error */
-  FAKE_CLOSE,            /* closes the channel on the first command */
-  FAKE_SLOW_ONCE,        /* the first command's reply comes too late */
+  FAKE_GARBAGE,      /* a non-JSON line after the delimiter */
+  FAKE_ENDLESS,      /* a reply without end */
+  FAKE_NO_DELIMITER, /* streams bytes, never 0xFF */
+  FAKE_STALE_FIRST,  /* replies with other ids before the right one */
+  FAKE_ERROR,        /* answers commands with an error */
+  FAKE_CLOSE,        /* closes the channel on the first command */
+  FAKE_SLOW_ONCE,    /* the first command's reply comes too late */
 } FakeMode;
 
 typedef struct
@@ -62,7 +62,8 @@ fake_reply (FakeAgent *fake, MoltRequest *req)
       switch (fake->mode)
         {
         case FAKE_GARBAGE:
-          fake_write (fake, "\xff" "definitely { not json\n");
+          fake_write (fake, "\xff"
+                            "definitely { not json\n");
           return;
         case FAKE_ENDLESS:
           fake_write (fake, "\xff{\"return\": \"");
@@ -91,8 +92,8 @@ fake_reply (FakeAgent *fake, MoltRequest *req)
       break;
     case FAKE_ERROR:
       {
-        g_autoptr (GError) err = g_error_new (MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_NOT_FOUND,
-                                              "no job named 'x'");
+        g_autoptr (GError) err
+            = g_error_new (MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_NOT_FOUND, "no job named 'x'");
         g_autofree gchar *eline = molt_reply_build_error (err, req->id);
         fake_write (fake, eline);
         return;

@@ -57,7 +57,8 @@ test_sync (void)
   g_autoptr (MoltReply) delim = NULL;
   gboolean delimited = TRUE;
 
-  plain = call (agent, "{\"execute\":\"sync\",\"arguments\":{\"id\":1234567890123},\"id\":5}", &delimited);
+  plain = call (agent, "{\"execute\":\"sync\",\"arguments\":{\"id\":1234567890123},\"id\":5}",
+                &delimited);
   CU_ASSERT_FALSE (delimited);
   CU_ASSERT_EQUAL (json_node_get_int (plain->ret), 1234567890123);
   CU_ASSERT_TRUE (molt_reply_id_equals (plain, 5));
@@ -73,20 +74,27 @@ test_errors (void)
   g_autoptr (MoltAgent) agent = new_agent ();
 
   expect_error (agent, "not json", "ParseError", "not valid JSON");
-  expect_error (agent, "{\"execute\":\"reboot-the-world\",\"id\":1}", "CommandNotFound", "reboot-the-world");
+  expect_error (agent, "{\"execute\":\"reboot-the-world\",\"id\":1}", "CommandNotFound",
+                "reboot-the-world");
   expect_error (agent, "{\"execute\":\"sync\"}", "InvalidParameter", "missing argument 'id'");
-  expect_error (agent, "{\"execute\":\"sync\",\"arguments\":{\"id\":\"7\"}}", "InvalidParameter", "must be an integer");
+  expect_error (agent, "{\"execute\":\"sync\",\"arguments\":{\"id\":\"7\"}}", "InvalidParameter",
+                "must be an integer");
   expect_error (agent, "{\"execute\":\"job-start\",\"arguments\":{\"name\":3,\"argv\":[\"x\"]}}",
                 "InvalidParameter", "'name' must be a string");
-  expect_error (agent, "{\"execute\":\"job-start\",\"arguments\":{\"name\":\"j\",\"argv\":\"sleep 1\"}}",
+  expect_error (agent,
+                "{\"execute\":\"job-start\",\"arguments\":{\"name\":\"j\",\"argv\":\"sleep 1\"}}",
                 "InvalidParameter", "'argv' must be an array of strings");
   expect_error (agent, "{\"execute\":\"job-start\",\"arguments\":{\"name\":\"j\",\"argv\":[]}}",
                 "InvalidParameter", "must name a program");
-  expect_error (agent, "{\"execute\":\"job-start\",\"arguments\":{\"name\":\"../etc\",\"argv\":[\"x\"]}}",
+  expect_error (agent,
+                "{\"execute\":\"job-start\",\"arguments\":{\"name\":\"../etc\",\"argv\":[\"x\"]}}",
                 "InvalidParameter", "job name must be");
-  expect_error (agent, "{\"execute\":\"job-start\",\"arguments\":{\"name\":\"j\",\"argv\":[\"x\"],\"env\":[\"NOEQUALS\"]}}",
+  expect_error (agent,
+                "{\"execute\":\"job-start\",\"arguments\":{\"name\":\"j\",\"argv\":[\"x\"],\"env\":"
+                "[\"NOEQUALS\"]}}",
                 "InvalidParameter", "NAME=VALUE");
-  expect_error (agent, "{\"execute\":\"job-stop\",\"arguments\":{\"name\":\"ghost\"}}", "NotFound", "ghost");
+  expect_error (agent, "{\"execute\":\"job-stop\",\"arguments\":{\"name\":\"ghost\"}}", "NotFound",
+                "ghost");
   expect_error (agent, "{\"execute\":\"job-log\",\"arguments\":{\"name\":\"ghost\",\"bytes\":-1}}",
                 "InvalidParameter", "'bytes' is -1");
 }
@@ -112,8 +120,9 @@ test_info_and_commands (void)
   uname (&uts);
   CU_ASSERT_STRING_EQUAL (json_object_get_string_member (obj, "kernel-release"), uts.release);
   CU_ASSERT_STRING_EQUAL (json_object_get_string_member (obj, "version"), MOLT_VERSION);
-  CU_ASSERT_STRING_EQUAL (json_object_get_string_member (json_object_get_object_member (obj, "criu"), "state"),
-                          "not-checked");
+  CU_ASSERT_STRING_EQUAL (
+      json_object_get_string_member (json_object_get_object_member (obj, "criu"), "state"),
+      "not-checked");
   CU_ASSERT_TRUE (json_array_get_length (json_node_get_array (cmds->ret)) >= 8);
 }
 
@@ -156,8 +165,9 @@ test_job_lifecycle (void)
   CU_ASSERT_EQUAL (json_object_get_int_member (job, "ns-pid"), 1);
   CU_ASSERT_NOT_EQUAL (json_object_get_int_member (job, "pid"), 1);
   CU_ASSERT_TRUE (job_state_is (agent, "running"));
-  expect_error (agent, "{\"execute\":\"job-start\",\"arguments\":{\"name\":\"sleeper\",\"argv\":[\"true\"]}}",
-                "AlreadyExists", "already running");
+  expect_error (
+      agent, "{\"execute\":\"job-start\",\"arguments\":{\"name\":\"sleeper\",\"argv\":[\"true\"]}}",
+      "AlreadyExists", "already running");
 
   /* Stop it only once it has really started (its first output). */
   deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
@@ -168,12 +178,14 @@ test_job_lifecycle (void)
       CU_ASSERT_FALSE_FATAL (molt_reply_is_error (log));
       g_usleep (10000);
     }
-  while (strstr (json_object_get_string_member (json_node_get_object (log->ret), "tail"), "started") == NULL
+  while (strstr (json_object_get_string_member (json_node_get_object (log->ret), "tail"), "started")
+             == NULL
          && g_get_monotonic_time () < deadline);
   MOLT_ASSERT_CONTAINS (json_object_get_string_member (json_node_get_object (log->ret), "tail"),
                         "started");
 
-  stopped = call (agent, "{\"execute\":\"job-stop\",\"arguments\":{\"name\":\"sleeper\",\"grace\":0}}", NULL);
+  stopped = call (
+      agent, "{\"execute\":\"job-stop\",\"arguments\":{\"name\":\"sleeper\",\"grace\":0}}", NULL);
   CU_ASSERT_FALSE (molt_reply_is_error (stopped));
   deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
   while (!job_state_is (agent, "exited") && g_get_monotonic_time () < deadline)

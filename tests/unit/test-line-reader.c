@@ -109,7 +109,8 @@ test_skip_to_delimiter (void)
   molt_line_reader_skip_to_delimiter (r);
   feed (r, "stale 2\nstale 3\n");
   expect_status (r, MOLT_LINE_NONE);
-  feed (r, "x\xff" "fresh\n");
+  feed (r, "x\xff"
+           "fresh\n");
   expect_status (r, MOLT_LINE_DELIMITER);
   expect_line (r, "fresh");
 }

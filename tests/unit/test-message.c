@@ -9,8 +9,8 @@ static void
 test_request_valid (void)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (MoltRequest) req =
-    molt_request_parse ("{\"execute\":\"job-start\",\"arguments\":{\"name\":\"x\"},\"id\":7}", &error);
+  g_autoptr (MoltRequest) req = molt_request_parse (
+      "{\"execute\":\"job-start\",\"arguments\":{\"name\":\"x\"},\"id\":7}", &error);
 
   MOLT_ASSERT_NO_ERROR (error);
   CU_ASSERT_STRING_EQUAL (req->execute, "job-start");
@@ -94,7 +94,8 @@ test_reply_return_and_error (void)
   CU_ASSERT_TRUE (molt_reply_id_equals (ok, 3));
   CU_ASSERT_FALSE (molt_reply_id_equals (ok, 4));
 
-  bad = molt_reply_parse ("{\"error\":{\"class\":\"NotFound\",\"desc\":\"no job\"},\"id\":3}", &error);
+  bad = molt_reply_parse ("{\"error\":{\"class\":\"NotFound\",\"desc\":\"no job\"},\"id\":3}",
+                          &error);
   MOLT_ASSERT_NO_ERROR (error);
   CU_ASSERT_TRUE (molt_reply_is_error (bad));
   molt_reply_propagate_error (bad, &propagated);
@@ -129,7 +130,8 @@ test_build_round_trip (void)
   g_autofree gchar *line = NULL;
   g_autoptr (MoltRequest) req = NULL;
   g_autoptr (GError) error = NULL;
-  g_autoptr (GError) err = g_error_new (MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_EXISTS, "dup \"x\"\n");
+  g_autoptr (GError) err
+      = g_error_new (MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_EXISTS, "dup \"x\"\n");
   g_autofree gchar *reply_line = NULL;
   g_autoptr (MoltReply) reply = NULL;
 
