@@ -55,6 +55,11 @@ assert_fails 1 "does not exist in the guest" m exec "$dom" --name nocwd --cwd /d
 assert_fails 1 "no job named 'nosuchjob'" m logs "$dom" nosuchjob
 assert_fails 64 "--name is required" m exec "$dom" -- true
 
+# --- measured, not asserted: the agent's idle memory ---
+m exec "$dom" --name rss -- sh -c 'grep VmRSS /proc/$(pidof molt-agent)/status' >/dev/null
+sleep 2
+testbed_log "molt-agent idle $(m logs "$dom" rss | tr -s ' \t' ' ')"
+
 # --- the counter is still alive after all that ---
 assert_json "$(m --json jobs "$dom")" jobs.0.state running
 echo "agent.sh: all checks passed (boot to agent-ready ${boot_s}s)"

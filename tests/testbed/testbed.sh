@@ -71,8 +71,9 @@ testbed_guest_dir() {
 }
 
 # testbed_start TAG [KERNEL_VERSION] [--no-channel] [--cmdline-extra TEXT]
-# Prints the domain name. The first kernel in $MOLT_GUEST_DIR/kernels boots
-# unless one is given.
+# Prints the domain name (also left in $TESTBED_DOMAIN when not called in a
+# subshell). The first kernel in $MOLT_GUEST_DIR/kernels boots unless one
+# is given.
 testbed_start() {
   local tag=$1; shift
   local version="" channel=1 extra="" arg
@@ -109,6 +110,7 @@ testbed_start() {
     >"$dir/domain.xml"
   virsh_t create "$dir/domain.xml" >/dev/null || testbed_die "virsh create $name failed"
   testbed_log "started $name ($accel, kernel $version)"
+  TESTBED_DOMAIN=$name
   echo "$name"
 }
 
