@@ -14,6 +14,7 @@
 
 #include "molt-agent-session.h"
 #include "molt-agent.h"
+#include "molt-restore.h"
 
 #define MOLT_PORT_NAME         "org.molt.agent.0"
 #define MOLT_DEFAULT_SOCKET    "/run/molt/agent.sock"
@@ -149,6 +150,7 @@ main (int argc, char **argv)
   g_autofree gchar *unshare_path = NULL;
   g_autofree gchar *setsid_path = NULL;
   gboolean no_port = FALSE, no_criu_check = FALSE, verbose = FALSE, version = FALSE;
+  gboolean restore_pending = FALSE;
   g_autoptr (GError) error = NULL;
   g_autoptr (GOptionContext) context = NULL;
   MoltAgentDaemon daemon = { 0 };
@@ -170,6 +172,8 @@ main (int argc, char **argv)
       "PATH" },
     { "no-criu-check", 0, 0, G_OPTION_ARG_NONE, &no_criu_check, "do not probe CRIU at start-up",
       NULL },
+    { "restore-pending", 0, 0, G_OPTION_ARG_NONE, &restore_pending,
+      "restore the checkpointed jobs, continue them, and exit (early at boot)", NULL },
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "log debug messages", NULL },
     { "version", 'V', 0, G_OPTION_ARG_NONE, &version, "print the version and exit", NULL },
     { NULL },
@@ -197,12 +201,18 @@ main (int argc, char **argv)
   config.state_dir = state_dir;
   config.unshare_path = unshare_path;
   config.setsid_path = setsid_path;
-  config.probe_criu = !no_criu_check;
+  config.probe_criu = !no_criu_check && !restore_pending;
   daemon.agent = molt_agent_new (&config, &error);
   if (daemon.agent == NULL)
     {
       g_printerr ("molt-agent: cannot load state from %s: %s\n", state_dir, error->message);
       return 1;
+    }
+  if (restore_pending)
+    {
+      guint failed = molt_restore_pending (daemon.agent);
+      molt_agent_free (daemon.agent);
+      return failed == 0 ? 0 : 1;
     }
   daemon.loop = g_main_loop_new (NULL, FALSE);
   daemon.sessions = g_ptr_array_new_with_free_func ((GDestroyNotify) molt_agent_session_free);

@@ -80,6 +80,18 @@ molt_agent_is_frozen (MoltAgent *agent)
 }
 
 void
+molt_agent_set_frozen (MoltAgent *agent, gboolean frozen)
+{
+  agent->frozen = frozen;
+}
+
+const gchar *
+molt_agent_get_state_dir (MoltAgent *agent)
+{
+  return agent->config.state_dir;
+}
+
+void
 molt_agent_save_registry (MoltAgent *agent)
 {
   g_autoptr (GError) error = NULL;

@@ -31,6 +31,8 @@ MoltJobRegistry *molt_agent_get_registry (MoltAgent *agent);
 MoltCriuProbe *molt_agent_get_criu_probe (MoltAgent *agent);
 const MoltJobLauncherConfig *molt_agent_get_launcher_config (MoltAgent *agent);
 gboolean molt_agent_is_frozen (MoltAgent *agent);
+void molt_agent_set_frozen (MoltAgent *agent, gboolean frozen);
+const gchar *molt_agent_get_state_dir (MoltAgent *agent);
 /* Writes the registry; failures are logged, never fatal for the caller. */
 void molt_agent_save_registry (MoltAgent *agent);
 /* Called from the launcher when a job's tree ends. */

@@ -10,6 +10,11 @@ static const MoltCommand commands[] = {
   { "job-list", molt_command_job_list, MOLT_COMMAND_FLAG_ALLOWED_WHILE_FROZEN },
   { "job-stop", molt_command_job_stop, MOLT_COMMAND_FLAG_NONE },
   { "job-log", molt_command_job_log, MOLT_COMMAND_FLAG_ALLOWED_WHILE_FROZEN },
+  { "switch-preflight", molt_command_switch_preflight, MOLT_COMMAND_FLAG_ALLOWED_WHILE_FROZEN },
+  { "freeze", molt_command_freeze, MOLT_COMMAND_FLAG_NONE },
+  { "thaw", molt_command_thaw, MOLT_COMMAND_FLAG_ALLOWED_WHILE_FROZEN },
+  { "checkpoint", molt_command_checkpoint, MOLT_COMMAND_FLAG_ALLOWED_WHILE_FROZEN },
+  { "kexec", molt_command_kexec, MOLT_COMMAND_FLAG_ALLOWED_WHILE_FROZEN },
   { NULL, NULL, 0 },
 };
 

@@ -35,5 +35,10 @@ JsonNode *molt_command_job_start (MoltAgent *agent, JsonObject *args, GError **e
 JsonNode *molt_command_job_list (MoltAgent *agent, JsonObject *args, GError **error);
 JsonNode *molt_command_job_stop (MoltAgent *agent, JsonObject *args, GError **error);
 JsonNode *molt_command_job_log (MoltAgent *agent, JsonObject *args, GError **error);
+JsonNode *molt_command_switch_preflight (MoltAgent *agent, JsonObject *args, GError **error);
+JsonNode *molt_command_freeze (MoltAgent *agent, JsonObject *args, GError **error);
+JsonNode *molt_command_thaw (MoltAgent *agent, JsonObject *args, GError **error);
+JsonNode *molt_command_checkpoint (MoltAgent *agent, JsonObject *args, GError **error);
+JsonNode *molt_command_kexec (MoltAgent *agent, JsonObject *args, GError **error);
 
 G_END_DECLS

@@ -9,6 +9,9 @@ static const gchar *const state_names[] = {
   [MOLT_JOB_STATE_RUNNING] = "running",
   [MOLT_JOB_STATE_STOPPING] = "stopping",
   [MOLT_JOB_STATE_EXITED] = "exited",
+  [MOLT_JOB_STATE_FROZEN] = "frozen",
+  [MOLT_JOB_STATE_CHECKPOINTED] = "checkpointed",
+  [MOLT_JOB_STATE_RESTORE_FAILED] = "restore-failed",
 };
 G_STATIC_ASSERT (G_N_ELEMENTS (state_names) == MOLT_JOB_STATE_LAST);
 
@@ -70,6 +73,8 @@ molt_job_free (MoltJob *job)
   g_free (job->cwd);
   g_strfreev (job->env);
   g_free (job->log_path);
+  g_free (job->images_dir);
+  g_free (job->restore_error);
   g_free (job);
 }
 
@@ -100,6 +105,14 @@ molt_job_to_json (const MoltJob *job)
   json_object_set_string_member (obj, "state", molt_job_state_to_string (job->state));
   if (job->state == MOLT_JOB_STATE_EXITED && job->exit_known)
     json_object_set_int_member (obj, "exit-status", job->exit_status);
+  if (job->images_dir != NULL)
+    json_object_set_string_member (obj, "images", job->images_dir);
+  if (job->restore_error != NULL)
+    json_object_set_string_member (obj, "restore-error", job->restore_error);
+  if (job->frozen_at != 0)
+    json_object_set_int_member (obj, "frozen-at-us", job->frozen_at);
+  if (job->resumed_at != 0)
+    json_object_set_int_member (obj, "resumed-at-us", job->resumed_at);
   return json_node_init_object (json_node_alloc (), obj);
 }
 
@@ -210,6 +223,12 @@ molt_job_from_json (JsonNode *node, GError **error)
       job->exit_status = (gint) value;
       job->exit_known = TRUE;
     }
+  if (json_object_has_member (obj, "images"))
+    read_string (obj, "images", &job->images_dir, NULL);
+  if (json_object_has_member (obj, "restore-error"))
+    read_string (obj, "restore-error", &job->restore_error, NULL);
+  read_int (obj, "frozen-at-us", &job->frozen_at, NULL);
+  read_int (obj, "resumed-at-us", &job->resumed_at, NULL);
   return g_steal_pointer (&job);
 }
 
@@ -244,7 +263,8 @@ molt_job_refresh (MoltJob *job)
 {
   guint64 starttime = 0;
 
-  if (job->state == MOLT_JOB_STATE_EXITED)
+  if (job->state != MOLT_JOB_STATE_RUNNING && job->state != MOLT_JOB_STATE_STOPPING
+      && job->state != MOLT_JOB_STATE_FROZEN)
     return FALSE;
   if (job->host_pid > 0 && molt_proc_read_starttime (job->host_pid, &starttime, NULL)
       && starttime == job->proc_starttime)

@@ -10,6 +10,9 @@ typedef enum
   MOLT_JOB_STATE_RUNNING,
   MOLT_JOB_STATE_STOPPING,
   MOLT_JOB_STATE_EXITED,
+  MOLT_JOB_STATE_FROZEN,         /* stopped by molt for a snapshot/checkpoint */
+  MOLT_JOB_STATE_CHECKPOINTED,   /* dumped by CRIU; restored at the next boot */
+  MOLT_JOB_STATE_RESTORE_FAILED, /* the restore at boot failed: restore_error */
   MOLT_JOB_STATE_LAST
 } MoltJobState;
 
@@ -25,8 +28,12 @@ typedef struct
   guint64 proc_starttime; /* /proc/PID/stat field 22: tells PID reuse apart */
   gint64 start_time;      /* wall clock, seconds since the epoch */
   MoltJobState state;
-  gint exit_status;    /* wait status, valid when state is EXITED */
-  gboolean exit_known; /* FALSE when the job ended while the agent was away */
+  gint exit_status;     /* wait status, valid when state is EXITED */
+  gboolean exit_known;  /* FALSE when the job ended while the agent was away */
+  gchar *images_dir;    /* CRIU images of the last checkpoint */
+  gchar *restore_error; /* why the last restore failed */
+  gint64 frozen_at;     /* wall clock, microseconds; 0 when not frozen */
+  gint64 resumed_at;    /* wall clock, microseconds, of the last thaw */
 } MoltJob;
 
 const gchar *molt_job_state_to_string (MoltJobState state);

@@ -1,0 +1,114 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <criu/criu.h>
+#include <gio/gio.h>
+
+#include "molt-checkpoint.h"
+#include "molt-protocol-error.h"
+
+#define MOLT_CRIU_DUMP_LOG    "dump.log"
+#define MOLT_CRIU_RESTORE_LOG "restore.log"
+
+gchar *
+molt_checkpoint_log_error (const gchar *log_path)
+{
+  g_autofree gchar *contents = NULL;
+  g_auto (GStrv) lines = NULL;
+  const gchar *found = NULL;
+
+  if (!g_file_get_contents (log_path, &contents, NULL, NULL))
+    return NULL;
+  lines = g_strsplit (contents, "\n", 0);
+  for (guint i = 0; lines[i] != NULL; i++)
+    if (strstr (lines[i], "Error") != NULL)
+      found = lines[i];
+  return found != NULL ? g_strstrip (g_strdup (found)) : NULL;
+}
+
+static criu_opts *
+new_opts (const gchar *images_dir, const gchar *log_name, gint *dir_fd, GError **error)
+{
+  criu_opts *opts = NULL;
+
+  if (g_mkdir_with_parents (images_dir, 0700) != 0
+      || (*dir_fd = open (images_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+    {
+      int saved_errno = errno;
+      g_set_error (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_GENERIC,
+                   "cannot use image directory %s: %s", images_dir, g_strerror (saved_errno));
+      return NULL;
+    }
+  if (criu_local_init_opts (&opts) < 0)
+    {
+      close (*dir_fd);
+      g_set_error_literal (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_GENERIC,
+                           "libcriu could not allocate its options");
+      return NULL;
+    }
+  criu_local_set_service_binary (opts, "criu");
+  criu_local_set_images_dir_fd (opts, *dir_fd);
+  criu_local_set_work_dir_fd (opts, *dir_fd);
+  criu_local_set_log_file (opts, (char *) log_name);
+  criu_local_set_log_level (opts, 4);
+  criu_local_set_file_locks (opts, true);
+  criu_local_set_tcp_established (opts, true);
+  criu_local_set_ext_unix_sk (opts, true);
+  return opts;
+}
+
+static void
+set_criu_error (GError **error, const gchar *what, gint ret, const gchar *images_dir,
+                const gchar *log_name)
+{
+  g_autofree gchar *log_path = g_build_filename (images_dir, log_name, NULL);
+  g_autofree gchar *why = molt_checkpoint_log_error (log_path);
+
+  g_set_error (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_GENERIC,
+               "CRIU %s failed (%s): %s (log: %s)", what, g_strerror (-ret),
+               why != NULL ? why : "no error line in CRIU's log", log_path);
+}
+
+gboolean
+molt_checkpoint_dump (gint pid, const gchar *images_dir, GError **error)
+{
+  gint dir_fd = -1, ret;
+  criu_opts *opts = new_opts (images_dir, MOLT_CRIU_DUMP_LOG, &dir_fd, error);
+
+  if (opts == NULL)
+    return FALSE;
+  criu_local_set_pid (opts, pid);
+  criu_local_set_leave_running (opts, false);
+  ret = criu_local_dump (opts);
+  criu_local_free_opts (opts);
+  close (dir_fd);
+  if (ret < 0)
+    {
+      set_criu_error (error, "dump", ret, images_dir, MOLT_CRIU_DUMP_LOG);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gint
+molt_checkpoint_restore (const gchar *images_dir, GError **error)
+{
+  gint dir_fd = -1, pid;
+  criu_opts *opts = new_opts (images_dir, MOLT_CRIU_RESTORE_LOG, &dir_fd, error);
+
+  if (opts == NULL)
+    return -1;
+  /* restore_child: the tree becomes our child; when the restoring process
+   * exits, init adopts it, as it had adopted the job's launcher before. */
+  pid = criu_local_restore_child (opts);
+  criu_local_free_opts (opts);
+  close (dir_fd);
+  if (pid < 0)
+    {
+      set_criu_error (error, "restore", pid, images_dir, MOLT_CRIU_RESTORE_LOG);
+      return -1;
+    }
+  return pid;
+}

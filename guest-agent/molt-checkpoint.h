@@ -1,0 +1,20 @@
+/* CRIU checkpoint and restore of one job through libcriu.
+ *
+ * A job's images go to IMAGES_DIR (on the persistent disk), with CRIU's log
+ * beside them; a failure carries CRIU's own error line, which names what it
+ * could not do (for a restore: the file that changed or vanished). */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* Dumps the tree rooted at pid (a PID namespace init) and kills it. */
+gboolean molt_checkpoint_dump (gint pid, const gchar *images_dir, GError **error);
+/* Restores the tree; returns the new host PID of its root, or -1. The tree
+ * comes back as it was dumped (stopped, if it was frozen). */
+gint molt_checkpoint_restore (const gchar *images_dir, GError **error);
+/* The most telling line of a CRIU log: the last "Error" line. */
+gchar *molt_checkpoint_log_error (const gchar *log_path);
+
+G_END_DECLS
