@@ -106,7 +106,8 @@ molt_agent_job_exited (const gchar *name, gint wait_status, gpointer data)
   MoltAgent *agent = data;
   MoltJob *job = molt_job_registry_lookup (agent->registry, name);
 
-  if (job == NULL)
+  /* A checkpoint ends the dumped tree on purpose: that is not an exit. */
+  if (job == NULL || job->state == MOLT_JOB_STATE_CHECKPOINTED)
     return;
   job->state = MOLT_JOB_STATE_EXITED;
   job->exit_status = wait_status;

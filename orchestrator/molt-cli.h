@@ -16,6 +16,8 @@ typedef enum
   MOLT_EXIT_FAILED = 1,      /* the operation failed (the agent said no, ...) */
   MOLT_EXIT_NOT_FOUND = 2,   /* unknown domain */
   MOLT_EXIT_UNREACHABLE = 3, /* libvirt or the agent cannot be reached */
+  MOLT_EXIT_ROLLED_BACK = 4, /* a switch failed and was rolled back */
+  MOLT_EXIT_BROKEN = 5,      /* a switch failed and so did its rollback */
   MOLT_EXIT_USAGE = 64,      /* bad command line */
 } MoltExitCode;
 

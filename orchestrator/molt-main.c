@@ -8,7 +8,8 @@
 #include "molt-commands.h"
 
 static const MoltCliCommand *const commands[] = {
-  &molt_cmd_ping, &molt_cmd_info, &molt_cmd_jobs, &molt_cmd_exec, &molt_cmd_logs, NULL,
+  &molt_cmd_ping, &molt_cmd_info,   &molt_cmd_jobs,     &molt_cmd_exec,
+  &molt_cmd_logs, &molt_cmd_switch, &molt_cmd_rollback, NULL,
 };
 
 static const MoltCliCommand *
@@ -30,7 +31,8 @@ commands_description (void)
   g_string_append (text,
                    "\n'molt COMMAND --help' describes a command. Exit codes: 0 success, 1 the "
                    "operation failed,\n2 unknown domain, 3 libvirt or the agent cannot be "
-                   "reached, 64 bad command line.\nSee molt(1).");
+                   "reached, 4 a switch failed and was rolled back,\n5 a switch and its "
+                   "rollback failed, 64 bad command line.\nSee molt(1).");
   return g_string_free (text, FALSE);
 }
 

@@ -1,0 +1,192 @@
+/* molt switch DOMAIN --kernel PATH: the kernel switch under live jobs.
+ * molt rollback DOMAIN: undo an interrupted switch from its journal. */
+#include "molt-cli.h"
+#include "molt-commands.h"
+#include "molt-switch.h"
+
+#ifndef MOLT_STATEDIR
+#define MOLT_STATEDIR "/var/lib/molt"
+#endif
+
+static const gchar *
+state_dir (void)
+{
+  const gchar *dir = g_getenv ("MOLT_STATE_DIR");
+  return dir != NULL && dir[0] != '\0' ? dir : MOLT_STATEDIR;
+}
+
+static void
+print_report (JsonObject *report)
+{
+  JsonArray *steps = json_object_get_array_member (report, "steps");
+  JsonArray *jobs = json_object_has_member (report, "jobs")
+                        ? json_object_get_array_member (report, "jobs")
+                        : NULL;
+
+  g_print ("Domain:       %s\n",
+           json_object_get_string_member_with_default (report, "domain", "?"));
+  g_print ("Result:       %s\n",
+           json_object_get_string_member_with_default (report, "result", "?"));
+  g_print ("Kernel:       %s -> %s\n",
+           json_object_get_string_member_with_default (report, "old-kernel-release", "?"),
+           json_object_get_string_member_with_default (report, "new-kernel-release", "?"));
+  for (guint i = 0; steps != NULL && i < json_array_get_length (steps); i++)
+    {
+      JsonObject *step = json_array_get_object_element (steps, i);
+      g_print ("  %-12s %7.2f s\n", json_object_get_string_member (step, "step"),
+               json_object_get_double_member (step, "seconds"));
+    }
+  for (guint i = 0; jobs != NULL && i < json_array_get_length (jobs); i++)
+    {
+      JsonObject *job = json_array_get_object_element (jobs, i);
+      g_print ("Job %-20s downtime %6.2f s, pid %" G_GINT64_FORMAT " -> %" G_GINT64_FORMAT
+               " (%" G_GINT64_FORMAT " in its namespace, unchanged)\n",
+               json_object_get_string_member (job, "name"),
+               json_object_get_double_member (job, "downtime-s"),
+               json_object_get_int_member (job, "pid-before"),
+               json_object_get_int_member (job, "pid-after"),
+               json_object_get_int_member (job, "ns-pid"));
+    }
+}
+
+static int
+finish (MoltCli *cli, MoltSwitchResult result, JsonObject *report, GError *error,
+        const gchar *domain)
+{
+  if (error != NULL)
+    {
+      int code;
+      json_object_set_string_member (report, "result",
+                                     result == MOLT_SWITCH_ROLLED_BACK ? "rolled-back"
+                                     : result == MOLT_SWITCH_BROKEN    ? "broken"
+                                                                       : "not-started");
+      json_object_set_string_member (report, "message", error->message);
+      if (result == MOLT_SWITCH_NOTHING_DONE)
+        return molt_cli_fail (cli, domain, error);
+      code = result == MOLT_SWITCH_ROLLED_BACK ? MOLT_EXIT_ROLLED_BACK : MOLT_EXIT_BROKEN;
+      g_printerr ("molt: %s: %s\n", domain, error->message);
+      json_object_set_int_member (report, "exit-code", code);
+      if (cli->json)
+        {
+          g_autoptr (JsonNode) node = json_node_init_object (json_node_alloc (), report);
+          molt_cli_print_json (node);
+        }
+      else
+        print_report (report);
+      return code;
+    }
+  if (cli->json)
+    {
+      g_autoptr (JsonNode) node = json_node_init_object (json_node_alloc (), report);
+      molt_cli_print_json (node);
+    }
+  else if (result == MOLT_SWITCH_DRY_RUN)
+    g_print ("preflight passed: molt would freeze the jobs, snapshot %s, checkpoint them, "
+             "kexec %s and restore them\n",
+             domain, json_object_get_string_member (report, "kernel"));
+  else
+    print_report (report);
+  return MOLT_EXIT_OK;
+}
+
+static int
+run_switch (MoltCli *cli, int argc, char **argv)
+{
+  g_autofree gchar *kernel = NULL;
+  g_autofree gchar *initrd = NULL;
+  g_autofree gchar *append = NULL;
+  g_autofree gchar *method = NULL;
+  g_autoptr (JsonObject) report = json_object_new ();
+  g_autoptr (GError) error = NULL;
+  gboolean keep = FALSE, dry_run = FALSE;
+  gint boot_timeout = 180;
+  MoltSwitchOptions o = { 0 };
+  MoltSwitchResult result;
+  const GOptionEntry entries[] = {
+    { "kernel", 'k', 0, G_OPTION_ARG_FILENAME, &kernel,
+      "the new kernel, a path in the guest (required)", "PATH" },
+    { "initrd", 'i', 0, G_OPTION_ARG_FILENAME, &initrd, "its initramfs, a path in the guest",
+      "PATH" },
+    { "append", 'a', 0, G_OPTION_ARG_STRING, &append, "its command line (default: the running one)",
+      "CMDLINE" },
+    { "method", 'm', 0, G_OPTION_ARG_STRING, &method, "kexec (default)", "METHOD" },
+    { "keep-snapshot", 0, 0, G_OPTION_ARG_NONE, &keep, "keep the rollback snapshot after success",
+      NULL },
+    { "dry-run", 'n', 0, G_OPTION_ARG_NONE, &dry_run,
+      "run the preflight only and say what would happen", NULL },
+    { "boot-timeout", 0, 0, G_OPTION_ARG_INT, &boot_timeout,
+      "seconds for the new kernel to bring the agent back (default 180)", "SECONDS" },
+    { NULL },
+  };
+
+  if (!molt_cli_parse (cli, &molt_cmd_switch, entries, &argc, &argv, &(int){ 0 }))
+    return MOLT_EXIT_USAGE;
+  if (argc != 2)
+    return molt_cli_usage (&molt_cmd_switch, "expected one DOMAIN");
+  if (kernel == NULL)
+    return molt_cli_usage (&molt_cmd_switch, "--kernel is required");
+  if (method != NULL && g_strcmp0 (method, "kexec") != 0)
+    return molt_cli_usage (&molt_cmd_switch, "--method: only 'kexec' is implemented so far");
+  if (boot_timeout <= 0)
+    return molt_cli_usage (&molt_cmd_switch, "--boot-timeout must be positive");
+
+  o.uri = cli->uri;
+  o.domain = argv[1];
+  o.kernel = kernel;
+  o.initrd = initrd;
+  o.append = append;
+  o.state_dir = state_dir ();
+  o.keep_snapshot = keep;
+  o.dry_run = dry_run;
+  o.quiet = FALSE;
+  o.agent_timeout_s = (guint) cli->timeout_s;
+  o.checkpoint_timeout_s = 600;
+  o.boot_timeout_s = (guint) boot_timeout;
+  result = molt_switch_run (&o, report, &error);
+  return finish (cli, result, report, error, argv[1]);
+}
+
+static int
+run_rollback (MoltCli *cli, int argc, char **argv)
+{
+  g_autoptr (JsonObject) report = json_object_new ();
+  g_autoptr (GError) error = NULL;
+  MoltSwitchOptions o = { 0 };
+  MoltSwitchResult result;
+
+  if (!molt_cli_parse (cli, &molt_cmd_rollback, NULL, &argc, &argv, &(int){ 0 }))
+    return MOLT_EXIT_USAGE;
+  if (argc != 2)
+    return molt_cli_usage (&molt_cmd_rollback, "expected one DOMAIN");
+  o.uri = cli->uri;
+  o.domain = argv[1];
+  o.state_dir = state_dir ();
+  o.agent_timeout_s = (guint) cli->timeout_s;
+  result = molt_switch_rollback (&o, report, &error);
+  if (error != NULL)
+    return molt_cli_fail (cli, argv[1], error);
+  return finish (cli, result, report, NULL, argv[1]);
+}
+
+const MoltCliCommand molt_cmd_switch = {
+  .name = "switch",
+  .parameters
+  = "DOMAIN --kernel PATH [--initrd PATH] [--append CMDLINE] [--keep-snapshot] [--dry-run]",
+  .summary = "Switch DOMAIN to another kernel while its managed jobs keep running.",
+  .description = "Steps, each journaled on the host before it starts: preflight, freeze the jobs,\n"
+                 "snapshot the VM (memory + disk), checkpoint the jobs with CRIU, kexec the new\n"
+                 "kernel, restore the jobs early in its boot, verify, commit. Any failure after\n"
+                 "the snapshot reverts it: the jobs carry on on the old kernel.\n"
+                 "Exit codes: 0 switched, 4 failed and rolled back, 5 failed and the rollback\n"
+                 "failed too (the snapshot is kept), others as for every command.",
+  .run = run_switch,
+};
+
+const MoltCliCommand molt_cmd_rollback = {
+  .name = "rollback",
+  .parameters = "DOMAIN",
+  .summary = "Undo a switch that was interrupted, from its journal.",
+  .description = "Reverts DOMAIN to the switch's snapshot, continues the frozen jobs and\n"
+                 "deletes the snapshot.",
+  .run = run_rollback,
+};

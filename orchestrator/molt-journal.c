@@ -1,0 +1,112 @@
+#include <errno.h>
+
+#include <gio/gio.h>
+
+#include "molt-host-error.h"
+#include "molt-journal.h"
+#include "molt-message.h"
+
+struct _MoltJournal
+{
+  gchar *path;
+  JsonObject *root;
+};
+
+MoltJournal *
+molt_journal_new (const gchar *state_dir, const gchar *domain)
+{
+  MoltJournal *journal = g_new0 (MoltJournal, 1);
+  g_autofree gchar *file = g_strconcat (domain, ".json", NULL);
+
+  journal->path = g_build_filename (state_dir, "journal", file, NULL);
+  journal->root = json_object_new ();
+  json_object_set_string_member (journal->root, "domain", domain);
+  json_object_set_array_member (journal->root, "steps", json_array_new ());
+  return journal;
+}
+
+void
+molt_journal_free (MoltJournal *journal)
+{
+  if (journal == NULL)
+    return;
+  json_object_unref (journal->root);
+  g_free (journal->path);
+  g_free (journal);
+}
+
+const gchar *
+molt_journal_get_path (MoltJournal *journal)
+{
+  return journal->path;
+}
+
+gboolean
+molt_journal_load (MoltJournal *journal, GError **error)
+{
+  g_autofree gchar *contents = NULL;
+  g_autoptr (JsonNode) node = NULL;
+
+  if (!g_file_get_contents (journal->path, &contents, NULL, error))
+    return FALSE;
+  node = molt_json_parse_bounded (contents, error);
+  if (node == NULL)
+    return FALSE;
+  if (!JSON_NODE_HOLDS_OBJECT (node)
+      || !JSON_NODE_HOLDS_ARRAY (json_object_get_member (json_node_get_object (node), "steps")))
+    {
+      g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED, "%s is not a molt journal",
+                   journal->path);
+      return FALSE;
+    }
+  json_object_unref (journal->root);
+  journal->root = json_object_ref (json_node_get_object (node));
+  return TRUE;
+}
+
+gboolean
+molt_journal_save (MoltJournal *journal, GError **error)
+{
+  g_autofree gchar *dir = g_path_get_dirname (journal->path);
+  g_autoptr (JsonNode) node = json_node_init_object (json_node_alloc (), journal->root);
+  g_autofree gchar *text = molt_json_to_line (node);
+
+  if (g_mkdir_with_parents (dir, 0700) != 0)
+    {
+      int saved_errno = errno;
+      g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED, "cannot create %s: %s", dir,
+                   g_strerror (saved_errno));
+      return FALSE;
+    }
+  return g_file_set_contents_full (journal->path, text, -1,
+                                   G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
+                                   0600, error);
+}
+
+void
+molt_journal_set_string (MoltJournal *journal, const gchar *key, const gchar *value)
+{
+  if (value == NULL)
+    json_object_remove_member (journal->root, key);
+  else
+    json_object_set_string_member (journal->root, key, value);
+}
+
+const gchar *
+molt_journal_get_string (MoltJournal *journal, const gchar *key)
+{
+  return json_object_get_string_member_with_default (journal->root, key, NULL);
+}
+
+gboolean
+molt_journal_begin_step (MoltJournal *journal, const gchar *step, GError **error)
+{
+  JsonArray *steps = json_object_get_array_member (journal->root, "steps");
+  g_autoptr (JsonObject) entry = json_object_new ();
+
+  json_object_set_string_member (entry, "step", step);
+  json_object_set_int_member (entry, "started-us", g_get_real_time ());
+  json_array_add_object_element (steps, g_steal_pointer (&entry));
+  json_object_set_string_member (journal->root, "step", step);
+  return molt_journal_save (journal, error);
+}

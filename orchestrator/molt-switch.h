@@ -1,0 +1,43 @@
+/* The kernel switch workflow (DESIGN.md "The kernel switch"):
+ * preflight -> freeze -> snapshot -> checkpoint -> switch -> restore ->
+ * verify -> commit, or on any failure after the snapshot: rollback. */
+#pragma once
+
+#include <json-glib/json-glib.h>
+
+G_BEGIN_DECLS
+
+typedef struct
+{
+  const gchar *uri;
+  const gchar *domain;
+  const gchar *kernel; /* in the guest */
+  const gchar *initrd; /* in the guest; may be NULL */
+  const gchar *append; /* NULL: the current command line */
+  const gchar *state_dir;
+  gboolean keep_snapshot;
+  gboolean dry_run;
+  gboolean quiet;        /* no progress lines */
+  guint agent_timeout_s; /* each short agent call */
+  guint checkpoint_timeout_s;
+  guint boot_timeout_s; /* new kernel to agent answering */
+} MoltSwitchOptions;
+
+typedef enum
+{
+  MOLT_SWITCH_COMMITTED,
+  MOLT_SWITCH_DRY_RUN,
+  MOLT_SWITCH_NOTHING_DONE, /* failed before anything changed */
+  MOLT_SWITCH_ROLLED_BACK,  /* failed, and the VM is back as it was */
+  MOLT_SWITCH_BROKEN,       /* failed, and so did the rollback */
+} MoltSwitchResult;
+
+/* Fills report (see docs/switch.md for its fields) in every case. */
+MoltSwitchResult molt_switch_run (const MoltSwitchOptions *options, JsonObject *report,
+                                  GError **error);
+/* Undoes an interrupted switch from its journal: revert, thaw, drop the
+ * snapshot. */
+MoltSwitchResult molt_switch_rollback (const MoltSwitchOptions *options, JsonObject *report,
+                                       GError **error);
+
+G_END_DECLS
