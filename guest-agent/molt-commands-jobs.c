@@ -3,6 +3,7 @@
 
 #include "molt-args.h"
 #include "molt-dispatch.h"
+#include "molt-job-freezer.h"
 #include "molt-protocol-error.h"
 
 #define MOLT_DEFAULT_PATH       "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -89,6 +90,30 @@ molt_command_job_start (MoltAgent *agent, JsonObject *args, GError **error)
   return molt_job_to_json (existing);
 }
 
+/* Every process of the job with its PID inside the job's namespace: what a
+ * restore must keep unchanged. */
+static JsonArray *
+job_processes (gint root_pid)
+{
+  g_autoptr (GArray) tree = molt_process_tree (root_pid);
+  JsonArray *processes = json_array_new ();
+
+  for (guint i = 0; i < tree->len; i++)
+    {
+      gint pid = g_array_index (tree, gint, i);
+      g_autofree gchar *comm_path = g_strdup_printf ("/proc/%d/comm", pid);
+      g_autofree gchar *comm = NULL;
+      g_autoptr (JsonObject) entry = json_object_new ();
+
+      g_file_get_contents (comm_path, &comm, NULL, NULL);
+      json_object_set_int_member (entry, "pid", pid);
+      json_object_set_int_member (entry, "ns-pid", molt_proc_read_ns_pid (pid));
+      json_object_set_string_member (entry, "comm", comm != NULL ? g_strstrip (comm) : "?");
+      json_array_add_object_element (processes, g_steal_pointer (&entry));
+    }
+  return processes;
+}
+
 JsonNode *
 molt_command_job_list (MoltAgent *agent, JsonObject *args, GError **error)
 {
@@ -100,7 +125,14 @@ molt_command_job_list (MoltAgent *agent, JsonObject *args, GError **error)
     molt_agent_save_registry (agent);
   jobs = molt_job_registry_list (registry);
   for (guint i = 0; i < jobs->len; i++)
-    json_array_add_element (array, molt_job_to_json (g_ptr_array_index (jobs, i)));
+    {
+      MoltJob *job = g_ptr_array_index (jobs, i);
+      JsonNode *node = molt_job_to_json (job);
+      if (job->state == MOLT_JOB_STATE_RUNNING || job->state == MOLT_JOB_STATE_FROZEN)
+        json_object_set_array_member (json_node_get_object (node), "processes",
+                                      job_processes (job->host_pid));
+      json_array_add_element (array, node);
+    }
   return json_node_init_array (json_node_alloc (), array);
 }
 

@@ -1,5 +1,6 @@
 /* freeze, thaw, checkpoint, switch-preflight, kexec: the guest's half of a
  * kernel switch. The restore half runs at boot (molt-restore.c). */
+#include <stdio.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -8,6 +9,7 @@
 #include "molt-args.h"
 #include "molt-checkpoint.h"
 #include "molt-dispatch.h"
+#include "molt-file-check.h"
 #include "molt-job-freezer.h"
 #include "molt-protocol-error.h"
 
@@ -93,6 +95,21 @@ molt_command_thaw (MoltAgent *agent, JsonObject *args, GError **error)
   return json_node_init_object (json_node_alloc (), obj);
 }
 
+/* Test-only fault: change a file the job holds open after its checkpoint,
+ * as a careless admin might during the switch. */
+static void
+inject_file_fault (const gchar *images_dir)
+{
+  g_autofree gchar *path = molt_file_check_first_path (images_dir, "/output.log");
+  FILE *f;
+
+  if (path == NULL || (f = fopen (path, "ae")) == NULL)
+    return;
+  fputs ("changed behind the job's back\n", f);
+  fclose (f);
+  g_message ("test fault: changed %s after the checkpoint", path);
+}
+
 JsonNode *
 molt_command_checkpoint (MoltAgent *agent, JsonObject *args, GError **error)
 {
@@ -100,11 +117,18 @@ molt_command_checkpoint (MoltAgent *agent, JsonObject *args, GError **error)
   g_autoptr (GPtrArray) jobs = molt_job_registry_list (registry);
   g_autoptr (JsonArray) results = json_array_new ();
   g_autofree gchar *base = NULL;
-  const gchar *tag;
+  const gchar *tag, *fault;
 
-  if (!molt_args_get_string (args, "tag", TRUE, &tag, error)
-      || !molt_job_name_is_valid (tag, error))
+  if (!molt_args_get_string (args, "tag", TRUE, &tag, error) || !molt_job_name_is_valid (tag, error)
+      || !molt_args_get_string (args, "test-fault", FALSE, &fault, error))
     return NULL;
+  if (fault != NULL && g_strcmp0 (g_getenv ("MOLT_AGENT_TEST_FAULTS"), "1") != 0)
+    {
+      g_set_error_literal (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_INVALID_PARAMETER,
+                           "'test-fault' is for tests only: start the agent with "
+                           "MOLT_AGENT_TEST_FAULTS=1 to allow it");
+      return NULL;
+    }
   base = g_build_filename (molt_agent_get_state_dir (agent), "images", tag, NULL);
   for (guint i = 0; i < jobs->len; i++)
     {
@@ -117,12 +141,18 @@ molt_command_checkpoint (MoltAgent *agent, JsonObject *args, GError **error)
         continue;
       dir = g_build_filename (base, job->name, NULL);
       start = g_get_monotonic_time ();
-      if (!molt_checkpoint_dump (job->host_pid, dir, error))
+      g_free (job->ns_pids_dumped);
+      job->ns_pids_dumped = molt_job_tree_ns_pids (job->host_pid);
+      g_clear_pointer (&job->ns_pids_restored, g_free);
+      if (!molt_file_check_record (job->host_pid, dir, error)
+          || !molt_checkpoint_dump (job->host_pid, dir, error))
         {
           g_prefix_error (error, "checkpoint of job %s: ", job->name);
           molt_agent_save_registry (agent);
           return NULL;
         }
+      if (g_strcmp0 (fault, "modify-open-file") == 0)
+        inject_file_fault (dir);
       job->state = MOLT_JOB_STATE_CHECKPOINTED;
       g_free (job->images_dir);
       job->images_dir = g_steal_pointer (&dir);

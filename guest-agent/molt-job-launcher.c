@@ -64,26 +64,6 @@ wait_for_namespace_init (gint parent_pid, GError **error)
   return -1;
 }
 
-/* "NSpid:\t412\t1": the last field is the PID inside the innermost namespace. */
-static gint
-read_ns_pid (gint pid)
-{
-  g_autofree gchar *path = g_strdup_printf ("/proc/%d/status", pid);
-  g_autofree gchar *contents = NULL;
-  g_auto (GStrv) lines = NULL;
-
-  if (!g_file_get_contents (path, &contents, NULL, NULL))
-    return -1;
-  lines = g_strsplit (contents, "\n", 0);
-  for (guint i = 0; lines[i] != NULL; i++)
-    if (g_str_has_prefix (lines[i], "NSpid:"))
-      {
-        const gchar *last = strrchr (lines[i], '\t');
-        return last != NULL ? (gint) g_ascii_strtoll (last + 1, NULL, 10) : -1;
-      }
-  return -1;
-}
-
 static gint
 open_log (const gchar *jobs_dir, const gchar *name, gchar **log_path, GError **error)
 {
@@ -168,7 +148,7 @@ molt_job_launcher_start (const MoltJobLauncherConfig *config, MoltJob *job, Molt
     return FALSE;
 
   job->host_pid = init_pid;
-  job->ns_pid = read_ns_pid (init_pid);
+  job->ns_pid = molt_proc_read_ns_pid (init_pid);
   job->proc_starttime = starttime;
   job->start_time = g_get_real_time () / G_USEC_PER_SEC;
   job->state = MOLT_JOB_STATE_RUNNING;

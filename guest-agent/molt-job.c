@@ -1,5 +1,6 @@
 #include <string.h>
 
+#include "molt-job-freezer.h"
 #include "molt-job.h"
 #include "molt-protocol-error.h"
 
@@ -75,6 +76,8 @@ molt_job_free (MoltJob *job)
   g_free (job->log_path);
   g_free (job->images_dir);
   g_free (job->restore_error);
+  g_free (job->ns_pids_dumped);
+  g_free (job->ns_pids_restored);
   g_free (job);
 }
 
@@ -109,6 +112,10 @@ molt_job_to_json (const MoltJob *job)
     json_object_set_string_member (obj, "images", job->images_dir);
   if (job->restore_error != NULL)
     json_object_set_string_member (obj, "restore-error", job->restore_error);
+  if (job->ns_pids_dumped != NULL)
+    json_object_set_string_member (obj, "ns-pids-at-checkpoint", job->ns_pids_dumped);
+  if (job->ns_pids_restored != NULL)
+    json_object_set_string_member (obj, "ns-pids-at-restore", job->ns_pids_restored);
   if (job->frozen_at != 0)
     json_object_set_int_member (obj, "frozen-at-us", job->frozen_at);
   if (job->resumed_at != 0)
@@ -227,6 +234,10 @@ molt_job_from_json (JsonNode *node, GError **error)
     read_string (obj, "images", &job->images_dir, NULL);
   if (json_object_has_member (obj, "restore-error"))
     read_string (obj, "restore-error", &job->restore_error, NULL);
+  if (json_object_has_member (obj, "ns-pids-at-checkpoint"))
+    read_string (obj, "ns-pids-at-checkpoint", &job->ns_pids_dumped, NULL);
+  if (json_object_has_member (obj, "ns-pids-at-restore"))
+    read_string (obj, "ns-pids-at-restore", &job->ns_pids_restored, NULL);
   read_int (obj, "frozen-at-us", &job->frozen_at, NULL);
   read_int (obj, "resumed-at-us", &job->resumed_at, NULL);
   return g_steal_pointer (&job);
@@ -272,4 +283,48 @@ molt_job_refresh (MoltJob *job)
   job->state = MOLT_JOB_STATE_EXITED;
   job->exit_known = FALSE;
   return TRUE;
+}
+
+gint
+molt_proc_read_ns_pid (gint pid)
+{
+  g_autofree gchar *path = g_strdup_printf ("/proc/%d/status", pid);
+  g_autofree gchar *contents = NULL;
+  g_auto (GStrv) lines = NULL;
+
+  if (!g_file_get_contents (path, &contents, NULL, NULL))
+    return -1;
+  lines = g_strsplit (contents, "\n", 0);
+  /* "NSpid:\t412\t1": the last field is the PID in the innermost namespace. */
+  for (guint i = 0; lines[i] != NULL; i++)
+    if (g_str_has_prefix (lines[i], "NSpid:"))
+      {
+        const gchar *last = strrchr (lines[i], '\t');
+        return last != NULL ? (gint) g_ascii_strtoll (last + 1, NULL, 10) : -1;
+      }
+  return -1;
+}
+
+static gint
+compare_ints (gconstpointer a, gconstpointer b)
+{
+  return *(const gint *) a - *(const gint *) b;
+}
+
+gchar *
+molt_job_tree_ns_pids (gint pid)
+{
+  g_autoptr (GArray) tree = molt_process_tree (pid);
+  g_autoptr (GArray) ns = g_array_new (FALSE, FALSE, sizeof (gint));
+  GString *out = g_string_new (NULL);
+
+  for (guint i = 0; i < tree->len; i++)
+    {
+      gint ns_pid = molt_proc_read_ns_pid (g_array_index (tree, gint, i));
+      g_array_append_val (ns, ns_pid);
+    }
+  g_array_sort (ns, compare_ints);
+  for (guint i = 0; i < ns->len; i++)
+    g_string_append_printf (out, "%s%d", i > 0 ? " " : "", g_array_index (ns, gint, i));
+  return g_string_free (out, FALSE);
 }

@@ -28,12 +28,14 @@ typedef struct
   guint64 proc_starttime; /* /proc/PID/stat field 22: tells PID reuse apart */
   gint64 start_time;      /* wall clock, seconds since the epoch */
   MoltJobState state;
-  gint exit_status;     /* wait status, valid when state is EXITED */
-  gboolean exit_known;  /* FALSE when the job ended while the agent was away */
-  gchar *images_dir;    /* CRIU images of the last checkpoint */
-  gchar *restore_error; /* why the last restore failed */
-  gint64 frozen_at;     /* wall clock, microseconds; 0 when not frozen */
-  gint64 resumed_at;    /* wall clock, microseconds, of the last thaw */
+  gint exit_status;        /* wait status, valid when state is EXITED */
+  gboolean exit_known;     /* FALSE when the job ended while the agent was away */
+  gchar *images_dir;       /* CRIU images of the last checkpoint */
+  gchar *restore_error;    /* why the last restore failed */
+  gint64 frozen_at;        /* wall clock, microseconds; 0 when not frozen */
+  gint64 resumed_at;       /* wall clock, microseconds, of the last thaw */
+  gchar *ns_pids_dumped;   /* sorted namespace PIDs of the tree at checkpoint */
+  gchar *ns_pids_restored; /* the same, right after the restore */
 } MoltJob;
 
 const gchar *molt_job_state_to_string (MoltJobState state);
@@ -50,6 +52,10 @@ MoltJob *molt_job_from_json (JsonNode *node, GError **error);
 
 /* Reads /proc/PID/stat field 22 (start time in clock ticks since boot). */
 gboolean molt_proc_read_starttime (gint pid, guint64 *starttime, GError **error);
+/* "1 2 5": the sorted namespace PIDs of the tree rooted at pid. */
+gchar *molt_job_tree_ns_pids (gint pid);
+/* The PID of a process inside its own (innermost) PID namespace, or -1. */
+gint molt_proc_read_ns_pid (gint pid);
 /* Marks a RUNNING/STOPPING job EXITED when its process is gone or was replaced. */
 gboolean molt_job_refresh (MoltJob *job);
 

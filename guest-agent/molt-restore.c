@@ -1,4 +1,5 @@
 #include "molt-checkpoint.h"
+#include "molt-file-check.h"
 #include "molt-job-freezer.h"
 #include "molt-restore.h"
 
@@ -18,7 +19,9 @@ molt_restore_pending (MoltAgent *agent)
 
       if (job->state != MOLT_JOB_STATE_CHECKPOINTED || job->images_dir == NULL)
         continue;
-      pid = molt_checkpoint_restore (job->images_dir, &error);
+      pid = -1;
+      if (molt_file_check_verify (job->images_dir, &error))
+        pid = molt_checkpoint_restore (job->images_dir, &error);
       if (pid < 0)
         {
           g_printerr ("molt-agent: restore of job %s failed: %s\n", job->name, error->message);
@@ -31,6 +34,8 @@ molt_restore_pending (MoltAgent *agent)
       molt_proc_read_starttime (pid, &starttime, NULL);
       job->host_pid = pid;
       job->proc_starttime = starttime;
+      g_free (job->ns_pids_restored);
+      job->ns_pids_restored = molt_job_tree_ns_pids (pid);
       /* The tree was dumped stopped; continue it now: this ends its downtime. */
       molt_job_tree_signal (pid, FALSE, NULL);
       job->state = MOLT_JOB_STATE_RUNNING;

@@ -194,12 +194,21 @@ verify_jobs (MoltSwitch *sw, JsonArray *before, JsonArray *after, GError **error
                        "job %s came back with another PID in its namespace", str (now, "name"));
           return FALSE;
         }
+      if (g_strcmp0 (str (now, "ns-pids-at-checkpoint"), str (now, "ns-pids-at-restore")) != 0)
+        {
+          g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED,
+                       "job %s came back with other PIDs in its namespace (%s, was %s)",
+                       str (now, "name"), str (now, "ns-pids-at-restore"),
+                       str (now, "ns-pids-at-checkpoint"));
+          return FALSE;
+        }
       frozen = json_object_get_int_member_with_default (old, "frozen-at-us", 0);
       resumed = json_object_get_int_member_with_default (now, "resumed-at-us", 0);
       json_object_set_string_member (entry, "name", str (now, "name"));
       json_object_set_int_member (entry, "ns-pid", json_object_get_int_member (now, "ns-pid"));
       json_object_set_int_member (entry, "pid-before", json_object_get_int_member (old, "pid"));
       json_object_set_int_member (entry, "pid-after", json_object_get_int_member (now, "pid"));
+      json_object_set_string_member (entry, "ns-pids", str (now, "ns-pids-at-restore"));
       json_object_set_double_member (entry, "downtime-s", (resumed - frozen) / 1e6);
       json_array_add_object_element (report_jobs, g_steal_pointer (&entry));
     }
@@ -386,6 +395,9 @@ molt_switch_run (const MoltSwitchOptions *o, JsonObject *report, GError **error)
   /* ---- checkpoint ---- */
   begin_step (&sw, "checkpoint", "dumping the jobs with CRIU", NULL);
   json_object_set_string_member (checkpoint_args, "tag", stamp);
+  /* Test-only (docs/testing.md): the agent refuses it unless started for tests. */
+  if (g_getenv ("MOLT_TEST_FAULT") != NULL)
+    json_object_set_string_member (checkpoint_args, "test-fault", g_getenv ("MOLT_TEST_FAULT"));
   molt_agent_client_set_timeout (client, o->checkpoint_timeout_s * 1000);
   dumped = call_array (client, "checkpoint", checkpoint_args, &cause);
   if (dumped == NULL)

@@ -1,0 +1,75 @@
+#!/bin/bash
+# e2e: every way a switch can fail ends with the jobs running on the old
+# kernel, nothing lost:
+#  - a file the job holds open changes between checkpoint and restore
+#    (test-only fault hook): the restore fails naming the file, rollback;
+#  - the new kernel cannot boot (an initrd that cannot mount the root):
+#    the boot timeout triggers the rollback;
+#  - the orchestrator is SIGKILLed mid-switch: molt rollback undoes it.
+set -euo pipefail
+source "$(dirname "$0")/../testbed/testbed.sh"
+source "$(dirname "$0")/../testbed/assert.sh"
+source "$(dirname "$0")/../testbed/jobs.sh"
+testbed_init
+export MOLT_STATE_DIR=${MOLT_STATE_DIR:-$(mktemp -d)}
+m() { "$MOLT" -c "$MOLT_TEST_URI" "$@"; }
+read -r -a kernels <"$MOLT_GUEST_DIR/kernels"
+k_old=${kernels[0]} k_new=${kernels[1]}
+
+testbed_start rollback >/dev/null
+dom=$TESTBED_DOMAIN
+testbed_wait_agent "$dom" >/dev/null
+start_sequence_job pipeline
+wait_sequence_grows "$SEQ_FILE" 5
+
+assert_rolled_back() {
+  local what=$1
+  assert_json "$(m --json info "$dom")" kernel-release "$k_old"
+  assert_json "$(m --json jobs "$dom")" jobs.0.state running
+  wait_sequence_grows "$SEQ_FILE" 5
+  # No number lost or repeated; the gap covers the whole failed attempt.
+  result=$(check_sequence "$(guest_cat "$SEQ_FILE")" 600)
+  testbed_log "$what: rolled back, sequence intact ($result)"
+}
+
+# --- a file changed between checkpoint and restore ---
+set +e
+out=$(MOLT_TEST_FAULT=modify-open-file "$MOLT" -c "$MOLT_TEST_URI" --timeout 30 switch "$dom" \
+        --kernel "/boot/vmlinuz-$k_new" --initrd "/boot/initrd.img-$k_new" 2>&1)
+rc=$?
+set -e
+[ "$rc" = 4 ] || testbed_die "changed file: exit $rc, expected 4 (rolled back): $out"
+assert_contains "$out" "file $SEQ_FILE, open in the job, changed between checkpoint and restore"
+assert_contains "$out" "Rolled back"
+assert_rolled_back "changed file"
+
+# --- the new kernel cannot boot: the old kernel's initrd cannot load the
+#     new kernel's virtio modules, so the root disk never appears ---
+set +e
+out=$("$MOLT" -c "$MOLT_TEST_URI" --timeout 30 switch "$dom" --boot-timeout 60 \
+        --kernel "/boot/vmlinuz-$k_new" --initrd "/boot/initrd.img-$k_old" 2>&1)
+rc=$?
+set -e
+[ "$rc" = 4 ] || testbed_die "unbootable kernel: exit $rc, expected 4: $out"
+assert_contains "$out" "did not bring the agent back within 60 s"
+assert_rolled_back "unbootable kernel"
+
+# --- the orchestrator killed in the middle of the switch ---
+log=$(mktemp)
+"$MOLT" -c "$MOLT_TEST_URI" --timeout 30 switch "$dom" --kernel "/boot/vmlinuz-$k_new" \
+  --initrd "/boot/initrd.img-$k_old" --boot-timeout 120 >"$log" 2>&1 &
+pid=$!
+for i in $(seq 1 120); do
+  grep -q 'restore: waiting' "$log" && break
+  sleep 0.5
+done
+grep -q 'restore: waiting' "$log" || { cat "$log" >&2; testbed_die "the switch never reached the restore step"; }
+kill -KILL "$pid"
+wait "$pid" 2>/dev/null || true
+testbed_log "orchestrator killed during the restore step; rolling back from the journal"
+out=$(m rollback "$dom" 2>&1) || testbed_die "molt rollback failed: $out"
+assert_rolled_back "killed orchestrator"
+# A second rollback has nothing to do.
+assert_fails 1 "nothing to roll back" m rollback "$dom"
+rm -f "$log"
+echo "rollback.sh: all checks passed"
