@@ -8,5 +8,6 @@ extern const MoltCliCommand molt_cmd_info;
 extern const MoltCliCommand molt_cmd_jobs;
 extern const MoltCliCommand molt_cmd_exec;
 extern const MoltCliCommand molt_cmd_logs;
+extern const MoltCliCommand molt_cmd_stop;
 extern const MoltCliCommand molt_cmd_switch;
 extern const MoltCliCommand molt_cmd_rollback;
