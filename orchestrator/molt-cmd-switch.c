@@ -98,8 +98,9 @@ run_switch (MoltCli *cli, int argc, char **argv)
   g_autofree gchar *method = NULL;
   g_autoptr (JsonObject) report = json_object_new ();
   g_autoptr (GError) error = NULL;
-  gboolean keep = FALSE, dry_run = FALSE;
-  gint boot_timeout = 180;
+  g_autofree gchar *probe = NULL;
+  gboolean keep = FALSE, dry_run = FALSE, resume = FALSE;
+  gint boot_timeout = 180, probe_timeout = 60;
   MoltSwitchOptions o = { 0 };
   MoltSwitchResult result;
   const GOptionEntry entries[] = {
@@ -114,6 +115,12 @@ run_switch (MoltCli *cli, int argc, char **argv)
       NULL },
     { "dry-run", 'n', 0, G_OPTION_ARG_NONE, &dry_run,
       "run the preflight only and say what would happen", NULL },
+    { "probe", 'p', 0, G_OPTION_ARG_STRING, &probe,
+      "a shell command run in the guest after the restore; it must exit 0", "CMD" },
+    { "probe-timeout", 0, 0, G_OPTION_ARG_INT, &probe_timeout,
+      "seconds the probe may take (default 60)", "SECONDS" },
+    { "resume", 0, 0, G_OPTION_ARG_NONE, &resume,
+      "finish an interrupted switch of DOMAIN from its journal", NULL },
     { "boot-timeout", 0, 0, G_OPTION_ARG_INT, &boot_timeout,
       "seconds for the new kernel to bring the agent back (default 180)", "SECONDS" },
     { NULL },
@@ -123,8 +130,10 @@ run_switch (MoltCli *cli, int argc, char **argv)
     return MOLT_EXIT_USAGE;
   if (argc != 2)
     return molt_cli_usage (&molt_cmd_switch, "expected one DOMAIN");
-  if (kernel == NULL)
+  if (kernel == NULL && !resume)
     return molt_cli_usage (&molt_cmd_switch, "--kernel is required");
+  if (probe_timeout <= 0)
+    return molt_cli_usage (&molt_cmd_switch, "--probe-timeout must be positive");
   if (method != NULL && g_strcmp0 (method, "kexec") != 0)
     return molt_cli_usage (&molt_cmd_switch, "--method: only 'kexec' is implemented so far");
   if (boot_timeout <= 0)
@@ -142,7 +151,9 @@ run_switch (MoltCli *cli, int argc, char **argv)
   o.agent_timeout_s = (guint) cli->timeout_s;
   o.checkpoint_timeout_s = 600;
   o.boot_timeout_s = (guint) boot_timeout;
-  result = molt_switch_run (&o, report, &error);
+  o.probe = probe;
+  o.probe_timeout_s = (guint) probe_timeout;
+  result = resume ? molt_switch_resume (&o, report, &error) : molt_switch_run (&o, report, &error);
   return finish (cli, result, report, error, argv[1]);
 }
 
@@ -177,6 +188,9 @@ const MoltCliCommand molt_cmd_switch = {
                  "snapshot the VM (memory + disk), checkpoint the jobs with CRIU, kexec the new\n"
                  "kernel, restore the jobs early in its boot, verify, commit. Any failure after\n"
                  "the snapshot reverts it: the jobs carry on on the old kernel.\n"
+                 "--resume finishes a switch whose orchestrator was killed: after the kernel\n"
+                 "switch began it waits for the new boot, verifies and commits; before, it\n"
+                 "rolls back.\n"
                  "Exit codes: 0 switched, 4 failed and rolled back, 5 failed and the rollback\n"
                  "failed too (the snapshot is kept), others as for every command.",
   .run = run_switch,

@@ -98,6 +98,25 @@ molt_journal_get_string (MoltJournal *journal, const gchar *key)
   return json_object_get_string_member_with_default (journal->root, key, NULL);
 }
 
+void
+molt_journal_set_array (MoltJournal *journal, const gchar *key, JsonArray *array)
+{
+  json_object_set_array_member (journal->root, key, json_array_ref (array));
+}
+
+JsonArray *
+molt_journal_get_array (MoltJournal *journal, const gchar *key)
+{
+  JsonNode *node = json_object_get_member (journal->root, key);
+  return node != NULL && JSON_NODE_HOLDS_ARRAY (node) ? json_node_get_array (node) : NULL;
+}
+
+const gchar *
+molt_journal_get_last_step (MoltJournal *journal)
+{
+  return molt_journal_get_string (journal, "step");
+}
+
 gboolean
 molt_journal_begin_step (MoltJournal *journal, const gchar *step, GError **error)
 {

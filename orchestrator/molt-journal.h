@@ -20,9 +20,14 @@ gboolean molt_journal_save (MoltJournal *journal, GError **error);
 
 void molt_journal_set_string (MoltJournal *journal, const gchar *key, const gchar *value);
 const gchar *molt_journal_get_string (MoltJournal *journal, const gchar *key);
+/* Takes a reference to array. */
+void molt_journal_set_array (MoltJournal *journal, const gchar *key, JsonArray *array);
+JsonArray *molt_journal_get_array (MoltJournal *journal, const gchar *key);
 /* Records that STEP starts now, and saves. */
 gboolean molt_journal_begin_step (MoltJournal *journal, const gchar *step, GError **error);
 const gchar *molt_journal_get_path (MoltJournal *journal);
+/* The step the journal last began. */
+const gchar *molt_journal_get_last_step (MoltJournal *journal);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MoltJournal, molt_journal_free)
 

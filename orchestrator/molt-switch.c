@@ -291,6 +291,102 @@ fail_after_snapshot (MoltSwitch *sw, const gchar *snapshot, GError *cause, GErro
   return result;
 }
 
+/* --probe: a command in the guest (as a short job) that must exit 0. */
+static gboolean
+run_probe (MoltSwitch *sw, MoltAgentClient *client, GError **error)
+{
+  g_autoptr (JsonObject) args = json_object_new ();
+  g_autoptr (JsonArray) argv = json_array_new ();
+  g_autoptr (JsonObject) started = NULL;
+  g_autofree gchar *name = g_strdup_printf ("molt-probe-%" G_GINT64_FORMAT, g_get_real_time ());
+  gint64 deadline = g_get_monotonic_time () + sw->o->probe_timeout_s * G_USEC_PER_SEC;
+
+  json_array_add_string_element (argv, "sh");
+  json_array_add_string_element (argv, "-c");
+  json_array_add_string_element (argv, sw->o->probe);
+  json_object_set_string_member (args, "name", name);
+  json_object_set_array_member (args, "argv", g_steal_pointer (&argv));
+  started = call_object (client, "job-start", args, error);
+  if (started == NULL)
+    return FALSE;
+  while (g_get_monotonic_time () < deadline)
+    {
+      g_autoptr (JsonArray) jobs = call_array (client, "job-list", NULL, error);
+      if (jobs == NULL)
+        return FALSE;
+      for (guint i = 0; i < json_array_get_length (jobs); i++)
+        {
+          JsonObject *job = json_array_get_object_element (jobs, i);
+          gint64 status;
+          if (job == NULL || g_strcmp0 (str (job, "name"), name) != 0
+              || g_strcmp0 (str (job, "state"), "exited") != 0)
+            continue;
+          status = json_object_get_int_member_with_default (job, "exit-status", -1);
+          if (status == 0)
+            return TRUE;
+          {
+            g_autoptr (JsonObject) log_args = json_object_new ();
+            g_autoptr (JsonObject) log = NULL;
+            json_object_set_string_member (log_args, "name", name);
+            json_object_set_int_member (log_args, "bytes", 512);
+            log = call_object (client, "job-log", log_args, NULL);
+            g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED,
+                         "the probe '%s' failed (wait status %" G_GINT64_FORMAT "): %s",
+                         sw->o->probe, status,
+                         log != NULL ? g_strstrip ((gchar *) str (log, "tail")) : "");
+            return FALSE;
+          }
+        }
+      g_usleep (G_USEC_PER_SEC / 2);
+    }
+  g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED,
+               "the probe '%s' did not finish within %u s", sw->o->probe, sw->o->probe_timeout_s);
+  return FALSE;
+}
+
+/* From the kernel switch on: wait for the new boot, verify, commit; or roll
+ * back. Shared by a switch and by --resume. */
+static MoltSwitchResult
+finish_switch (MoltSwitch *sw, const gchar *snapshot, const gchar *old_boot, JsonArray *jobs_before,
+               GError **error)
+{
+  g_autoptr (MoltAgentClient) client = NULL;
+  g_autoptr (JsonObject) new_info = NULL;
+  g_autoptr (JsonArray) jobs_after = NULL;
+  GError *cause = NULL;
+
+  /* ---- restore: the guest restores at boot; wait for it ---- */
+  begin_step (sw, "restore", "waiting for the new kernel and the restored jobs", NULL);
+  client = wait_for_new_boot (sw, old_boot, &new_info, &cause);
+  if (client == NULL)
+    return fail_after_snapshot (sw, snapshot, cause, error);
+  json_object_set_string_member (sw->report, "new-kernel-release",
+                                 str (new_info, "kernel-release"));
+
+  /* ---- verify ---- */
+  begin_step (sw, "verify", "checking every job runs again", NULL);
+  jobs_after = call_array (client, "job-list", NULL, &cause);
+  if (jobs_after == NULL || !verify_jobs (sw, jobs_before, jobs_after, &cause)
+      || (sw->o->probe != NULL && !run_probe (sw, client, &cause)))
+    return fail_after_snapshot (sw, snapshot, cause, error);
+
+  /* ---- commit ---- */
+  begin_step (sw, "commit", sw->o->keep_snapshot ? "keeping the snapshot" : "deleting the snapshot",
+              NULL);
+  if (!sw->o->keep_snapshot && !molt_snapshot_delete (sw->dom, snapshot, &cause))
+    {
+      progress (sw, "warning: %s", cause->message);
+      g_clear_error (&cause);
+    }
+  end_step (sw);
+  molt_journal_set_string (sw->journal, "state", "committed");
+  molt_journal_save (sw->journal, NULL);
+  json_object_set_string_member (sw->report, "result", "committed");
+  json_object_set_double_member (sw->report, "total-s",
+                                 (g_get_monotonic_time () - sw->start) / 1e6);
+  return MOLT_SWITCH_COMMITTED;
+}
+
 MoltSwitchResult
 molt_switch_run (const MoltSwitchOptions *o, JsonObject *report, GError **error)
 {
@@ -301,13 +397,11 @@ molt_switch_run (const MoltSwitchOptions *o, JsonObject *report, GError **error)
   g_autoptr (MoltDomainLock) lock = NULL;
   g_autoptr (MoltJournal) journal = NULL;
   g_autoptr (JsonObject) info = NULL;
-  g_autoptr (JsonObject) new_info = NULL;
   g_autoptr (JsonObject) preflight_args = json_object_new ();
   g_autoptr (JsonObject) preflight = NULL;
   g_autoptr (JsonObject) kexec_args = json_object_new ();
   g_autoptr (JsonObject) checkpoint_args = json_object_new ();
   g_autoptr (JsonArray) jobs_before = NULL;
-  g_autoptr (JsonArray) jobs_after = NULL;
   g_autoptr (JsonArray) dumped = NULL;
   g_autoptr (JsonObject) frozen = NULL;
   g_autoptr (JsonObject) kexec = NULL;
@@ -382,6 +476,10 @@ molt_switch_run (const MoltSwitchOptions *o, JsonObject *report, GError **error)
     return MOLT_SWITCH_NOTHING_DONE;
   g_clear_pointer (&jobs_before, json_array_unref);
   jobs_before = call_array (client, "job-list", NULL, error);
+  /* What --resume needs to finish the switch without us. */
+  molt_journal_set_string (journal, "old-boot-id", old_boot);
+  if (jobs_before != NULL)
+    molt_journal_set_array (journal, "jobs-before", jobs_before);
 
   /* ---- snapshot: the rollback point ---- */
   if (jobs_before == NULL || !begin_step (&sw, "snapshot", snapshot, error)
@@ -416,33 +514,7 @@ molt_switch_run (const MoltSwitchOptions *o, JsonObject *report, GError **error)
     return fail_after_snapshot (&sw, snapshot, cause, error);
   g_clear_pointer (&client, molt_agent_client_free);
 
-  /* ---- restore: the guest restores at boot; wait for it ---- */
-  begin_step (&sw, "restore", "waiting for the new kernel and the restored jobs", NULL);
-  client = wait_for_new_boot (&sw, old_boot, &new_info, &cause);
-  if (client == NULL)
-    return fail_after_snapshot (&sw, snapshot, cause, error);
-  json_object_set_string_member (report, "new-kernel-release", str (new_info, "kernel-release"));
-
-  /* ---- verify ---- */
-  begin_step (&sw, "verify", "checking every job runs again", NULL);
-  jobs_after = call_array (client, "job-list", NULL, &cause);
-  if (jobs_after == NULL || !verify_jobs (&sw, jobs_before, jobs_after, &cause))
-    return fail_after_snapshot (&sw, snapshot, cause, error);
-
-  /* ---- commit ---- */
-  begin_step (&sw, "commit", o->keep_snapshot ? "keeping the snapshot" : "deleting the snapshot",
-              NULL);
-  if (!o->keep_snapshot && !molt_snapshot_delete (dom, snapshot, &cause))
-    {
-      progress (&sw, "warning: %s", cause->message);
-      g_clear_error (&cause);
-    }
-  end_step (&sw);
-  molt_journal_set_string (journal, "state", "committed");
-  molt_journal_save (journal, NULL);
-  json_object_set_string_member (report, "result", "committed");
-  json_object_set_double_member (report, "total-s", (g_get_monotonic_time () - sw.start) / 1e6);
-  return MOLT_SWITCH_COMMITTED;
+  return finish_switch (&sw, snapshot, old_boot, jobs_before, error);
 }
 
 MoltSwitchResult
@@ -494,4 +566,60 @@ molt_switch_rollback (const MoltSwitchOptions *o, JsonObject *report, GError **e
   molt_journal_save (journal, NULL);
   json_object_set_string_member (report, "result", "rolled-back");
   return MOLT_SWITCH_ROLLED_BACK;
+}
+
+MoltSwitchResult
+molt_switch_resume (const MoltSwitchOptions *o, JsonObject *report, GError **error)
+{
+  MoltSwitch sw = { .o = o, .report = report, .start = g_get_monotonic_time () };
+  g_autoptr (virConnect) conn = NULL;
+  g_autoptr (virDomain) dom = NULL;
+  g_autoptr (MoltDomainLock) lock = NULL;
+  g_autoptr (MoltJournal) journal = molt_journal_new (o->state_dir, o->domain);
+  const gchar *snapshot, *state, *step, *old_boot;
+  JsonArray *jobs_before;
+
+  sw.steps = json_array_new ();
+  json_object_set_array_member (report, "steps", sw.steps);
+  json_object_set_string_member (report, "domain", o->domain);
+  if (!molt_journal_load (journal, error))
+    {
+      g_prefix_error (error, "no switch to resume for '%s': ", o->domain);
+      return MOLT_SWITCH_NOTHING_DONE;
+    }
+  state = molt_journal_get_string (journal, "state");
+  step = molt_journal_get_last_step (journal);
+  if (g_strcmp0 (state, "in-progress") != 0)
+    {
+      g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED,
+                   "the last switch of '%s' is %s; there is nothing to resume", o->domain,
+                   state != NULL ? state : "unknown");
+      return MOLT_SWITCH_NOTHING_DONE;
+    }
+  /* Before the kernel switch began, the safe way forward is back. */
+  if (g_strcmp0 (step, "switch") != 0 && g_strcmp0 (step, "restore") != 0
+      && g_strcmp0 (step, "verify") != 0 && g_strcmp0 (step, "commit") != 0)
+    {
+      json_object_set_string_member (report, "resumed-from", step != NULL ? step : "?");
+      return molt_switch_rollback (o, report, error);
+    }
+  lock = molt_domain_lock_acquire (o->state_dir, o->domain, "resume", error);
+  conn = lock != NULL ? molt_libvirt_connect (o->uri, error) : NULL;
+  if (conn == NULL || (dom = molt_libvirt_lookup_domain (conn, o->domain, error)) == NULL)
+    return MOLT_SWITCH_NOTHING_DONE;
+  sw.conn = conn;
+  sw.dom = dom;
+  sw.journal = journal;
+  snapshot = molt_journal_get_string (journal, "snapshot");
+  old_boot = molt_journal_get_string (journal, "old-boot-id");
+  jobs_before = molt_journal_get_array (journal, "jobs-before");
+  if (snapshot == NULL || old_boot == NULL || jobs_before == NULL)
+    {
+      g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED,
+                   "the journal %s lacks what a resume needs", molt_journal_get_path (journal));
+      return MOLT_SWITCH_NOTHING_DONE;
+    }
+  json_object_set_string_member (report, "resumed-from", step);
+  json_object_set_string_member (report, "snapshot", snapshot);
+  return finish_switch (&sw, snapshot, old_boot, jobs_before, error);
 }

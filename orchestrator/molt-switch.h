@@ -21,6 +21,8 @@ typedef struct
   guint agent_timeout_s; /* each short agent call */
   guint checkpoint_timeout_s;
   guint boot_timeout_s; /* new kernel to agent answering */
+  const gchar *probe;   /* a shell command in the guest that must exit 0; NULL: none */
+  guint probe_timeout_s;
 } MoltSwitchOptions;
 
 typedef enum
@@ -39,5 +41,11 @@ MoltSwitchResult molt_switch_run (const MoltSwitchOptions *options, JsonObject *
  * snapshot. */
 MoltSwitchResult molt_switch_rollback (const MoltSwitchOptions *options, JsonObject *report,
                                        GError **error);
+
+/* Finishes an interrupted switch from its journal: if the kernel switch had
+ * begun, waits for the new boot, verifies and commits (or rolls back);
+ * otherwise rolls back. */
+MoltSwitchResult molt_switch_resume (const MoltSwitchOptions *options, JsonObject *report,
+                                     GError **error);
 
 G_END_DECLS
