@@ -126,9 +126,12 @@ molt_job_launcher_start (const MoltJobLauncherConfig *config, MoltJob *job, Molt
   g_subprocess_launcher_take_stdout_fd (launcher, dup (log_fd));
   g_subprocess_launcher_take_stderr_fd (launcher, log_fd);
 
-  g_ptr_array_add (argv, unshare);
-  g_ptr_array_add (argv, "-p");
-  g_ptr_array_add (argv, "-f");
+  if (own_pid_namespace)
+    {
+      g_ptr_array_add (argv, unshare);
+      g_ptr_array_add (argv, "-p");
+      g_ptr_array_add (argv, "-f");
+    }
   g_ptr_array_add (argv, setsid);
   for (guint i = 0; job->argv[i] != NULL; i++)
     g_ptr_array_add (argv, job->argv[i]);
@@ -138,7 +141,8 @@ molt_job_launcher_start (const MoltJobLauncherConfig *config, MoltJob *job, Molt
   if (proc == NULL)
     return FALSE;
   parent_pid = (gint) g_ascii_strtoll (g_subprocess_get_identifier (proc), NULL, 10);
-  init_pid = wait_for_namespace_init (parent_pid, error);
+  /* Without a namespace, setsid execs the command in place. */
+  init_pid = own_pid_namespace ? wait_for_namespace_init (parent_pid, error) : parent_pid;
   if (init_pid < 0)
     {
       g_subprocess_force_exit (proc);

@@ -21,8 +21,12 @@ typedef struct
 } MoltJobLauncherConfig;
 
 /* Fills job->host_pid, ns_pid, proc_starttime, start_time and log_path.
+ * With own_pid_namespace FALSE the job runs in the agent's PID namespace
+ * (for tools that must see the whole guest; such a job is not portable
+ * across a switch: its PIDs are the new kernel's to give).
  * on_exit runs on the main context when the job's tree has ended. */
 gboolean molt_job_launcher_start (const MoltJobLauncherConfig *config, MoltJob *job,
-                                  MoltJobExitFunc on_exit, gpointer user_data, GError **error);
+                                  gboolean own_pid_namespace, MoltJobExitFunc on_exit,
+                                  gpointer user_data, GError **error);
 
 G_END_DECLS

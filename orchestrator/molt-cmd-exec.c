@@ -15,11 +15,15 @@ run_exec (MoltCli *cli, int argc, char **argv)
   g_autofree gchar *cwd = NULL;
   g_auto (GStrv) env_opts = NULL;
   const gchar *domain;
+  gboolean no_pid_ns = FALSE;
   int first_cmd;
   const GOptionEntry entries[] = {
     { "name", 'n', 0, G_OPTION_ARG_STRING, &name, "name of the job (required)", "NAME" },
     { "cwd", 'C', 0, G_OPTION_ARG_STRING, &cwd, "working directory in the guest (default /)",
       "DIR" },
+    { "no-pid-namespace", 0, 0, G_OPTION_ARG_NONE, &no_pid_ns,
+      "run in the guest's own PID namespace (sees every process; not restorable after a switch)",
+      NULL },
     { "env", 'e', 0, G_OPTION_ARG_STRING_ARRAY, &env_opts,
       "set NAME=VALUE for the job (repeatable)", "NAME=VALUE" },
     { NULL },
@@ -48,6 +52,8 @@ run_exec (MoltCli *cli, int argc, char **argv)
   json_object_set_array_member (args, "env", json_array_ref (env));
   if (cwd != NULL)
     json_object_set_string_member (args, "cwd", cwd);
+  if (no_pid_ns)
+    json_object_set_boolean_member (args, "pid-namespace", FALSE);
 
   client = molt_cli_open_agent (cli, domain, &error);
   if (client == NULL)

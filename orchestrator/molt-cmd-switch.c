@@ -105,12 +105,13 @@ run_switch (MoltCli *cli, int argc, char **argv)
   MoltSwitchResult result;
   const GOptionEntry entries[] = {
     { "kernel", 'k', 0, G_OPTION_ARG_FILENAME, &kernel,
-      "the new kernel, a path in the guest (required)", "PATH" },
-    { "initrd", 'i', 0, G_OPTION_ARG_FILENAME, &initrd, "its initramfs, a path in the guest",
-      "PATH" },
+      "the new kernel: a path in the guest (kexec) or on the host (reboot)", "PATH" },
+    { "initrd", 'i', 0, G_OPTION_ARG_FILENAME, &initrd, "its initramfs, likewise", "PATH" },
     { "append", 'a', 0, G_OPTION_ARG_STRING, &append, "its command line (default: the running one)",
       "CMDLINE" },
-    { "method", 'm', 0, G_OPTION_ARG_STRING, &method, "kexec (default)", "METHOD" },
+    { "method", 'm', 0, G_OPTION_ARG_STRING, &method,
+      "kexec (default): from the running guest; reboot: a new QEMU with a new direct-boot kernel",
+      "METHOD" },
     { "keep-snapshot", 0, 0, G_OPTION_ARG_NONE, &keep, "keep the rollback snapshot after success",
       NULL },
     { "dry-run", 'n', 0, G_OPTION_ARG_NONE, &dry_run,
@@ -134,12 +135,14 @@ run_switch (MoltCli *cli, int argc, char **argv)
     return molt_cli_usage (&molt_cmd_switch, "--kernel is required");
   if (probe_timeout <= 0)
     return molt_cli_usage (&molt_cmd_switch, "--probe-timeout must be positive");
-  if (method != NULL && g_strcmp0 (method, "kexec") != 0)
-    return molt_cli_usage (&molt_cmd_switch, "--method: only 'kexec' is implemented so far");
+  if (method != NULL && g_strcmp0 (method, "kexec") != 0 && g_strcmp0 (method, "reboot") != 0)
+    return molt_cli_usage (&molt_cmd_switch, "--method must be kexec or reboot");
   if (boot_timeout <= 0)
     return molt_cli_usage (&molt_cmd_switch, "--boot-timeout must be positive");
 
   o.uri = cli->uri;
+  o.method
+      = g_strcmp0 (method, "reboot") == 0 ? MOLT_SWITCH_METHOD_REBOOT : MOLT_SWITCH_METHOD_KEXEC;
   o.domain = argv[1];
   o.kernel = kernel;
   o.initrd = initrd;

@@ -47,7 +47,11 @@ molt_snapshot_revert (virDomainPtr dom, const gchar *name, GError **error)
 
   if (snap == NULL)
     return FALSE;
-  if (virDomainRevertToSnapshot (snap, VIR_DOMAIN_SNAPSHOT_REVERT_RUNNING) < 0)
+  /* FORCE: after --method reboot the running QEMU has another kernel than
+   * the snapshot; libvirt then needs a new QEMU process for the revert. */
+  if (virDomainRevertToSnapshot (snap, VIR_DOMAIN_SNAPSHOT_REVERT_RUNNING
+                                           | VIR_DOMAIN_SNAPSHOT_REVERT_FORCE)
+      < 0)
     {
       g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED,
                    "cannot revert domain '%s' to snapshot '%s': %s", virDomainGetName (dom), name,

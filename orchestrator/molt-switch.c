@@ -1,6 +1,10 @@
+#include <unistd.h>
+
 #include <gio/gio.h>
+#include <libvirt/virterror.h>
 
 #include "molt-agent-client.h"
+#include "molt-domain-kernel.h"
 #include "molt-domain-lock.h"
 #include "molt-host-error.h"
 #include "molt-journal.h"
@@ -19,6 +23,7 @@ typedef struct
   virConnectPtr conn;
   virDomainPtr dom;
   MoltJournal *journal;
+  gchar *inactive_xml; /* a persistent domain's definition before a reboot switch */
   gint64 start;
   gint64 step_start;
   const gchar *step;
@@ -118,6 +123,19 @@ static const gchar *
 str (JsonObject *obj, const gchar *member)
 {
   return json_object_get_string_member_with_default (obj, member, "");
+}
+
+static gboolean
+host_file_readable (const gchar *what, const gchar *path, GError **error)
+{
+  if (!g_file_test (path, G_FILE_TEST_IS_REGULAR) || access (path, R_OK) != 0)
+    {
+      g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED,
+                   "%s %s is missing or unreadable on the host (--method reboot takes host paths)",
+                   what, path);
+      return FALSE;
+    }
+  return TRUE;
 }
 
 /* After kexec: knock until an agent answers from a different boot. */
@@ -229,6 +247,16 @@ rollback (MoltSwitch *sw, const gchar *snapshot, GError **error)
   begin_step (sw, "rollback", "reverting to the snapshot", NULL);
   if (!molt_snapshot_revert (sw->dom, snapshot, error))
     return FALSE;
+  if (sw->inactive_xml != NULL)
+    {
+      /* The persistent definition goes back to the old kernel too. */
+      virDomainPtr defined = virDomainDefineXML (sw->conn, sw->inactive_xml);
+      if (defined == NULL)
+        progress (sw, "warning: cannot restore the domain's definition: %s",
+                  virGetLastErrorMessage ());
+      else
+        virDomainFree (defined);
+    }
   deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
   while (client == NULL && g_get_monotonic_time () < deadline)
     {
@@ -409,13 +437,15 @@ molt_switch_run (const MoltSwitchOptions *o, JsonObject *report, GError **error)
   g_autofree gchar *stamp = g_date_time_format (now, "%Y%m%dT%H%M%SZ");
   g_autofree gchar *snapshot = g_strconcat ("molt-switch-", stamp, NULL);
   g_autofree gchar *old_boot = NULL;
+  g_autofree gchar *inactive_xml = NULL;
   GError *cause = NULL;
   JsonObject *criu;
 
   sw.steps = json_array_new ();
   json_object_set_array_member (report, "steps", sw.steps);
   json_object_set_string_member (report, "domain", o->domain);
-  json_object_set_string_member (report, "method", "kexec");
+  json_object_set_string_member (report, "method",
+                                 o->method == MOLT_SWITCH_METHOD_KEXEC ? "kexec" : "reboot");
   json_object_set_string_member (report, "kernel", o->kernel);
 
   /* ---- preflight: nothing changes until it passes ---- */
@@ -441,9 +471,15 @@ molt_switch_run (const MoltSwitchOptions *o, JsonObject *report, GError **error)
                        : "not reported");
       return MOLT_SWITCH_NOTHING_DONE;
     }
-  json_object_set_string_member (preflight_args, "kernel", o->kernel);
-  if (o->initrd != NULL)
-    json_object_set_string_member (preflight_args, "initrd", o->initrd);
+  if (o->method == MOLT_SWITCH_METHOD_KEXEC)
+    {
+      json_object_set_string_member (preflight_args, "kernel", o->kernel);
+      if (o->initrd != NULL)
+        json_object_set_string_member (preflight_args, "initrd", o->initrd);
+    }
+  else if (!host_file_readable ("kernel", o->kernel, error)
+           || (o->initrd != NULL && !host_file_readable ("initrd", o->initrd, error)))
+    return MOLT_SWITCH_NOTHING_DONE;
   preflight = call_object (client, "switch-preflight", preflight_args, error);
   if (preflight == NULL || (jobs_before = call_array (client, "job-list", NULL, error)) == NULL)
     {
@@ -461,6 +497,8 @@ molt_switch_run (const MoltSwitchOptions *o, JsonObject *report, GError **error)
   lock = molt_domain_lock_acquire (o->state_dir, o->domain, "switch", error);
   if (lock == NULL)
     return MOLT_SWITCH_NOTHING_DONE;
+  if (o->method == MOLT_SWITCH_METHOD_REBOOT && virDomainIsPersistent (dom) == 1)
+    inactive_xml = sw.inactive_xml = virDomainGetXMLDesc (dom, VIR_DOMAIN_XML_INACTIVE);
   journal = molt_journal_new (o->state_dir, o->domain);
   molt_journal_set_string (journal, "operation", "switch");
   molt_journal_set_string (journal, "state", "in-progress");
@@ -503,15 +541,30 @@ molt_switch_run (const MoltSwitchOptions *o, JsonObject *report, GError **error)
   molt_agent_client_set_timeout (client, o->agent_timeout_s * 1000);
 
   /* ---- switch ---- */
-  begin_step (&sw, "switch", "loading and executing the new kernel (kexec)", NULL);
-  json_object_set_string_member (kexec_args, "kernel", o->kernel);
-  if (o->initrd != NULL)
-    json_object_set_string_member (kexec_args, "initrd", o->initrd);
-  if (o->append != NULL)
-    json_object_set_string_member (kexec_args, "append", o->append);
-  kexec = call_object (client, "kexec", kexec_args, &cause);
-  if (kexec == NULL)
-    return fail_after_snapshot (&sw, snapshot, cause, error);
+  if (o->method == MOLT_SWITCH_METHOD_KEXEC)
+    {
+      begin_step (&sw, "switch", "loading and executing the new kernel (kexec)", NULL);
+      json_object_set_string_member (kexec_args, "kernel", o->kernel);
+      if (o->initrd != NULL)
+        json_object_set_string_member (kexec_args, "initrd", o->initrd);
+      if (o->append != NULL)
+        json_object_set_string_member (kexec_args, "append", o->append);
+      kexec = call_object (client, "kexec", kexec_args, &cause);
+      if (kexec == NULL)
+        return fail_after_snapshot (&sw, snapshot, cause, error);
+    }
+  else
+    {
+      begin_step (&sw, "switch", "restarting the domain with the new direct-boot kernel", NULL);
+      g_clear_pointer (&client, molt_agent_client_free);
+      if (!molt_domain_restart_with_kernel (&dom, o->kernel, o->initrd, o->append, snapshot,
+                                            &cause))
+        {
+          sw.dom = dom;
+          return fail_after_snapshot (&sw, snapshot, cause, error);
+        }
+      sw.dom = dom;
+    }
   g_clear_pointer (&client, molt_agent_client_free);
 
   return finish_switch (&sw, snapshot, old_boot, jobs_before, error);

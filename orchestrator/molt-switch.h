@@ -7,12 +7,19 @@
 
 G_BEGIN_DECLS
 
+typedef enum
+{
+  MOLT_SWITCH_METHOD_KEXEC,  /* paths in the guest; kexec from the running kernel */
+  MOLT_SWITCH_METHOD_REBOOT, /* paths on the host; a new QEMU with a new direct-boot kernel */
+} MoltSwitchMethod;
+
 typedef struct
 {
   const gchar *uri;
+  MoltSwitchMethod method;
   const gchar *domain;
-  const gchar *kernel; /* in the guest */
-  const gchar *initrd; /* in the guest; may be NULL */
+  const gchar *kernel; /* in the guest (kexec) or on the host (reboot) */
+  const gchar *initrd; /* likewise; may be NULL */
   const gchar *append; /* NULL: the current command line */
   const gchar *state_dir;
   gboolean keep_snapshot;

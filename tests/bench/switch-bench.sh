@@ -79,7 +79,7 @@ import json, sys
 print([j["pid"] for j in json.load(sys.stdin)["jobs"] if j["name"] == sys.argv[1]][0])' "$name")
   old_boot=$(m --json info "$dom" | json_get boot-id)
   dir=/var/lib/molt/bench-floor-$size
-  m exec "$dom" --name "floor-run-$size" -- /usr/lib/molt/bench-floor "$pid" "$dir" \
+  m exec "$dom" --name "floor-run-$size" --no-pid-namespace -- /usr/lib/molt/bench-floor "$pid" "$dir" \
     "/boot/vmlinuz-$target" "/boot/initrd.img-$target" >/dev/null
   wait_agent_new_boot "$old_boot"
   sleep 3
