@@ -129,3 +129,22 @@ molt_args_get_int (JsonObject *args, const gchar *name, gboolean required, gint6
   *out = value;
   return TRUE;
 }
+
+gboolean
+molt_args_get_bool (JsonObject *args, const gchar *name, gboolean default_value, gboolean *out,
+                    GError **error)
+{
+  JsonNode *node = lookup (args, name, FALSE, NULL);
+
+  *out = default_value;
+  if (node == NULL)
+    return TRUE;
+  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_BOOLEAN)
+    {
+      g_set_error (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_INVALID_PARAMETER,
+                   "argument '%s' must be true or false", name);
+      return FALSE;
+    }
+  *out = json_node_get_boolean (node);
+  return TRUE;
+}

@@ -16,4 +16,8 @@ gboolean molt_args_get_strv (JsonObject *args, const gchar *name, gboolean requi
 gboolean molt_args_get_int (JsonObject *args, const gchar *name, gboolean required, gint64 min,
                             gint64 max, gint64 *out, GError **error);
 
+/* *out keeps default_value when the argument is absent. */
+gboolean molt_args_get_bool (JsonObject *args, const gchar *name, gboolean default_value,
+                             gboolean *out, GError **error);
+
 G_END_DECLS

@@ -49,13 +49,15 @@ molt_command_job_start (MoltAgent *agent, JsonObject *args, GError **error)
   g_auto (GStrv) argv = NULL;
   g_auto (GStrv) env = NULL;
   const gchar *name, *cwd;
+  gboolean own_ns = TRUE;
   MoltJob *existing;
 
   if (!molt_args_get_string (args, "name", TRUE, &name, error)
       || !molt_job_name_is_valid (name, error)
       || !molt_args_get_strv (args, "argv", TRUE, &argv, error)
       || !molt_args_get_string (args, "cwd", FALSE, &cwd, error)
-      || !molt_args_get_strv (args, "env", FALSE, &env, error) || !validate_env (env, error))
+      || !molt_args_get_strv (args, "env", FALSE, &env, error) || !validate_env (env, error)
+      || !molt_args_get_bool (args, "pid-namespace", TRUE, &own_ns, error))
     return NULL;
   if (argv[0] == NULL || argv[0][0] == '\0')
     {
@@ -79,8 +81,8 @@ molt_command_job_start (MoltAgent *agent, JsonObject *args, GError **error)
   job->argv = g_steal_pointer (&argv);
   job->cwd = g_strdup (cwd != NULL ? cwd : "/");
   job->env = env_with_default_path (env);
-  if (!molt_job_launcher_start (molt_agent_get_launcher_config (agent), job, molt_agent_job_exited,
-                                agent, error))
+  if (!molt_job_launcher_start (molt_agent_get_launcher_config (agent), job, own_ns,
+                                molt_agent_job_exited, agent, error))
     return NULL;
   g_message ("job %s started: pid %d (%d in its namespace)", job->name, job->host_pid, job->ns_pid);
   existing = job;
