@@ -91,8 +91,9 @@ open_log (const gchar *jobs_dir, const gchar *name, gchar **log_path, GError **e
 }
 
 gboolean
-molt_job_launcher_start (const MoltJobLauncherConfig *config, MoltJob *job, MoltJobExitFunc on_exit,
-                         gpointer user_data, GError **error)
+molt_job_launcher_start (const MoltJobLauncherConfig *config, MoltJob *job,
+                         gboolean own_pid_namespace, MoltJobExitFunc on_exit, gpointer user_data,
+                         GError **error)
 {
   g_autofree gchar *unshare = NULL;
   g_autofree gchar *setsid = NULL;
