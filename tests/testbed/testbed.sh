@@ -41,11 +41,12 @@ virsh_t() { virsh -q -c "$MOLT_TEST_URI" "$@"; }
 # Domains left by a test that was killed (its owner pid is gone).
 testbed_sweep_stale() {
   local dom owner
-  for dom in $(virsh_t list --name 2>/dev/null | grep '^molt-test-' || true); do
+  for dom in $(virsh_t list --all --name 2>/dev/null | grep '^molt-test-' || true); do
     owner=${dom##*-}
     if [ -n "$owner" ] && ! kill -0 "$owner" 2>/dev/null; then
       testbed_log "removing stale domain $dom (owner $owner is gone)"
       virsh_t destroy "$dom" >/dev/null 2>&1 || true
+      virsh_t undefine --snapshots-metadata "$dom" >/dev/null 2>&1 || true
       rm -rf "${MOLT_TESTBED_ROOT:?}/$dom"
     fi
   done
@@ -70,16 +71,17 @@ testbed_guest_dir() {
   echo "$staged"
 }
 
-# testbed_start TAG [KERNEL_VERSION] [--no-channel] [--cmdline-extra TEXT]
+# testbed_start TAG [KERNEL_VERSION] [--no-channel] [--persistent] [--cmdline-extra TEXT]
 # Prints the domain name (also left in $TESTBED_DOMAIN when not called in a
 # subshell). The first kernel in $MOLT_GUEST_DIR/kernels boots unless one
 # is given.
 testbed_start() {
   local tag=$1; shift
-  local version="" channel=1 extra="" arg
+  local version="" channel=1 extra="" persistent=0 arg
   while [ $# -gt 0 ]; do
     case "$1" in
       --no-channel) channel=0; shift ;;
+      --persistent) persistent=1; shift ;;
       --cmdline-extra) extra=$2; shift 2 ;;
       *) version=$1; shift ;;
     esac
@@ -108,7 +110,12 @@ testbed_start() {
       -e "s|@CONSOLE_LOG@|$dir/console.log|" "$testbed_xml_template" \
     | awk -v ch="$channel_xml" '{ if ($0 == "@CHANNEL@") { if (ch != "") print ch } else print }' \
     >"$dir/domain.xml"
-  virsh_t create "$dir/domain.xml" >/dev/null || testbed_die "virsh create $name failed"
+  if [ "$persistent" = 1 ]; then
+    virsh_t define "$dir/domain.xml" >/dev/null && virsh_t start "$name" >/dev/null \
+      || testbed_die "virsh define/start $name failed"
+  else
+    virsh_t create "$dir/domain.xml" >/dev/null || testbed_die "virsh create $name failed"
+  fi
   testbed_log "started $name ($accel, kernel $version)"
   TESTBED_DOMAIN=$name
   echo "$name"
@@ -169,7 +176,7 @@ testbed_cleanup() {
   [ "$status" = 0 ] || testbed_failed=1
   for dom in $(virsh_t list --all --name 2>/dev/null | grep -E "^molt-test-.*-$$\$" || true); do
     virsh_t destroy "$dom" >/dev/null 2>&1 || true
-    virsh_t undefine "$dom" >/dev/null 2>&1 || true
+    virsh_t undefine --snapshots-metadata "$dom" >/dev/null 2>&1 || true
   done
   for dir in "$MOLT_TESTBED_ROOT"/molt-test-*-"$$"; do
     [ -d "$dir" ] || continue

@@ -1,0 +1,52 @@
+#!/bin/bash
+# e2e: jobs survive molt switch --method reboot (a new QEMU process with a
+# new direct-boot kernel, host paths): 6.1.0-47 -> 6.1.0-56 -> 6.1.0-47 on a
+# transient domain (whose snapshot metadata a destroy drops), and a switch
+# of a persistent domain whose definition must keep the new kernel.
+set -euo pipefail
+source "$(dirname "$0")/../testbed/testbed.sh"
+source "$(dirname "$0")/../testbed/assert.sh"
+source "$(dirname "$0")/../testbed/jobs.sh"
+testbed_init
+export MOLT_STATE_DIR=${MOLT_STATE_DIR:-$(mktemp -d)}
+m() { "$MOLT" -c "$MOLT_TEST_URI" "$@"; }
+read -r -a kernels <"$MOLT_GUEST_DIR/kernels"
+k_old=${kernels[0]} k_new=${kernels[1]}
+guest=$(testbed_guest_dir)
+
+testbed_start reboot-t >/dev/null
+transient=$TESTBED_DOMAIN
+testbed_start reboot-p --persistent >/dev/null
+persistent=$TESTBED_DOMAIN
+for dom in "$transient" "$persistent"; do
+  testbed_wait_agent "$dom" >/dev/null
+  start_sequence_job pipeline
+done
+
+reboot_to() {
+  local target=$1 report downtime result
+  testbed_log "switching $dom to $target with --method reboot"
+  report=$(m --json --timeout 30 switch "$dom" --method reboot \
+             --kernel "$guest/vmlinuz-$target" --initrd "$guest/initrd.img-$target")
+  assert_json "$report" result committed
+  assert_json "$report" method reboot
+  assert_json "$report" new-kernel-release "$target"
+  assert_json "$report" jobs.0.ns-pid 1
+  downtime=$(json_get jobs.0.downtime-s <<<"$report")
+  assert_json "$(m --json jobs "$dom")" jobs.0.state running
+  wait_sequence_grows "$SEQ_FILE" 10
+  result=$(check_sequence "$(guest_cat "$SEQ_FILE")" "$(python3 -c "print($downtime + $SEQ_PERIOD + 1)")")
+  testbed_log "$dom on $target: sequence $result (lines, largest gap s), downtime ${downtime}s, namespace PIDs $(json_get jobs.0.ns-pids <<<"$report")"
+}
+
+dom=$transient
+wait_sequence_grows "$SEQ_FILE" 5
+reboot_to "$k_new"
+reboot_to "$k_old"
+
+dom=$persistent
+reboot_to "$k_new"
+definition=$(virsh -c "$MOLT_TEST_URI" dumpxml --inactive "$dom")
+assert_contains "$definition" "<kernel>$guest/vmlinuz-$k_new</kernel>"
+assert_contains "$definition" "<initrd>$guest/initrd.img-$k_new</initrd>"
+echo "reboot.sh: all checks passed"
