@@ -30,7 +30,7 @@ main (int argc, char **argv)
   unsigned char *mem;
   double last, max_gap = 0, max_gap_at = 0;
   uint64_t tick = 0;
-  FILE *status;
+  char tmp_path[4096];
 
   if (argc != 3)
     {
@@ -47,12 +47,9 @@ main (int argc, char **argv)
     }
   for (size_t p = 0; p < pages; p++)
     memset (mem + p * PAGE, (int) (p & 0xff), PAGE);
-  status = fopen (argv[2], "w");
-  if (status == NULL)
-    {
-      perror (argv[2]);
-      return 1;
-    }
+  /* The status file is rewritten whole and renamed into place, never held
+   * open: the job's open files are then only its log. */
+  snprintf (tmp_path, sizeof tmp_path, "%s.tmp", argv[2]);
   printf ("holding %zu MiB\n", size >> 20);
   fflush (stdout);
   last = now_s ();
@@ -76,10 +73,13 @@ main (int argc, char **argv)
       tick++;
       if (tick % 10 == 0 || verdict[0] == 'C')
         {
-          rewind (status);
-          fprintf (status, "%s ticks=%" PRIu64 " max_gap_s=%.3f max_gap_at=%.3f          \n",
-                   verdict, tick, max_gap, max_gap_at);
-          fflush (status);
+          FILE *status = fopen (tmp_path, "w");
+          if (status == NULL)
+            continue;
+          fprintf (status, "%s ticks=%" PRIu64 " max_gap_s=%.3f max_gap_at=%.3f\n", verdict,
+                   tick, max_gap, max_gap_at);
+          if (fclose (status) == 0)
+            rename (tmp_path, argv[2]);
         }
     }
 }

@@ -1,0 +1,309 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include "molt-policy-parser.h"
+#include "molt-schedule.h"
+
+#define MOLT_POLICY_LINE_MAX 4096
+#define MOLT_KEEP_MAX        100000
+
+typedef struct
+{
+  const gchar *file;
+  GPtrArray *errors;
+  gboolean failed;
+  MoltPolicy *current;
+  GHashTable *seen_keys; /* of the current section */
+  gboolean has_domains, has_schedule;
+} Parser;
+
+static void error_at (Parser *p, guint line, const gchar *key, const gchar *format, ...)
+    G_GNUC_PRINTF (4, 5);
+
+static void
+error_at (Parser *p, guint line, const gchar *key, const gchar *format, ...)
+{
+  g_autofree gchar *what = NULL;
+  va_list args;
+
+  va_start (args, format);
+  what = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_ptr_array_add (p->errors, g_strdup_printf ("%s:%u: %s: %s", p->file, line, key, what));
+  p->failed = TRUE;
+}
+
+static gboolean
+name_is_valid (const gchar *name)
+{
+  if (name[0] == '\0' || strlen (name) > 64)
+    return FALSE;
+  for (const gchar *c = name; *c != '\0'; c++)
+    if (!g_ascii_isalnum (*c) && *c != '-' && *c != '_' && *c != '.')
+      return FALSE;
+  return TRUE;
+}
+
+static void
+finish_section (Parser *p, GPtrArray *policies)
+{
+  if (p->current == NULL)
+    return;
+  if (!p->has_domains)
+    error_at (p, p->current->line, "domains",
+              "missing in [policy %s], allowed: domain names and glob patterns, comma-separated",
+              p->current->name);
+  if (!p->has_schedule)
+    error_at (p, p->current->line, "schedule",
+              "missing in [policy %s], allowed: hourly [:MM], daily HH:MM, weekly DAY HH:MM, "
+              "monthly DAY HH:MM (UTC)",
+              p->current->name);
+  g_ptr_array_add (policies, g_steal_pointer (&p->current));
+  g_hash_table_remove_all (p->seen_keys);
+}
+
+static gboolean
+parse_keep (const gchar *value, guint *out)
+{
+  gchar *end = NULL;
+  gulong n;
+
+  if (value[0] == '\0' || !g_ascii_isdigit (value[0]))
+    return FALSE;
+  n = strtoul (value, &end, 10);
+  if (*end != '\0' || n > MOLT_KEEP_MAX)
+    return FALSE;
+  *out = (guint) n;
+  return TRUE;
+}
+
+static void
+set_key (Parser *p, guint line, const gchar *key, const gchar *value)
+{
+  MoltPolicy *pol = p->current;
+  static const gchar *const keep_keys[]
+      = { "keep-last", "keep-hourly", "keep-daily", "keep-weekly", "keep-monthly", "keep-yearly" };
+  guint *keep_fields[] = { &pol->keep.last,   &pol->keep.hourly,  &pol->keep.daily,
+                           &pol->keep.weekly, &pol->keep.monthly, &pol->keep.yearly };
+
+  if (g_hash_table_contains (p->seen_keys, key))
+    {
+      error_at (p, line, key, "given twice in [policy %s], allowed: once", pol->name);
+      return;
+    }
+  g_hash_table_add (p->seen_keys, g_strdup (key));
+
+  if (g_str_equal (key, "domains"))
+    {
+      p->has_domains = TRUE; /* present; if invalid, that is its own error */
+      g_auto (GStrv) parts = g_strsplit (value, ",", -1);
+      g_autoptr (GStrvBuilder) b = g_strv_builder_new ();
+      guint n = 0;
+      for (guint i = 0; parts[i] != NULL; i++)
+        {
+          g_strstrip (parts[i]);
+          if (parts[i][0] == '\0')
+            continue;
+          g_strv_builder_add (b, parts[i]);
+          n++;
+        }
+      if (n == 0)
+        {
+          error_at (p, line, key,
+                    "is empty, allowed: domain names and glob patterns, comma-separated");
+          return;
+        }
+      g_strfreev (pol->domains);
+      pol->domains = g_strv_builder_end (b);
+    }
+  else if (g_str_equal (key, "schedule"))
+    {
+      g_autofree gchar *why = NULL;
+      p->has_schedule = TRUE;
+      if (!molt_schedule_parse (value, &pol->schedule, &why))
+        {
+          error_at (p, line, key,
+                    "'%s' %s, allowed: hourly [:MM], daily HH:MM, weekly DAY HH:MM, "
+                    "monthly DAY HH:MM (UTC)",
+                    value, why);
+          return;
+        }
+    }
+  else if (g_str_equal (key, "memory"))
+    {
+      if (g_str_equal (value, "true") || g_str_equal (value, "yes"))
+        pol->memory = TRUE;
+      else if (g_str_equal (value, "false") || g_str_equal (value, "no"))
+        pol->memory = FALSE;
+      else
+        error_at (p, line, key, "'%s' is not a boolean, allowed: true, false", value);
+    }
+  else if (g_str_equal (key, "quiesce"))
+    {
+      if (!molt_quiesce_from_string (value, &pol->quiesce))
+        error_at (p, line, key, "'%s' is not a quiesce mode, allowed: required, best-effort, off",
+                  value);
+    }
+  else
+    {
+      for (guint i = 0; i < G_N_ELEMENTS (keep_keys); i++)
+        if (g_str_equal (key, keep_keys[i]))
+          {
+            if (!parse_keep (value, keep_fields[i]))
+              error_at (p, line, key, "'%s' is not a count, allowed: 0-%d", value, MOLT_KEEP_MAX);
+            return;
+          }
+      error_at (p, line, key,
+                "unknown key, allowed: domains, schedule, memory, quiesce, keep-last, "
+                "keep-hourly, keep-daily, keep-weekly, keep-monthly, keep-yearly");
+    }
+}
+
+gboolean
+molt_policy_parse_text (const gchar *file, const gchar *text, gsize len, GPtrArray *policies,
+                        GPtrArray *errors)
+{
+  Parser p = { .file = file, .errors = errors };
+  g_autoptr (GPtrArray) found = g_ptr_array_new_with_free_func ((GDestroyNotify) molt_policy_free);
+  const gchar *pos = text, *end = text + len;
+  guint line = 0;
+
+  if (len > MOLT_POLICY_FILE_MAX)
+    {
+      error_at (&p, 1, "file", "larger than %d bytes, allowed: a policy file",
+                MOLT_POLICY_FILE_MAX);
+      return FALSE;
+    }
+  if (memchr (text, '\0', len) != NULL || !g_utf8_validate (text, (gssize) len, NULL))
+    {
+      error_at (&p, 1, "file", "not UTF-8 text, allowed: an INI policy file");
+      return FALSE;
+    }
+  p.seen_keys = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  while (pos < end)
+    {
+      const gchar *nl = memchr (pos, '\n', (gsize) (end - pos));
+      gsize n = nl != NULL ? (gsize) (nl - pos) : (gsize) (end - pos);
+      g_autofree gchar *raw = NULL;
+      gchar *s, *eq;
+
+      line++;
+      if (n > MOLT_POLICY_LINE_MAX)
+        {
+          error_at (&p, line, "line", "longer than %d characters", MOLT_POLICY_LINE_MAX);
+          pos += n + 1;
+          continue;
+        }
+      raw = g_strndup (pos, n);
+      pos += n + 1;
+      s = g_strstrip (raw);
+      if (s[0] == '\0' || s[0] == '#' || s[0] == ';')
+        continue;
+      if (s[0] == '[')
+        {
+          gsize sl = strlen (s);
+          gchar *inner;
+          finish_section (&p, found);
+          if (s[sl - 1] != ']')
+            {
+              error_at (&p, line, "section", "'%s' lacks its ']', allowed: [policy NAME]", s);
+              continue;
+            }
+          s[sl - 1] = '\0';
+          inner = g_strstrip (s + 1);
+          if (!g_str_has_prefix (inner, "policy ") || !name_is_valid (g_strstrip (inner + 7)))
+            {
+              error_at (&p, line, "section",
+                        "'[%s]' is not a policy, allowed: [policy NAME] with NAME of "
+                        "A-Z a-z 0-9 . _ -",
+                        inner);
+              continue;
+            }
+          p.current = g_new0 (MoltPolicy, 1);
+          p.current->name = g_strdup (g_strstrip (inner + 7));
+          p.current->file = g_strdup (file);
+          p.current->line = line;
+          p.current->memory = TRUE;
+          p.current->quiesce = MOLT_QUIESCE_BEST_EFFORT;
+          p.current->domains = g_new0 (gchar *, 1);
+          p.has_domains = p.has_schedule = FALSE;
+          continue;
+        }
+      eq = strchr (s, '=');
+      if (eq == NULL)
+        {
+          error_at (&p, line, "line", "'%s' is not KEY = VALUE, a [policy NAME] or a # comment", s);
+          continue;
+        }
+      *eq = '\0';
+      if (p.current == NULL)
+        {
+          error_at (&p, line, g_strstrip (s), "outside any section, allowed: after [policy NAME]");
+          continue;
+        }
+      set_key (&p, line, g_strstrip (s), g_strstrip (eq + 1));
+    }
+  finish_section (&p, found);
+  g_hash_table_unref (p.seen_keys);
+  if (p.failed)
+    return FALSE;
+  for (guint i = 0; i < found->len; i++)
+    g_ptr_array_add (policies, g_steal_pointer (&found->pdata[i]));
+  return TRUE;
+}
+
+gboolean
+molt_policy_parse_file (const gchar *path, GPtrArray *policies, GPtrArray *errors)
+{
+  g_autofree gchar *text = NULL;
+  g_autoptr (GError) error = NULL;
+  gsize len = 0;
+
+  if (!g_file_get_contents (path, &text, &len, &error))
+    {
+      g_ptr_array_add (errors, g_strdup_printf ("%s:0: file: %s", path, error->message));
+      return FALSE;
+    }
+  return molt_policy_parse_text (path, text, len, policies, errors);
+}
+
+gboolean
+molt_policy_load_dir (const gchar *dir, GPtrArray *policies, GPtrArray *errors)
+{
+  g_autoptr (GDir) d = NULL;
+  g_autoptr (GPtrArray) files = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GHashTable) names = g_hash_table_new (g_str_hash, g_str_equal);
+  gboolean ok = TRUE;
+  const gchar *entry;
+  guint first = policies->len;
+
+  d = g_dir_open (dir, 0, &error);
+  if (d == NULL)
+    {
+      g_ptr_array_add (errors, g_strdup_printf ("%s:0: directory: %s", dir, error->message));
+      return FALSE;
+    }
+  while ((entry = g_dir_read_name (d)) != NULL)
+    if (g_str_has_suffix (entry, ".conf"))
+      g_ptr_array_add (files, g_build_filename (dir, entry, NULL));
+  g_ptr_array_sort (files, (GCompareFunc) g_strcmp0);
+  for (guint i = 0; i < files->len; i++)
+    ok &= molt_policy_parse_file (g_ptr_array_index (files, i), policies, errors);
+  for (guint i = first; i < policies->len; i++)
+    {
+      MoltPolicy *pol = g_ptr_array_index (policies, i);
+      MoltPolicy *other = g_hash_table_lookup (names, pol->name);
+      if (other != NULL)
+        {
+          g_ptr_array_add (errors, g_strdup_printf ("%s:%u: section: policy '%s' is already "
+                                                    "defined at %s:%u, allowed: unique names",
+                                                    pol->file, pol->line, pol->name, other->file,
+                                                    other->line));
+          ok = FALSE;
+        }
+      else
+        g_hash_table_insert (names, pol->name, pol);
+    }
+  return ok;
+}

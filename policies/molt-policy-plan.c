@@ -1,0 +1,183 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include "molt-policy-plan.h"
+#include "molt-retention.h"
+#include "molt-schedule.h"
+
+MoltDomainState *
+molt_domain_state_new (const gchar *name)
+{
+  MoltDomainState *state = g_new0 (MoltDomainState, 1);
+  state->name = g_strdup (name);
+  state->snapshots = g_ptr_array_new ();
+  return state;
+}
+
+void
+molt_domain_state_add (MoltDomainState *state, const gchar *snapshot, const gchar *description)
+{
+  MoltSnapshotRef *ref = g_new0 (MoltSnapshotRef, 1);
+  ref->name = g_strdup (snapshot);
+  ref->description = g_strdup (description);
+  g_ptr_array_add (state->snapshots, ref);
+}
+
+void
+molt_domain_state_free (MoltDomainState *state)
+{
+  if (state == NULL)
+    return;
+  for (guint i = 0; i < state->snapshots->len; i++)
+    {
+      MoltSnapshotRef *ref = g_ptr_array_index (state->snapshots, i);
+      g_free (ref->name);
+      g_free (ref->description);
+      g_free (ref);
+    }
+  g_ptr_array_unref (state->snapshots);
+  g_free (state->name);
+  g_free (state);
+}
+
+void
+molt_plan_action_free (MoltPlanAction *action)
+{
+  if (action == NULL)
+    return;
+  g_free (action->domain);
+  g_free (action->snapshot);
+  g_free (action->reason);
+  g_free (action);
+}
+
+gchar *
+molt_policy_snapshot_name (const MoltPolicy *policy, gint64 now)
+{
+  g_autoptr (GDateTime) dt = g_date_time_new_from_unix_utc (now);
+  g_autofree gchar *stamp = g_date_time_format (dt, "%Y%m%dT%H%M%SZ");
+  return g_strconcat (MOLT_POLICY_SNAPSHOT_PREFIX, policy->name, "-", stamp, NULL);
+}
+
+gchar *
+molt_policy_snapshot_description (const MoltPolicy *policy, gint64 now)
+{
+  return g_strdup_printf ("molt-policy=%s created=%" G_GINT64_FORMAT
+                          " (taken by molt policy apply; pruned by the policy's retention)",
+                          policy->name, now);
+}
+
+gboolean
+molt_policy_snapshot_owned (const MoltPolicy *policy, const gchar *name, const gchar *description,
+                            gint64 *created)
+{
+  g_autofree gchar *prefix = g_strconcat (MOLT_POLICY_SNAPSHOT_PREFIX, policy->name, "-", NULL);
+  g_autofree gchar *tag = g_strdup_printf ("molt-policy=%s created=", policy->name);
+  const gchar *value;
+  gchar *end = NULL;
+  gint64 t;
+
+  if (name == NULL || description == NULL || !g_str_has_prefix (name, prefix)
+      || !g_str_has_prefix (description, tag))
+    return FALSE;
+  value = description + strlen (tag);
+  t = g_ascii_strtoll (value, &end, 10);
+  if (end == value || (*end != '\0' && *end != ' '))
+    return FALSE;
+  *created = t;
+  return TRUE;
+}
+
+typedef struct
+{
+  gchar *name;
+  gint64 created;
+} Owned;
+
+static gint
+newest_first (gconstpointer a, gconstpointer b)
+{
+  const Owned *x = a, *y = b;
+  if (x->created != y->created)
+    return x->created > y->created ? -1 : 1;
+  return g_strcmp0 (y->name, x->name);
+}
+
+static MoltPlanAction *
+action_new (MoltPlanKind kind, const gchar *domain, const MoltPolicy *policy, const gchar *snapshot,
+            gint64 created, gchar *reason)
+{
+  MoltPlanAction *a = g_new0 (MoltPlanAction, 1);
+  a->kind = kind;
+  a->domain = g_strdup (domain);
+  a->policy = policy;
+  a->snapshot = g_strdup (snapshot);
+  a->created = created;
+  a->reason = reason;
+  return a;
+}
+
+static void
+plan_one (const MoltPolicy *policy, MoltDomainState *domain, gint64 now, GPtrArray *creates,
+          GPtrArray *deletes)
+{
+  g_autoptr (GArray) owned = g_array_new (FALSE, FALSE, sizeof (Owned));
+  g_autofree gint64 *times = NULL;
+  g_autofree gboolean *keep = NULL;
+  gint64 due = molt_schedule_last_due (&policy->schedule, now);
+  gint64 newest = G_MININT64;
+  g_autofree gchar *new_name = NULL;
+
+  for (guint i = 0; i < domain->snapshots->len; i++)
+    {
+      MoltSnapshotRef *ref = g_ptr_array_index (domain->snapshots, i);
+      Owned o = { ref->name, 0 };
+      if (molt_policy_snapshot_owned (policy, ref->name, ref->description, &o.created))
+        {
+          g_array_append_val (owned, o);
+          newest = MAX (newest, o.created);
+        }
+    }
+  /* Due when no snapshot of ours is as new as the last scheduled instant:
+   * however many windows were missed, that is one snapshot. A snapshot from
+   * the future (the clock went backwards) counts as recent. */
+  if (newest < due)
+    {
+      new_name = molt_policy_snapshot_name (policy, now);
+      g_ptr_array_add (creates, action_new (MOLT_PLAN_CREATE, domain->name, policy, new_name, now,
+                                            g_strdup_printf ("due since %" G_GINT64_FORMAT, due)));
+      g_array_append_val (owned, ((Owned){ new_name, now }));
+    }
+  g_array_sort (owned, newest_first);
+  times = g_new0 (gint64, MAX (owned->len, 1));
+  keep = g_new0 (gboolean, MAX (owned->len, 1));
+  for (guint i = 0; i < owned->len; i++)
+    times[i] = g_array_index (owned, Owned, i).created;
+  molt_retention_mark (&policy->keep, times, owned->len, keep);
+  for (guint i = 0; i < owned->len; i++)
+    if (!keep[i])
+      {
+        Owned *o = &g_array_index (owned, Owned, i);
+        g_ptr_array_add (deletes, action_new (MOLT_PLAN_DELETE, domain->name, policy, o->name,
+                                              o->created, g_strdup ("outside the retention rule")));
+      }
+}
+
+GPtrArray *
+molt_policy_plan (GPtrArray *policies, GPtrArray *domains, gint64 now)
+{
+  GPtrArray *actions = g_ptr_array_new_with_free_func ((GDestroyNotify) molt_plan_action_free);
+  g_autoptr (GPtrArray) deletes = g_ptr_array_new ();
+
+  for (guint p = 0; p < policies->len; p++)
+    for (guint d = 0; d < domains->len; d++)
+      {
+        const MoltPolicy *policy = g_ptr_array_index (policies, p);
+        MoltDomainState *domain = g_ptr_array_index (domains, d);
+        if (molt_policy_matches_domain (policy, domain->name))
+          plan_one (policy, domain, now, actions, deletes);
+      }
+  for (guint i = 0; i < deletes->len; i++)
+    g_ptr_array_add (actions, g_ptr_array_index (deletes, i));
+  return actions;
+}

@@ -1,0 +1,61 @@
+/* What `molt policy plan/apply` does now: pure, from policies, the domains
+ * with their snapshots, and the time.
+ *
+ * A policy's snapshots are recognised by name prefix AND description
+ * metadata; nothing else is ever pruned (a user's snapshots, a switch's). */
+#pragma once
+
+#include "molt-policy.h"
+
+G_BEGIN_DECLS
+
+#define MOLT_POLICY_SNAPSHOT_PREFIX "molt-policy-"
+
+typedef struct
+{
+  gchar *name;
+  gchar *description; /* may be NULL */
+} MoltSnapshotRef;
+
+typedef struct
+{
+  gchar *name;
+  GPtrArray *snapshots; /* MoltSnapshotRef */
+} MoltDomainState;
+
+typedef enum
+{
+  MOLT_PLAN_CREATE,
+  MOLT_PLAN_DELETE,
+} MoltPlanKind;
+
+typedef struct
+{
+  MoltPlanKind kind;
+  gchar *domain;
+  const MoltPolicy *policy;
+  gchar *snapshot;
+  gint64 created; /* for CREATE: now; for DELETE: its creation time */
+  gchar *reason;
+} MoltPlanAction;
+
+MoltDomainState *molt_domain_state_new (const gchar *name);
+void molt_domain_state_add (MoltDomainState *state, const gchar *snapshot,
+                            const gchar *description);
+void molt_domain_state_free (MoltDomainState *state);
+void molt_plan_action_free (MoltPlanAction *action);
+
+/* Name and description of the snapshot policy takes at time now. */
+gchar *molt_policy_snapshot_name (const MoltPolicy *policy, gint64 now);
+gchar *molt_policy_snapshot_description (const MoltPolicy *policy, gint64 now);
+/* TRUE (and *created) if the snapshot was taken by policy. */
+gboolean molt_policy_snapshot_owned (const MoltPolicy *policy, const gchar *name,
+                                     const gchar *description, gint64 *created);
+
+/* Creates first (each due policy x matching domain), then deletes (as if
+ * the creates had happened). Returns MoltPlanAction elements. */
+GPtrArray *molt_policy_plan (GPtrArray *policies, GPtrArray *domains, gint64 now);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (MoltDomainState, molt_domain_state_free)
+
+G_END_DECLS

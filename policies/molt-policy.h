@@ -1,0 +1,63 @@
+/* A snapshot policy: which domains, when, how, and what to keep.
+ *
+ * Pure data; time is always an argument (seconds since the epoch, UTC), so
+ * a year of schedules can be simulated in milliseconds. */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+typedef enum
+{
+  MOLT_SCHEDULE_HOURLY,
+  MOLT_SCHEDULE_DAILY,
+  MOLT_SCHEDULE_WEEKLY,
+  MOLT_SCHEDULE_MONTHLY,
+  MOLT_SCHEDULE_LAST
+} MoltScheduleKind;
+
+typedef struct
+{
+  MoltScheduleKind kind;
+  gint minute;  /* 0-59 */
+  gint hour;    /* 0-23; not for hourly */
+  gint weekday; /* 1 (Monday) - 7 (Sunday); weekly only */
+  gint mday;    /* 1-31, clamped to the month's last day; monthly only */
+} MoltSchedule;
+
+typedef enum
+{
+  MOLT_QUIESCE_REQUIRED,
+  MOLT_QUIESCE_BEST_EFFORT,
+  MOLT_QUIESCE_OFF,
+  MOLT_QUIESCE_LAST
+} MoltQuiesce;
+
+/* Proxmox prune-backups semantics; all zero means keep everything. */
+typedef struct
+{
+  guint last, hourly, daily, weekly, monthly, yearly;
+} MoltRetention;
+
+typedef struct
+{
+  gchar *name;
+  gchar *file;
+  guint line;    /* of the [policy NAME] header */
+  GStrv domains; /* names and glob patterns */
+  MoltSchedule schedule;
+  gboolean memory;
+  MoltQuiesce quiesce;
+  MoltRetention keep;
+} MoltPolicy;
+
+void molt_policy_free (MoltPolicy *policy);
+const gchar *molt_quiesce_to_string (MoltQuiesce quiesce);
+gboolean molt_quiesce_from_string (const gchar *text, MoltQuiesce *out);
+gchar *molt_schedule_to_string (const MoltSchedule *schedule);
+gboolean molt_policy_matches_domain (const MoltPolicy *policy, const gchar *domain);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (MoltPolicy, molt_policy_free)
+
+G_END_DECLS

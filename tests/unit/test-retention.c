@@ -1,0 +1,328 @@
+/* Retention: 400 days of `apply` every 15 minutes for several policies,
+ * the retained set checked every day against expectations written here
+ * independently of policies/molt-retention.c; plus a host that is off for
+ * three days, and snapshots the policy did not take, which are never pruned. */
+#include <string.h>
+
+#include "molt-policy-plan.h"
+#include "molt-retention.h"
+#include "molt-schedule.h"
+#include "molt-test.h"
+
+#define STEP     (15 * 60)
+#define DAY      86400
+#define SIM_DAYS 400
+
+typedef enum
+{
+  P_LAST,
+  P_HOUR,
+  P_DAY,
+  P_WEEK,
+  P_MONTH,
+  P_YEAR
+} Per;
+
+/* Period keys as text, computed with strftime-style formatting: another
+ * road than molt-retention.c's arithmetic. */
+static gchar *
+period_key (Per per, gint64 t)
+{
+  g_autoptr (GDateTime) dt = g_date_time_new_from_unix_utc (t);
+  static const char *const formats[] = { NULL, "%Y-%m-%d %H", "%Y-%m-%d", "%G-W%V", "%Y-%m", "%Y" };
+  return per == P_LAST ? g_strdup_printf ("%" G_GINT64_FORMAT, t)
+                       : g_date_time_format (dt, formats[per]);
+}
+
+/* Proxmox prune-backups, restated from its documentation: for each option
+ * in order, walk the backups newest first; a backup whose period already has
+ * a kept backup is left alone; the first backup of a new period is kept
+ * until COUNT periods were added; later backups of an added period are
+ * marked for removal and no later option may keep them. */
+static GHashTable *
+expected_kept (const MoltRetention *r, GArray *times /* newest first */)
+{
+  GHashTable *kept = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+  g_autoptr (GHashTable) removed
+      = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+  guint counts[] = { r->last, r->hourly, r->daily, r->weekly, r->monthly, r->yearly };
+
+  if (r->last + r->hourly + r->daily + r->weekly + r->monthly + r->yearly == 0)
+    {
+      for (guint i = 0; i < times->len; i++)
+        g_hash_table_add (kept, g_memdup2 (&g_array_index (times, gint64, i), sizeof (gint64)));
+      return kept;
+    }
+  for (Per per = P_LAST; per <= P_YEAR; per++)
+    {
+      g_autoptr (GHashTable) covered
+          = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+      g_autoptr (GHashTable) added = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+      GHashTableIter it;
+      gpointer key;
+
+      if (counts[per] == 0)
+        continue;
+      g_hash_table_iter_init (&it, kept);
+      while (g_hash_table_iter_next (&it, &key, NULL))
+        g_hash_table_add (covered, period_key (per, *(gint64 *) key));
+      for (guint i = 0; i < times->len; i++)
+        {
+          gint64 t = g_array_index (times, gint64, i);
+          g_autofree gchar *k = period_key (per, t);
+          if (g_hash_table_contains (kept, &t) || g_hash_table_contains (removed, &t)
+              || g_hash_table_contains (covered, k))
+            continue;
+          if (g_hash_table_contains (added, k))
+            {
+              g_hash_table_add (removed, g_memdup2 (&t, sizeof t));
+              continue;
+            }
+          if (g_hash_table_size (added) >= counts[per])
+            break;
+          g_hash_table_add (added, g_steal_pointer (&k));
+          g_hash_table_add (kept, g_memdup2 (&t, sizeof t));
+        }
+    }
+  return kept;
+}
+
+typedef struct
+{
+  MoltPolicy policy;
+  const char *schedule;
+  MoltRetention keep;
+  /* For single-rule policies: also check from first principles. */
+  Per single;
+  guint single_count;
+} Case;
+
+static const gchar *all_domains[] = { "vm-a", NULL };
+
+static gint64
+at (const char *iso)
+{
+  g_autoptr (GDateTime) dt = g_date_time_new_from_iso8601 (iso, NULL);
+  return g_date_time_to_unix (dt);
+}
+
+/* First principles for one rule: the newest snapshot of each of the COUNT
+ * most recent periods that have snapshots. */
+static gboolean
+single_rule_holds (Per per, guint count, GArray *retained /* newest first */, GArray *history)
+{
+  g_autoptr (GPtrArray) periods = g_ptr_array_new_with_free_func (g_free);
+  guint expect = 0;
+
+  for (guint i = 0; i < history->len; i++)
+    {
+      g_autofree gchar *k = period_key (per, g_array_index (history, gint64, i));
+      gboolean seen = FALSE;
+      for (guint j = 0; j < periods->len; j++)
+        seen |= g_str_equal (g_ptr_array_index (periods, j), k);
+      if (!seen && periods->len < count)
+        {
+          g_ptr_array_add (periods, g_steal_pointer (&k));
+          expect++;
+        }
+    }
+  if (retained->len != expect)
+    return FALSE;
+  for (guint i = 0; i < retained->len; i++)
+    {
+      g_autofree gchar *k = period_key (per, g_array_index (retained, gint64, i));
+      if (!g_str_equal (g_ptr_array_index (periods, i), k))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+test_simulation (void)
+{
+  Case cases[] = {
+    { .schedule = "hourly", .keep = { .hourly = 24 }, .single = P_HOUR, .single_count = 24 },
+    { .schedule = "daily 02:30", .keep = { .daily = 7 }, .single = P_DAY, .single_count = 7 },
+    { .schedule = "daily 02:30", .keep = { .weekly = 5 }, .single = P_WEEK, .single_count = 5 },
+    { .schedule = "weekly sun 03:00",
+      .keep = { .monthly = 4 },
+      .single = P_MONTH,
+      .single_count = 4 },
+    { .schedule = "monthly 31 04:00",
+      .keep = { .yearly = 2 },
+      .single = P_YEAR,
+      .single_count = 2 },
+    { .schedule = "daily 02:30",
+      .keep = { .last = 2, .daily = 7, .weekly = 4, .monthly = 6, .yearly = 2 },
+      .single_count = 0 },
+    { .schedule = "hourly :45",
+      .keep = { .last = 3, .hourly = 6, .daily = 3, .weekly = 2 },
+      .single_count = 0 },
+  };
+  g_autoptr (GPtrArray) policies = g_ptr_array_new ();
+  g_autoptr (GPtrArray) domains
+      = g_ptr_array_new_with_free_func ((GDestroyNotify) molt_domain_state_free);
+  g_autoptr (GPtrArray) history = g_ptr_array_new_with_free_func ((GDestroyNotify) g_array_unref);
+  MoltDomainState *vm = molt_domain_state_new ("vm-a");
+  gint64 start = at ("2025-12-20T00:07:00Z"); /* across a new year, a leap-free Feb */
+  gint64 off_from = start + 100 * DAY, off_to = start + 103 * DAY;
+  guint checks = 0, mismatches = 0;
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree gchar *why = NULL;
+      cases[i].policy.name = g_strdup_printf ("p%u", i);
+      cases[i].policy.domains = (GStrv) all_domains;
+      cases[i].policy.keep = cases[i].keep;
+      g_assert (molt_schedule_parse (cases[i].schedule, &cases[i].policy.schedule, &why));
+      g_ptr_array_add (policies, &cases[i].policy);
+      g_ptr_array_add (history, g_array_new (FALSE, FALSE, sizeof (gint64)));
+    }
+  g_ptr_array_add (domains, vm);
+  /* Snapshots the policies did not take: a user's, a switch's, and one with
+   * our prefix but no metadata. None may ever be pruned. */
+  molt_domain_state_add (vm, "before-upgrade", "taken by hand");
+  molt_domain_state_add (vm, "molt-switch-20251201T000000Z", "molt switch rollback point");
+  molt_domain_state_add (vm, "molt-policy-p1-20251201T000000Z", "copied by hand");
+
+  for (gint64 now = start; now < start + SIM_DAYS * (gint64) DAY; now += STEP)
+    {
+      g_autoptr (GPtrArray) plan = NULL;
+
+      if (now >= off_from && now < off_to)
+        continue; /* the host is off */
+      plan = molt_policy_plan (policies, domains, now);
+      for (guint i = 0; i < plan->len; i++)
+        {
+          MoltPlanAction *a = g_ptr_array_index (plan, i);
+          if (a->kind == MOLT_PLAN_CREATE)
+            {
+              g_autofree gchar *desc = molt_policy_snapshot_description (a->policy, now);
+              molt_domain_state_add (vm, a->snapshot, desc);
+              for (guint c = 0; c < G_N_ELEMENTS (cases); c++)
+                if (&cases[c].policy == a->policy)
+                  g_array_prepend_val (g_ptr_array_index (history, c), now);
+            }
+          else
+            for (guint s = 0; s < vm->snapshots->len; s++)
+              {
+                MoltSnapshotRef *ref = g_ptr_array_index (vm->snapshots, s);
+                if (g_str_equal (ref->name, a->snapshot))
+                  {
+                    g_free (ref->name);
+                    g_free (ref->description);
+                    g_free (ref);
+                    g_ptr_array_remove_index (vm->snapshots, s);
+                    break;
+                  }
+              }
+        }
+
+      /* After a catch-up, exactly one snapshot per policy was taken. */
+      if (now == off_to || (now > off_to && now - STEP < off_to))
+        {
+          guint creates = 0;
+          for (guint i = 0; i < plan->len; i++)
+            creates += ((MoltPlanAction *) g_ptr_array_index (plan, i))->kind == MOLT_PLAN_CREATE;
+          CU_ASSERT_TRUE (creates <= G_N_ELEMENTS (cases));
+        }
+
+      if ((now - start) % DAY != DAY - STEP)
+        continue;
+      /* Once a day: compare the retained set with the expectations. */
+      for (guint c = 0; c < G_N_ELEMENTS (cases); c++)
+        {
+          g_autoptr (GArray) retained = g_array_new (FALSE, FALSE, sizeof (gint64));
+          g_autoptr (GHashTable) expect = NULL;
+          GArray *hist = g_ptr_array_index (history, c);
+          gboolean ok;
+
+          for (guint s = 0; s < vm->snapshots->len; s++)
+            {
+              MoltSnapshotRef *ref = g_ptr_array_index (vm->snapshots, s);
+              gint64 t;
+              if (molt_policy_snapshot_owned (&cases[c].policy, ref->name, ref->description, &t))
+                g_array_append_val (retained, t);
+            }
+          /* newest first, as the history is */
+          for (guint x = 0; x < retained->len; x++)
+            for (guint y = x + 1; y < retained->len; y++)
+              if (g_array_index (retained, gint64, y) > g_array_index (retained, gint64, x))
+                {
+                  gint64 tmp = g_array_index (retained, gint64, x);
+                  g_array_index (retained, gint64, x) = g_array_index (retained, gint64, y);
+                  g_array_index (retained, gint64, y) = tmp;
+                }
+          /* The policy's pruning, restated: applied to what is retained it
+           * changes nothing (the retained set is a fixed point). */
+          expect = expected_kept (&cases[c].keep, retained);
+          ok = g_hash_table_size (expect) == retained->len;
+          if (cases[c].single_count > 0)
+            ok &= single_rule_holds (cases[c].single, cases[c].single_count, retained, hist);
+          checks++;
+          if (!ok)
+            {
+              mismatches++;
+              if (mismatches < 5)
+                g_printerr ("\n  day %" G_GINT64_FORMAT ", policy %s: %u retained, %u expected",
+                            (now - start) / DAY, cases[c].schedule, retained->len,
+                            g_hash_table_size (expect));
+            }
+        }
+      /* Never pruned: what the policies did not take. */
+      {
+        guint foreign = 0;
+        for (guint s = 0; s < vm->snapshots->len; s++)
+          {
+            MoltSnapshotRef *ref = g_ptr_array_index (vm->snapshots, s);
+            foreign += g_str_equal (ref->name, "before-upgrade")
+                       || g_str_has_prefix (ref->name, "molt-switch-")
+                       || g_str_equal (ref->description, "copied by hand");
+          }
+        CU_ASSERT_EQUAL (foreign, 3);
+      }
+    }
+  CU_ASSERT_EQUAL (mismatches, 0);
+  CU_ASSERT_TRUE (checks >= (SIM_DAYS - 4) * G_N_ELEMENTS (cases));
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    g_free (cases[i].policy.name);
+}
+
+/* The worked example of docs/policies.md, by hand. */
+static void
+test_worked_example (void)
+{
+  MoltRetention r = { .last = 1, .daily = 2, .weekly = 1 };
+  const char *iso[] = {
+    "2026-03-04T02:30:00Z", /* Wed: keep-last */
+    "2026-03-03T14:00:00Z", /* Tue: keep-daily (1st new day) */
+    "2026-03-03T02:30:00Z", /* Tue, same day: removed */
+    "2026-03-02T02:30:00Z", /* Mon: keep-daily (2nd new day) */
+    "2026-03-01T02:30:00Z", /* Sun, ISO week 9: keep-weekly */
+    "2026-02-28T02:30:00Z", /* Sat, week 9 again: pruned */
+  };
+  const gboolean expect[] = { TRUE, TRUE, FALSE, TRUE, TRUE, FALSE };
+  gint64 t[G_N_ELEMENTS (iso)];
+  gboolean keep[G_N_ELEMENTS (iso)];
+
+  for (guint i = 0; i < G_N_ELEMENTS (iso); i++)
+    t[i] = at (iso[i]);
+  molt_retention_mark (&r, t, G_N_ELEMENTS (iso), keep);
+  for (guint i = 0; i < G_N_ELEMENTS (iso); i++)
+    {
+      if (keep[i] != expect[i])
+        g_printerr ("\n  %s: keep=%d, expected %d", iso[i], keep[i], expect[i]);
+      CU_ASSERT_EQUAL (keep[i], expect[i]);
+    }
+}
+
+int
+main (void)
+{
+  static const MoltTestCase cases[] = {
+    { "worked example", test_worked_example },
+    { "400 days every 15 minutes", test_simulation },
+    { NULL, NULL },
+  };
+  return molt_test_run ("retention", cases);
+}
