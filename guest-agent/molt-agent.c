@@ -1,5 +1,6 @@
 #include "molt-agent.h"
 #include "molt-dispatch.h"
+#include "molt-fs-freezer.h"
 #include "molt-message.h"
 #include "molt-protocol-error.h"
 
@@ -11,6 +12,9 @@ struct _MoltAgent
   MoltJobRegistry *registry;
   MoltCriuProbe *criu;
   gboolean frozen;
+  GStrv frozen_mounts;     /* filesystems we froze, or NULL */
+  gboolean registry_dirty; /* a save deferred while filesystems were frozen */
+  guint auto_thaw_id;
 };
 
 MoltAgent *
@@ -46,6 +50,10 @@ molt_agent_free (MoltAgent *agent)
 {
   if (agent == NULL)
     return;
+  if (agent->auto_thaw_id != 0)
+    g_source_remove (agent->auto_thaw_id);
+  molt_fs_thaw_all (agent->frozen_mounts);
+  g_strfreev (agent->frozen_mounts);
   molt_job_registry_free (agent->registry);
   molt_criu_probe_free (agent->criu);
   g_free (agent->jobs_dir);
@@ -96,6 +104,12 @@ molt_agent_save_registry (MoltAgent *agent)
 {
   g_autoptr (GError) error = NULL;
 
+  /* A write to a frozen filesystem blocks until it thaws: defer it. */
+  if (agent->frozen_mounts != NULL)
+    {
+      agent->registry_dirty = TRUE;
+      return;
+    }
   if (!molt_job_registry_save (agent->registry, &error))
     g_warning ("cannot save the job registry: %s", error->message);
 }
@@ -162,4 +176,62 @@ molt_agent_handle_line (MoltAgent *agent, const gchar *line, gboolean *delimited
       return molt_reply_build_error (error, request->id);
     }
   return molt_reply_build_return (result, request->id);
+}
+
+gboolean
+molt_agent_freeze_filesystems (MoltAgent *agent, GError **error)
+{
+  if (agent->frozen_mounts != NULL)
+    return TRUE;
+  agent->frozen_mounts = molt_fs_freeze_all (error);
+  return agent->frozen_mounts != NULL;
+}
+
+GStrv
+molt_agent_get_frozen_mounts (MoltAgent *agent)
+{
+  return agent->frozen_mounts;
+}
+
+void
+molt_agent_thaw_filesystems (MoltAgent *agent)
+{
+  if (agent->frozen_mounts == NULL)
+    return;
+  molt_fs_thaw_all (agent->frozen_mounts);
+  g_clear_pointer (&agent->frozen_mounts, g_strfreev);
+  if (agent->registry_dirty)
+    {
+      agent->registry_dirty = FALSE;
+      molt_agent_save_registry (agent);
+    }
+}
+
+static gboolean
+auto_thaw_cb (gpointer data)
+{
+  MoltAgent *agent = data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonNode) ignored = NULL;
+
+  agent->auto_thaw_id = 0;
+  g_message ("the host did not thaw within its timeout: thawing by ourselves");
+  ignored = molt_command_thaw (agent, NULL, &error);
+  return G_SOURCE_REMOVE;
+}
+
+void
+molt_agent_arm_auto_thaw (MoltAgent *agent, guint seconds)
+{
+  if (agent->auto_thaw_id != 0)
+    g_source_remove (agent->auto_thaw_id);
+  agent->auto_thaw_id = seconds > 0 ? g_timeout_add_seconds (seconds, auto_thaw_cb, agent) : 0;
+}
+
+void
+molt_agent_disarm_auto_thaw (MoltAgent *agent)
+{
+  if (agent->auto_thaw_id != 0)
+    g_source_remove (agent->auto_thaw_id);
+  agent->auto_thaw_id = 0;
 }

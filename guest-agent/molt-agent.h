@@ -38,6 +38,14 @@ void molt_agent_save_registry (MoltAgent *agent);
 /* Called from the launcher when a job's tree ends. */
 void molt_agent_job_exited (const gchar *name, gint wait_status, gpointer agent);
 
+/* Filesystem freeze (FIFREEZE) of every block-device mount. */
+gboolean molt_agent_freeze_filesystems (MoltAgent *agent, GError **error);
+void molt_agent_thaw_filesystems (MoltAgent *agent);
+GStrv molt_agent_get_frozen_mounts (MoltAgent *agent);
+/* If the host does not thaw within seconds (it may be gone), thaw anyway. */
+void molt_agent_arm_auto_thaw (MoltAgent *agent, guint seconds);
+void molt_agent_disarm_auto_thaw (MoltAgent *agent);
+
 /* Handles one request line. Returns the reply line (with its newline) and
  * sets *delimited when the reply must be preceded by a 0xFF byte. */
 gchar *molt_agent_handle_line (MoltAgent *agent, const gchar *line, gboolean *delimited);

@@ -17,6 +17,16 @@
 #define MOLT_KEXEC_DELAY_MS 500
 
 static JsonNode *
+strv_to_json (const GStrv strv)
+{
+  g_autoptr (JsonArray) array = json_array_new ();
+
+  for (guint i = 0; strv != NULL && strv[i] != NULL; i++)
+    json_array_add_string_element (array, strv[i]);
+  return json_node_init_array (json_node_alloc (), array);
+}
+
+static JsonNode *
 job_names (GPtrArray *jobs)
 {
   g_autoptr (JsonArray) names = json_array_new ();
@@ -26,6 +36,11 @@ job_names (GPtrArray *jobs)
   return json_node_init_array (json_node_alloc (), names);
 }
 
+#define MOLT_AUTO_THAW_DEFAULT_S 60
+
+/* freeze {filesystems?: bool, timeout?: s}: stop every running job; with
+ * filesystems, also FIFREEZE the guest's disks. Without a thaw within the
+ * timeout (the host may be gone), the agent thaws by itself. */
 JsonNode *
 molt_command_freeze (MoltAgent *agent, JsonObject *args, GError **error)
 {
@@ -34,7 +49,12 @@ molt_command_freeze (MoltAgent *agent, JsonObject *args, GError **error)
   g_autoptr (GPtrArray) frozen = g_ptr_array_new ();
   g_autoptr (JsonObject) obj = json_object_new ();
   gint64 now = g_get_real_time ();
+  gint64 timeout = MOLT_AUTO_THAW_DEFAULT_S;
+  gboolean filesystems = FALSE;
 
+  if (!molt_args_get_bool (args, "filesystems", FALSE, &filesystems, error)
+      || !molt_args_get_int (args, "timeout", FALSE, 0, 86400, &timeout, error))
+    return NULL;
   molt_job_registry_refresh (registry);
   jobs = molt_job_registry_list (registry);
   for (guint i = 0; i < jobs->len; i++)
@@ -59,15 +79,26 @@ molt_command_freeze (MoltAgent *agent, JsonObject *args, GError **error)
       job->frozen_at = now;
       g_ptr_array_add (frozen, job);
     }
-  /* The registry on disk is part of the snapshot that comes next. */
-  sync ();
   molt_agent_set_frozen (agent, TRUE);
+  /* The registry on disk is part of the snapshot that comes next. */
   molt_agent_save_registry (agent);
+  sync ();
+  if (filesystems && !molt_agent_freeze_filesystems (agent, error))
+    {
+      g_autoptr (JsonNode) ignored = molt_command_thaw (agent, NULL, NULL);
+      g_prefix_error (error, "cannot freeze the filesystems (jobs thawed again): ");
+      return NULL;
+    }
+  molt_agent_arm_auto_thaw (agent, (guint) timeout);
   json_object_set_member (obj, "jobs", job_names (frozen));
   json_object_set_int_member (obj, "frozen-at-us", now);
+  if (filesystems)
+    json_object_set_member (obj, "filesystems",
+                            strv_to_json (molt_agent_get_frozen_mounts (agent)));
   return json_node_init_object (json_node_alloc (), obj);
 }
 
+/* thaw: filesystems first (the registry write waits for them), then jobs. */
 JsonNode *
 molt_command_thaw (MoltAgent *agent, JsonObject *args, GError **error)
 {
@@ -77,6 +108,8 @@ molt_command_thaw (MoltAgent *agent, JsonObject *args, GError **error)
   g_autoptr (JsonObject) obj = json_object_new ();
   gint64 now = g_get_real_time ();
 
+  molt_agent_disarm_auto_thaw (agent);
+  molt_agent_thaw_filesystems (agent);
   for (guint i = 0; i < jobs->len; i++)
     {
       MoltJob *job = g_ptr_array_index (jobs, i);
@@ -92,6 +125,18 @@ molt_command_thaw (MoltAgent *agent, JsonObject *args, GError **error)
   molt_agent_save_registry (agent);
   json_object_set_member (obj, "jobs", job_names (thawed));
   json_object_set_int_member (obj, "resumed-at-us", now);
+  return json_node_init_object (json_node_alloc (), obj);
+}
+
+JsonNode *
+molt_command_fsfreeze_status (MoltAgent *agent, JsonObject *args, GError **error)
+{
+  g_autoptr (JsonObject) obj = json_object_new ();
+  GStrv mounts = molt_agent_get_frozen_mounts (agent);
+
+  json_object_set_string_member (obj, "status", mounts != NULL ? "frozen" : "thawed");
+  json_object_set_boolean_member (obj, "jobs-frozen", molt_agent_is_frozen (agent));
+  json_object_set_member (obj, "filesystems", strv_to_json (mounts));
   return json_node_init_object (json_node_alloc (), obj);
 }
 

@@ -13,6 +13,7 @@ static const MoltCommand commands[] = {
   { "switch-preflight", molt_command_switch_preflight, MOLT_COMMAND_FLAG_ALLOWED_WHILE_FROZEN },
   { "freeze", molt_command_freeze, MOLT_COMMAND_FLAG_NONE },
   { "thaw", molt_command_thaw, MOLT_COMMAND_FLAG_ALLOWED_WHILE_FROZEN },
+  { "fsfreeze-status", molt_command_fsfreeze_status, MOLT_COMMAND_FLAG_ALLOWED_WHILE_FROZEN },
   { "checkpoint", molt_command_checkpoint, MOLT_COMMAND_FLAG_ALLOWED_WHILE_FROZEN },
   { "kexec", molt_command_kexec, MOLT_COMMAND_FLAG_ALLOWED_WHILE_FROZEN },
   { NULL, NULL, 0 },

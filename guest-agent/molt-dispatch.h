@@ -38,6 +38,7 @@ JsonNode *molt_command_job_log (MoltAgent *agent, JsonObject *args, GError **err
 JsonNode *molt_command_switch_preflight (MoltAgent *agent, JsonObject *args, GError **error);
 JsonNode *molt_command_freeze (MoltAgent *agent, JsonObject *args, GError **error);
 JsonNode *molt_command_thaw (MoltAgent *agent, JsonObject *args, GError **error);
+JsonNode *molt_command_fsfreeze_status (MoltAgent *agent, JsonObject *args, GError **error);
 JsonNode *molt_command_checkpoint (MoltAgent *agent, JsonObject *args, GError **error);
 JsonNode *molt_command_kexec (MoltAgent *agent, JsonObject *args, GError **error);
 
