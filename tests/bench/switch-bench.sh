@@ -83,6 +83,13 @@ print([j["pid"] for j in json.load(sys.stdin)["jobs"] if j["name"] == sys.argv[1
     "/boot/vmlinuz-$target" "/boot/initrd.img-$target" >/dev/null
   wait_agent_new_boot "$old_boot"
   sleep 3
+  ticks1=$(hog_status "$name" | sed -n 's/.*ticks=\([0-9]*\).*/\1/p')
+  sleep 2
+  ticks2=$(hog_status "$name" | sed -n 's/.*ticks=\([0-9]*\).*/\1/p')
+  if [ "${ticks2:-0}" -le "${ticks1:-0}" ]; then
+    guest_cat "$dir/restore.log" | grep -E 'Error' | tail -n 5 >&2 || true
+    testbed_die "the floor's restore of $name failed (see CRIU's errors above)"
+  fi
   floor_gap=$(hog_gap "$name")
   hog_status "$name" | grep -q '^ok' || testbed_die "hog $name memory corrupt after the floor run"
   dump_s=$(guest_cat "$dir/t-dump-end" | head -n1)
