@@ -2,18 +2,8 @@
  * molt rollback DOMAIN: undo an interrupted switch from its journal. */
 #include "molt-cli.h"
 #include "molt-commands.h"
+#include "molt-state-dir.h"
 #include "molt-switch.h"
-
-#ifndef MOLT_STATEDIR
-#define MOLT_STATEDIR "/var/lib/molt"
-#endif
-
-static const gchar *
-state_dir (void)
-{
-  const gchar *dir = g_getenv ("MOLT_STATE_DIR");
-  return dir != NULL && dir[0] != '\0' ? dir : MOLT_STATEDIR;
-}
 
 static void
 print_report (JsonObject *report)
@@ -147,7 +137,7 @@ run_switch (MoltCli *cli, int argc, char **argv)
   o.kernel = kernel;
   o.initrd = initrd;
   o.append = append;
-  o.state_dir = state_dir ();
+  o.state_dir = molt_state_dir ();
   o.keep_snapshot = keep;
   o.dry_run = dry_run;
   o.quiet = FALSE;
@@ -174,7 +164,7 @@ run_rollback (MoltCli *cli, int argc, char **argv)
     return molt_cli_usage (&molt_cmd_rollback, "expected one DOMAIN");
   o.uri = cli->uri;
   o.domain = argv[1];
-  o.state_dir = state_dir ();
+  o.state_dir = molt_state_dir ();
   o.agent_timeout_s = (guint) cli->timeout_s;
   result = molt_switch_rollback (&o, report, &error);
   if (error != NULL)

@@ -11,3 +11,5 @@ extern const MoltCliCommand molt_cmd_logs;
 extern const MoltCliCommand molt_cmd_stop;
 extern const MoltCliCommand molt_cmd_switch;
 extern const MoltCliCommand molt_cmd_rollback;
+extern const MoltCliCommand molt_cmd_snapshot;
+extern const MoltCliCommand molt_cmd_policy;

@@ -18,4 +18,20 @@ gboolean molt_snapshot_revert (virDomainPtr dom, const gchar *name, GError **err
 gboolean molt_snapshot_delete (virDomainPtr dom, const gchar *name, GError **error);
 gboolean molt_snapshot_exists (virDomainPtr dom, const gchar *name);
 
+typedef struct
+{
+  gchar *name;
+  gchar *description; /* may be NULL */
+  gchar *state;       /* the domain's state in the snapshot: running, shutoff, ... */
+  gint64 creation_time;
+} MoltSnapshotInfo;
+
+void molt_snapshot_info_free (MoltSnapshotInfo *info);
+/* Every snapshot of dom, oldest first. */
+GPtrArray *molt_snapshot_list (virDomainPtr dom, GError **error);
+/* memory FALSE on a running domain is refused: libvirt 9.0 has no internal
+ * disk-only snapshot of a running domain. */
+gboolean molt_snapshot_create_full (virDomainPtr dom, const gchar *name, const gchar *description,
+                                    gboolean memory, GError **error);
+
 G_END_DECLS

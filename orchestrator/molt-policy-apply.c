@@ -1,0 +1,137 @@
+#include <stdlib.h>
+
+#include <libvirt/virterror.h>
+
+#include "molt-domain-lock.h"
+#include "molt-host-error.h"
+#include "molt-libvirt.h"
+#include "molt-policy-apply.h"
+#include "molt-policy-plan.h"
+#include "molt-quiesce.h"
+#include "molt-snapshot.h"
+
+static GPtrArray *
+gather (virConnectPtr conn, GError **error)
+{
+  virDomainPtr *doms = NULL;
+  GPtrArray *states;
+  int n = virConnectListAllDomains (conn, &doms, 0);
+
+  if (n < 0)
+    {
+      g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED, "cannot list domains: %s",
+                   virGetLastErrorMessage ());
+      return NULL;
+    }
+  states = g_ptr_array_new_with_free_func ((GDestroyNotify) molt_domain_state_free);
+  for (int i = 0; i < n; i++)
+    {
+      MoltDomainState *state = molt_domain_state_new (virDomainGetName (doms[i]));
+      g_autoptr (GPtrArray) snaps = molt_snapshot_list (doms[i], NULL);
+
+      for (guint s = 0; snaps != NULL && s < snaps->len; s++)
+        {
+          MoltSnapshotInfo *info = g_ptr_array_index (snaps, s);
+          molt_domain_state_add (state, info->name, info->description);
+        }
+      g_ptr_array_add (states, state);
+      virDomainFree (doms[i]);
+    }
+  free (doms);
+  return states;
+}
+
+static gboolean
+do_create (virDomainPtr dom, MoltPlanAction *a, const MoltPolicyRunOptions *o, gchar **message,
+           GError **error)
+{
+  g_autofree gchar *description = molt_policy_snapshot_description (a->policy, a->created);
+  g_autofree gchar *warning = NULL;
+  g_autoptr (GError) thaw_error = NULL;
+  MoltAgentClient *quiesced;
+  gboolean ok;
+
+  quiesced = molt_quiesce_begin (dom, a->policy->quiesce, o->agent_timeout_s, &warning, error);
+  if (quiesced == NULL && a->policy->quiesce == MOLT_QUIESCE_REQUIRED
+      && virDomainIsActive (dom) == 1)
+    return FALSE;
+  ok = molt_snapshot_create_full (dom, a->snapshot, description, a->policy->memory, error);
+  /* Thaw in every path. */
+  if (!molt_quiesce_end (quiesced, &thaw_error))
+    warning = g_strdup_printf ("thaw failed (the agent thaws by itself): %s", thaw_error->message);
+  if (ok)
+    *message = g_strdup (warning != NULL    ? warning
+                         : quiesced != NULL ? "quiesced: jobs and filesystems frozen"
+                                            : "taken");
+  return ok;
+}
+
+JsonArray *
+molt_policy_run (virConnectPtr conn, GPtrArray *policies, gint64 now, const MoltPolicyRunOptions *o,
+                 gboolean *all_ok, GError **error)
+{
+  g_autoptr (GPtrArray) states = gather (conn, error);
+  g_autoptr (GPtrArray) plan = NULL;
+  g_autoptr (MoltDomainLock) apply_lock = NULL;
+  JsonArray *results;
+
+  *all_ok = TRUE;
+  if (states == NULL)
+    return NULL;
+  /* Two applies at once must not both create the same due snapshot. */
+  if (o->apply)
+    {
+      apply_lock = molt_domain_lock_acquire (o->state_dir, ".policy-apply", "policy apply", error);
+      if (apply_lock == NULL)
+        return NULL;
+    }
+  plan = molt_policy_plan (policies, states, now);
+  results = json_array_new ();
+  for (guint i = 0; i < plan->len; i++)
+    {
+      MoltPlanAction *a = g_ptr_array_index (plan, i);
+      g_autoptr (JsonObject) r = json_object_new ();
+      g_autoptr (GError) local_error = NULL;
+      g_autoptr (MoltDomainLock) lock = NULL;
+      g_autoptr (virDomain) dom = NULL;
+      g_autofree gchar *message = NULL;
+      const gchar *status = "planned";
+      gboolean ok = TRUE;
+
+      json_object_set_string_member (r, "action",
+                                     a->kind == MOLT_PLAN_CREATE ? "create" : "delete");
+      json_object_set_string_member (r, "domain", a->domain);
+      json_object_set_string_member (r, "policy", a->policy->name);
+      json_object_set_string_member (r, "snapshot", a->snapshot);
+      json_object_set_int_member (r, "created", a->created);
+      if (o->apply)
+        {
+          lock = molt_domain_lock_acquire (o->state_dir, a->domain, "policy apply", &local_error);
+          dom = lock != NULL ? virDomainLookupByName (conn, a->domain) : NULL;
+          if (lock == NULL)
+            status = "skipped";
+          else if (dom == NULL)
+            {
+              status = "skipped";
+              message = g_strdup ("the domain is gone");
+            }
+          else
+            {
+              ok = a->kind == MOLT_PLAN_CREATE
+                       ? do_create (dom, a, o, &message, &local_error)
+                       : molt_snapshot_delete (dom, a->snapshot, &local_error);
+              status = ok ? "done" : "failed";
+            }
+        }
+      if (local_error != NULL)
+        json_object_set_string_member (r, "message", local_error->message);
+      else if (message != NULL)
+        json_object_set_string_member (r, "message", message);
+      else
+        json_object_set_string_member (r, "message", a->reason);
+      json_object_set_string_member (r, "status", status);
+      *all_ok &= ok;
+      json_array_add_object_element (results, g_steal_pointer (&r));
+    }
+  return results;
+}
