@@ -45,9 +45,7 @@ molt_plan_action_free (MoltPlanAction *action)
 {
   if (action == NULL)
     return;
-  g_free (action->domain);
-  g_free (action->snapshot);
-  g_free (action->reason);
+  g_free (action->new_snapshot);
   g_free (action);
 }
 
@@ -67,20 +65,19 @@ molt_policy_snapshot_description (const MoltPolicy *policy, gint64 now)
                           policy->name, now);
 }
 
-gboolean
-molt_policy_snapshot_owned (const MoltPolicy *policy, const gchar *name, const gchar *description,
-                            gint64 *created)
+/* prefix and tag precomputed: this runs for every snapshot of every domain. */
+static gboolean
+owned_by (const gchar *prefix, const gchar *tag, gsize tag_len, const gchar *name,
+          const gchar *description, gint64 *created)
 {
-  g_autofree gchar *prefix = g_strconcat (MOLT_POLICY_SNAPSHOT_PREFIX, policy->name, "-", NULL);
-  g_autofree gchar *tag = g_strdup_printf ("molt-policy=%s created=", policy->name);
   const gchar *value;
   gchar *end = NULL;
   gint64 t;
 
   if (name == NULL || description == NULL || !g_str_has_prefix (name, prefix)
-      || !g_str_has_prefix (description, tag))
+      || strncmp (description, tag, tag_len) != 0)
     return FALSE;
-  value = description + strlen (tag);
+  value = description + tag_len;
   t = g_ascii_strtoll (value, &end, 10);
   if (end == value || (*end != '\0' && *end != ' '))
     return FALSE;
@@ -88,9 +85,19 @@ molt_policy_snapshot_owned (const MoltPolicy *policy, const gchar *name, const g
   return TRUE;
 }
 
+gboolean
+molt_policy_snapshot_owned (const MoltPolicy *policy, const gchar *name, const gchar *description,
+                            gint64 *created)
+{
+  g_autofree gchar *prefix = g_strconcat (MOLT_POLICY_SNAPSHOT_PREFIX, policy->name, "-", NULL);
+  g_autofree gchar *tag = g_strdup_printf ("molt-policy=%s created=", policy->name);
+
+  return owned_by (prefix, tag, strlen (tag), name, description, created);
+}
+
 typedef struct
 {
-  gchar *name;
+  const gchar *name;
   gint64 created;
 } Owned;
 
@@ -105,13 +112,13 @@ newest_first (gconstpointer a, gconstpointer b)
 
 static MoltPlanAction *
 action_new (MoltPlanKind kind, const gchar *domain, const MoltPolicy *policy, const gchar *snapshot,
-            gint64 created, gchar *reason)
+            gint64 created, const gchar *reason)
 {
   MoltPlanAction *a = g_new0 (MoltPlanAction, 1);
   a->kind = kind;
-  a->domain = g_strdup (domain);
+  a->domain = domain;
   a->policy = policy;
-  a->snapshot = g_strdup (snapshot);
+  a->snapshot = snapshot;
   a->created = created;
   a->reason = reason;
   return a;
@@ -126,13 +133,15 @@ plan_one (const MoltPolicy *policy, MoltDomainState *domain, gint64 now, GPtrArr
   g_autofree gboolean *keep = NULL;
   gint64 due = molt_schedule_last_due (&policy->schedule, now);
   gint64 newest = G_MININT64;
-  g_autofree gchar *new_name = NULL;
+  g_autofree gchar *prefix = g_strconcat (MOLT_POLICY_SNAPSHOT_PREFIX, policy->name, "-", NULL);
+  g_autofree gchar *tag = g_strdup_printf ("molt-policy=%s created=", policy->name);
+  gsize tag_len = strlen (tag);
 
   for (guint i = 0; i < domain->snapshots->len; i++)
     {
       MoltSnapshotRef *ref = g_ptr_array_index (domain->snapshots, i);
       Owned o = { ref->name, 0 };
-      if (molt_policy_snapshot_owned (policy, ref->name, ref->description, &o.created))
+      if (owned_by (prefix, tag, tag_len, ref->name, ref->description, &o.created))
         {
           g_array_append_val (owned, o);
           newest = MAX (newest, o.created);
@@ -143,10 +152,13 @@ plan_one (const MoltPolicy *policy, MoltDomainState *domain, gint64 now, GPtrArr
    * the future (the clock went backwards) counts as recent. */
   if (newest < due)
     {
-      new_name = molt_policy_snapshot_name (policy, now);
-      g_ptr_array_add (creates, action_new (MOLT_PLAN_CREATE, domain->name, policy, new_name, now,
-                                            g_strdup_printf ("due since %" G_GINT64_FORMAT, due)));
-      g_array_append_val (owned, ((Owned){ new_name, now }));
+      MoltPlanAction *create = action_new (MOLT_PLAN_CREATE, domain->name, policy, NULL, now,
+                                           "due: no snapshot since its last scheduled time");
+      /* The action owns the name; a delete of it (never, in practice) points to it too. */
+      create->new_snapshot = molt_policy_snapshot_name (policy, now);
+      create->snapshot = create->new_snapshot;
+      g_ptr_array_add (creates, create);
+      g_array_append_val (owned, ((Owned){ create->new_snapshot, now }));
     }
   g_array_sort (owned, newest_first);
   times = g_new0 (gint64, MAX (owned->len, 1));
@@ -159,7 +171,7 @@ plan_one (const MoltPolicy *policy, MoltDomainState *domain, gint64 now, GPtrArr
       {
         Owned *o = &g_array_index (owned, Owned, i);
         g_ptr_array_add (deletes, action_new (MOLT_PLAN_DELETE, domain->name, policy, o->name,
-                                              o->created, g_strdup ("outside the retention rule")));
+                                              o->created, "outside the retention rule"));
       }
 }
 

@@ -32,11 +32,12 @@ typedef enum
 typedef struct
 {
   MoltPlanKind kind;
-  gchar *domain;
+  const gchar *domain; /* the input's strings: valid while the inputs are */
   const MoltPolicy *policy;
-  gchar *snapshot;
-  gint64 created; /* for CREATE: now; for DELETE: its creation time */
-  gchar *reason;
+  const gchar *snapshot;
+  gchar *new_snapshot; /* owned: a CREATE's name (snapshot points to it) */
+  gint64 created;      /* for CREATE: now; for DELETE: its creation time */
+  const gchar *reason; /* static text */
 } MoltPlanAction;
 
 MoltDomainState *molt_domain_state_new (const gchar *name);

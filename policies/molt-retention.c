@@ -7,7 +7,7 @@ typedef enum
   MARK_REMOVE,
 } Mark;
 
-typedef enum
+enum
 {
   PERIOD_LAST,
   PERIOD_HOUR,
@@ -15,64 +15,78 @@ typedef enum
   PERIOD_WEEK,
   PERIOD_MONTH,
   PERIOD_YEAR,
-} Period;
+  PERIOD_COUNT
+};
 
-/* An id that is equal for two times in the same period. */
 static gint64
-period_id (Period period, gint64 t)
+floor_div (gint64 a, gint64 b)
 {
-  g_autoptr (GDateTime) dt = NULL;
-
-  switch (period)
-    {
-    case PERIOD_LAST:
-      return t;
-    case PERIOD_HOUR:
-      return t >= 0 ? t / 3600 : (t - 3599) / 3600;
-    case PERIOD_DAY:
-      return t >= 0 ? t / 86400 : (t - 86399) / 86400;
-    default:
-      break;
-    }
-  dt = g_date_time_new_from_unix_utc (t);
-  switch (period)
-    {
-    case PERIOD_WEEK:
-      return (gint64) g_date_time_get_week_numbering_year (dt) * 100
-             + g_date_time_get_week_of_year (dt);
-    case PERIOD_MONTH:
-      return (gint64) g_date_time_get_year (dt) * 100 + g_date_time_get_month (dt);
-    case PERIOD_YEAR:
-    default:
-      return g_date_time_get_year (dt);
-    }
+  return a >= 0 ? a / b : -((-a + b - 1) / b);
 }
 
+/* Ids equal for two times in the same UTC period. GDate lives on the
+ * stack: no allocation per snapshot (plan runs over 100 000 of them). */
 static void
-mark_period (Period period, guint count, const gint64 *created, guint n, Mark *marks)
+period_ids (gint64 t, gint64 ids[PERIOD_COUNT])
 {
-  g_autoptr (GHashTable) already = NULL;
-  g_autoptr (GHashTable) newly = NULL;
+  gint64 day = floor_div (t, 86400);
+  gint64 week, year;
+  GDate date;
+
+  g_date_clear (&date, 1);
+  /* Julian day 1 is 0001-01-01; 1970-01-01 is day 719163. */
+  g_date_set_julian (&date, (guint32) (day + 719163));
+  ids[PERIOD_LAST] = t;
+  ids[PERIOD_HOUR] = floor_div (t, 3600);
+  ids[PERIOD_DAY] = day;
+  /* The ISO week-numbering year: late-December days can be in week 1 of
+   * the next year, early-January days in week 52/53 of the previous. */
+  week = g_date_get_iso8601_week_of_year (&date);
+  year = g_date_get_year (&date);
+  if (g_date_get_month (&date) == G_DATE_JANUARY && week > 50)
+    year--;
+  else if (g_date_get_month (&date) == G_DATE_DECEMBER && week == 1)
+    year++;
+  ids[PERIOD_WEEK] = year * 100 + week;
+  ids[PERIOD_MONTH] = (gint64) g_date_get_year (&date) * 100 + g_date_get_month (&date);
+  ids[PERIOD_YEAR] = g_date_get_year (&date);
+}
+
+static gboolean
+contains (const gint64 *set, guint n, gint64 id)
+{
+  for (guint i = 0; i < n; i++)
+    if (set[i] == id)
+      return TRUE;
+  return FALSE;
+}
+
+/* Proxmox's prune_mark for one option, over entries sorted newest first. */
+static void
+mark_period (guint period, guint count, gint64 (*ids)[PERIOD_COUNT], guint n, Mark *marks,
+             gint64 *scratch)
+{
+  guint n_already = 0, n_new = 0;
+  gint64 *already = scratch, *newly = scratch + n;
 
   if (count == 0)
     return;
-  already = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
-  newly = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
   for (guint i = 0; i < n; i++)
-    if (marks[i] == MARK_KEEP)
-      g_hash_table_add (already,
-                        g_memdup2 (&(gint64){ period_id (period, created[i]) }, sizeof (gint64)));
+    if (marks[i] == MARK_KEEP && !contains (already, n_already, ids[i][period]))
+      already[n_already++] = ids[i][period];
   for (guint i = 0; i < n; i++)
     {
-      gint64 id = period_id (period, created[i]);
+      gint64 id = ids[i][period];
 
-      if (marks[i] != MARK_NONE || g_hash_table_contains (already, &id))
+      if (marks[i] != MARK_NONE || contains (already, n_already, id))
         continue;
-      if (!g_hash_table_contains (newly, &id))
+      /* Entries are newest first, so a period's entries are adjacent: the
+       * last one added is the only one to compare with. */
+      if (n_new == 0 || newly[n_new - 1] != id)
         {
-          if (g_hash_table_size (newly) >= count)
+          if (n_new >= count)
             break;
-          g_hash_table_add (newly, g_memdup2 (&id, sizeof id));
+          newly[n_new++] = id;
           marks[i] = MARK_KEEP;
         }
       else
@@ -83,7 +97,11 @@ mark_period (Period period, guint count, const gint64 *created, guint n, Mark *m
 void
 molt_retention_mark (const MoltRetention *rule, const gint64 *created, guint n, gboolean *keep)
 {
-  g_autofree Mark *marks = g_new0 (Mark, MAX (n, 1));
+  const guint counts[PERIOD_COUNT]
+      = { rule->last, rule->hourly, rule->daily, rule->weekly, rule->monthly, rule->yearly };
+  g_autofree Mark *marks = NULL;
+  g_autofree gint64 (*ids)[PERIOD_COUNT] = NULL;
+  g_autofree gint64 *scratch = NULL;
 
   if (rule->last + rule->hourly + rule->daily + rule->weekly + rule->monthly + rule->yearly == 0)
     {
@@ -91,12 +109,13 @@ molt_retention_mark (const MoltRetention *rule, const gint64 *created, guint n, 
         keep[i] = TRUE;
       return;
     }
-  mark_period (PERIOD_LAST, rule->last, created, n, marks);
-  mark_period (PERIOD_HOUR, rule->hourly, created, n, marks);
-  mark_period (PERIOD_DAY, rule->daily, created, n, marks);
-  mark_period (PERIOD_WEEK, rule->weekly, created, n, marks);
-  mark_period (PERIOD_MONTH, rule->monthly, created, n, marks);
-  mark_period (PERIOD_YEAR, rule->yearly, created, n, marks);
+  marks = g_new0 (Mark, MAX (n, 1));
+  ids = g_malloc_n (MAX (n, 1), sizeof *ids);
+  scratch = g_new (gint64, 2 * MAX (n, 1));
+  for (guint i = 0; i < n; i++)
+    period_ids (created[i], ids[i]);
+  for (guint p = 0; p < PERIOD_COUNT; p++)
+    mark_period (p, counts[p], ids, n, marks, scratch);
   for (guint i = 0; i < n; i++)
     keep[i] = marks[i] == MARK_KEEP;
 }

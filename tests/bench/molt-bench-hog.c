@@ -76,8 +76,8 @@ main (int argc, char **argv)
           FILE *status = fopen (tmp_path, "w");
           if (status == NULL)
             continue;
-          fprintf (status, "%s ticks=%" PRIu64 " max_gap_s=%.3f max_gap_at=%.3f\n", verdict,
-                   tick, max_gap, max_gap_at);
+          fprintf (status, "%s ticks=%" PRIu64 " max_gap_s=%.3f max_gap_at=%.3f\n", verdict, tick,
+                   max_gap, max_gap_at);
           if (fclose (status) == 0)
             rename (tmp_path, argv[2]);
         }
