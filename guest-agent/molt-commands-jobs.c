@@ -41,6 +41,17 @@ env_with_default_path (GStrv env)
   return g_strv_builder_end (builder);
 }
 
+static MoltJob *
+find_job (MoltJobRegistry *registry, const gchar *name, GError **error)
+{
+  MoltJob *job = molt_job_registry_lookup (registry, name);
+
+  if (job == NULL)
+    g_set_error (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_NOT_FOUND, "no job named '%s'",
+                 name);
+  return job;
+}
+
 JsonNode *
 molt_command_job_start (MoltAgent *agent, JsonObject *args, GError **error)
 {
@@ -183,13 +194,9 @@ molt_command_job_stop (MoltAgent *agent, JsonObject *args, GError **error)
   if (!molt_args_get_string (args, "name", TRUE, &name, error)
       || !molt_args_get_int (args, "grace", FALSE, 0, 3600, &grace, error))
     return NULL;
-  job = molt_job_registry_lookup (registry, name);
+  job = find_job (registry, name, error);
   if (job == NULL)
-    {
-      g_set_error (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_NOT_FOUND, "no job named '%s'",
-                   name);
-      return NULL;
-    }
+    return NULL;
   molt_job_refresh (job);
   if (job->state == MOLT_JOB_STATE_EXITED)
     return molt_job_to_json (job);
@@ -232,13 +239,9 @@ molt_command_job_log (MoltAgent *agent, JsonObject *args, GError **error)
   if (!molt_args_get_string (args, "name", TRUE, &name, error)
       || !molt_args_get_int (args, "bytes", FALSE, 0, MOLT_JOB_LOG_MAX, &bytes, error))
     return NULL;
-  job = molt_job_registry_lookup (registry, name);
+  job = find_job (registry, name, error);
   if (job == NULL)
-    {
-      g_set_error (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_NOT_FOUND, "no job named '%s'",
-                   name);
-      return NULL;
-    }
+    return NULL;
   file = g_file_new_for_path (job->log_path);
   stream = g_file_read (file, NULL, error);
   if (stream == NULL)

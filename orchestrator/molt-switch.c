@@ -87,36 +87,35 @@ open_agent (MoltSwitch *sw, guint timeout_s, GError **error)
   return g_steal_pointer (&client);
 }
 
+/* The guest is untrusted: a reply of the wrong shape is a protocol error. */
+static JsonNode *
+call_expecting (MoltAgentClient *client, const gchar *execute, JsonObject *args, JsonNodeType type,
+                GError **error)
+{
+  JsonNode *node = molt_agent_client_call (client, execute, args, error);
+
+  if (node != NULL && JSON_NODE_TYPE (node) != type)
+    {
+      g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_AGENT_PROTOCOL,
+                   "the agent's reply to '%s' is not %s", execute,
+                   type == JSON_NODE_OBJECT ? "an object" : "a list");
+      g_clear_pointer (&node, json_node_unref);
+    }
+  return node;
+}
+
 static JsonObject *
 call_object (MoltAgentClient *client, const gchar *execute, JsonObject *args, GError **error)
 {
-  g_autoptr (JsonNode) node = molt_agent_client_call (client, execute, args, error);
-
-  if (node == NULL)
-    return NULL;
-  if (!JSON_NODE_HOLDS_OBJECT (node))
-    {
-      g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_AGENT_PROTOCOL,
-                   "the agent's reply to '%s' is not an object", execute);
-      return NULL;
-    }
-  return json_object_ref (json_node_get_object (node));
+  g_autoptr (JsonNode) node = call_expecting (client, execute, args, JSON_NODE_OBJECT, error);
+  return node != NULL ? json_object_ref (json_node_get_object (node)) : NULL;
 }
 
 static JsonArray *
 call_array (MoltAgentClient *client, const gchar *execute, JsonObject *args, GError **error)
 {
-  g_autoptr (JsonNode) node = molt_agent_client_call (client, execute, args, error);
-
-  if (node == NULL)
-    return NULL;
-  if (!JSON_NODE_HOLDS_ARRAY (node))
-    {
-      g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_AGENT_PROTOCOL,
-                   "the agent's reply to '%s' is not a list", execute);
-      return NULL;
-    }
-  return json_array_ref (json_node_get_array (node));
+  g_autoptr (JsonNode) node = call_expecting (client, execute, args, JSON_NODE_ARRAY, error);
+  return node != NULL ? json_array_ref (json_node_get_array (node)) : NULL;
 }
 
 static const gchar *
