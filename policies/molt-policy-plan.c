@@ -10,17 +10,30 @@ molt_domain_state_new (const gchar *name)
 {
   MoltDomainState *state = g_new0 (MoltDomainState, 1);
   state->name = g_strdup (name);
-  state->snapshots = g_ptr_array_new ();
+  state->snapshots = g_array_new (FALSE, FALSE, sizeof (MoltSnapshotRef));
+  state->text = g_string_chunk_new (4096);
   return state;
 }
 
 void
 molt_domain_state_add (MoltDomainState *state, const gchar *snapshot, const gchar *description)
 {
-  MoltSnapshotRef *ref = g_new0 (MoltSnapshotRef, 1);
-  ref->name = g_strdup (snapshot);
-  ref->description = g_strdup (description);
-  g_ptr_array_add (state->snapshots, ref);
+  MoltSnapshotRef ref = {
+    .name = g_string_chunk_insert (state->text, snapshot),
+    .description = description != NULL ? g_string_chunk_insert (state->text, description) : NULL,
+  };
+  g_array_append_val (state->snapshots, ref);
+}
+
+void
+molt_domain_state_remove (MoltDomainState *state, const gchar *snapshot)
+{
+  for (guint i = 0; i < state->snapshots->len; i++)
+    if (g_str_equal (g_array_index (state->snapshots, MoltSnapshotRef, i).name, snapshot))
+      {
+        g_array_remove_index (state->snapshots, i);
+        return;
+      }
 }
 
 void
@@ -28,14 +41,8 @@ molt_domain_state_free (MoltDomainState *state)
 {
   if (state == NULL)
     return;
-  for (guint i = 0; i < state->snapshots->len; i++)
-    {
-      MoltSnapshotRef *ref = g_ptr_array_index (state->snapshots, i);
-      g_free (ref->name);
-      g_free (ref->description);
-      g_free (ref);
-    }
-  g_ptr_array_unref (state->snapshots);
+  g_array_unref (state->snapshots);
+  g_string_chunk_free (state->text);
   g_free (state->name);
   g_free (state);
 }
@@ -60,9 +67,7 @@ molt_policy_snapshot_name (const MoltPolicy *policy, gint64 now)
 gchar *
 molt_policy_snapshot_description (const MoltPolicy *policy, gint64 now)
 {
-  return g_strdup_printf ("molt-policy=%s created=%" G_GINT64_FORMAT
-                          " (taken by molt policy apply; pruned by the policy's retention)",
-                          policy->name, now);
+  return g_strdup_printf ("molt-policy=%s created=%" G_GINT64_FORMAT, policy->name, now);
 }
 
 /* prefix and tag precomputed: this runs for every snapshot of every domain. */
@@ -139,7 +144,7 @@ plan_one (const MoltPolicy *policy, MoltDomainState *domain, gint64 now, GPtrArr
 
   for (guint i = 0; i < domain->snapshots->len; i++)
     {
-      MoltSnapshotRef *ref = g_ptr_array_index (domain->snapshots, i);
+      MoltSnapshotRef *ref = &g_array_index (domain->snapshots, MoltSnapshotRef, i);
       Owned o = { ref->name, 0 };
       if (owned_by (prefix, tag, tag_len, ref->name, ref->description, &o.created))
         {

@@ -13,14 +13,15 @@ G_BEGIN_DECLS
 
 typedef struct
 {
-  gchar *name;
-  gchar *description; /* may be NULL */
+  const gchar *name;
+  const gchar *description; /* may be NULL */
 } MoltSnapshotRef;
 
 typedef struct
 {
   gchar *name;
-  GPtrArray *snapshots; /* MoltSnapshotRef */
+  GArray *snapshots;  /* MoltSnapshotRef; strings in the chunk below */
+  GStringChunk *text; /* one allocation per few KiB, not per string */
 } MoltDomainState;
 
 typedef enum
@@ -43,6 +44,8 @@ typedef struct
 MoltDomainState *molt_domain_state_new (const gchar *name);
 void molt_domain_state_add (MoltDomainState *state, const gchar *snapshot,
                             const gchar *description);
+/* The snapshot's strings stay in the chunk until the state is freed. */
+void molt_domain_state_remove (MoltDomainState *state, const gchar *snapshot);
 void molt_domain_state_free (MoltDomainState *state);
 void molt_plan_action_free (MoltPlanAction *action);
 

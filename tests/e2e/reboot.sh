@@ -3,15 +3,7 @@
 # new direct-boot kernel, host paths): 6.1.0-47 -> 6.1.0-56 -> 6.1.0-47 on a
 # transient domain (whose snapshot metadata a destroy drops), and a switch
 # of a persistent domain whose definition must keep the new kernel.
-set -euo pipefail
-source "$(dirname "$0")/../testbed/testbed.sh"
-source "$(dirname "$0")/../testbed/assert.sh"
-source "$(dirname "$0")/../testbed/jobs.sh"
-testbed_init
-export MOLT_STATE_DIR=${MOLT_STATE_DIR:-$(mktemp -d)}
-m() { "$MOLT" -c "$MOLT_TEST_URI" "$@"; }
-read -r -a kernels <"$MOLT_GUEST_DIR/kernels"
-k_old=${kernels[0]} k_new=${kernels[1]}
+source "$(dirname "$0")/../testbed/vm-test.sh"
 guest=$(testbed_guest_dir)
 
 testbed_start reboot-t >/dev/null

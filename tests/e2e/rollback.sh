@@ -6,15 +6,7 @@
 #  - the new kernel cannot boot (an initrd that cannot mount the root):
 #    the boot timeout triggers the rollback;
 #  - the orchestrator is SIGKILLed mid-switch: molt rollback undoes it.
-set -euo pipefail
-source "$(dirname "$0")/../testbed/testbed.sh"
-source "$(dirname "$0")/../testbed/assert.sh"
-source "$(dirname "$0")/../testbed/jobs.sh"
-testbed_init
-export MOLT_STATE_DIR=${MOLT_STATE_DIR:-$(mktemp -d)}
-m() { "$MOLT" -c "$MOLT_TEST_URI" "$@"; }
-read -r -a kernels <"$MOLT_GUEST_DIR/kernels"
-k_old=${kernels[0]} k_new=${kernels[1]}
+source "$(dirname "$0")/../testbed/vm-test.sh"
 
 testbed_start rollback >/dev/null
 dom=$TESTBED_DOMAIN

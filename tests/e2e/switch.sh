@@ -4,15 +4,7 @@
 # job, run through both switches: uname changes, the sequence has no reset
 # and no duplicate, its largest gap is at most the reported downtime plus
 # one period, and the PIDs inside each job's namespace are unchanged.
-set -euo pipefail
-source "$(dirname "$0")/../testbed/testbed.sh"
-source "$(dirname "$0")/../testbed/assert.sh"
-source "$(dirname "$0")/../testbed/jobs.sh"
-testbed_init
-export MOLT_STATE_DIR=${MOLT_STATE_DIR:-$(mktemp -d)}
-m() { "$MOLT" -c "$MOLT_TEST_URI" "$@"; }
-read -r -a kernels <"$MOLT_GUEST_DIR/kernels"
-k_old=${kernels[0]} k_new=${kernels[1]}
+source "$(dirname "$0")/../testbed/vm-test.sh"
 
 testbed_start e2e >/dev/null
 dom=$TESTBED_DOMAIN

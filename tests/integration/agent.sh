@@ -3,16 +3,12 @@
 # molt info shows the guest's kernel and CRIU working; molt exec starts a job
 # whose output keeps growing; molt jobs lists it with a namespace PID other
 # than its host PID; the agent's own errors reach the CLI intact.
-set -euo pipefail
-source "$(dirname "$0")/../testbed/testbed.sh"
-source "$(dirname "$0")/../testbed/assert.sh"
-testbed_init
+source "$(dirname "$0")/../testbed/vm-test.sh"
 
-expected_kernel=$(awk '{print $1}' "$MOLT_GUEST_DIR/kernels")
+expected_kernel=$k_old
 dom=$(testbed_start agent)
 boot_s=$(testbed_wait_agent "$dom")
 testbed_log "guest boot to agent-ready: ${boot_s}s"
-m() { "$MOLT" -c "$MOLT_TEST_URI" "$@"; }
 
 # --- info: kernel release and CRIU ---
 info=$(m --json --timeout 60 info "$dom")

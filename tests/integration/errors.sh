@@ -4,11 +4,7 @@
 # shows the XML to add), a guest whose agent is not running (a clear error
 # within the timeout, never a hang), a guest that sends garbage or a reply
 # that never ends (a clear error, bounded memory, no crash).
-set -euo pipefail
-source "$(dirname "$0")/../testbed/testbed.sh"
-source "$(dirname "$0")/../testbed/assert.sh"
-testbed_init
-m() { "$MOLT" -c "$MOLT_TEST_URI" "$@"; }
+source "$(dirname "$0")/../testbed/vm-test.sh"
 
 # --- unknown domain: no guest needed ---
 assert_fails 2 "domain 'molt-no-such-domain' not found" m ping molt-no-such-domain

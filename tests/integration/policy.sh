@@ -6,13 +6,7 @@
 #  - a memory snapshot taken by the policy (quiesced) reverts with the
 #    managed job alive and counting on;
 #  - quiesce=required with the agent stopped takes no snapshot and says why.
-set -euo pipefail
-source "$(dirname "$0")/../testbed/testbed.sh"
-source "$(dirname "$0")/../testbed/assert.sh"
-source "$(dirname "$0")/../testbed/jobs.sh"
-testbed_init
-export MOLT_STATE_DIR=${MOLT_STATE_DIR:-$(mktemp -d)}
-m() { "$MOLT" -c "$MOLT_TEST_URI" "$@"; }
+source "$(dirname "$0")/../testbed/vm-test.sh"
 policies=$(mktemp -d)
 
 testbed_start policy >/dev/null

@@ -204,18 +204,7 @@ test_simulation (void)
                   g_array_prepend_val (g_ptr_array_index (history, c), now);
             }
           else
-            for (guint s = 0; s < vm->snapshots->len; s++)
-              {
-                MoltSnapshotRef *ref = g_ptr_array_index (vm->snapshots, s);
-                if (g_str_equal (ref->name, a->snapshot))
-                  {
-                    g_free (ref->name);
-                    g_free (ref->description);
-                    g_free (ref);
-                    g_ptr_array_remove_index (vm->snapshots, s);
-                    break;
-                  }
-              }
+            molt_domain_state_remove (vm, a->snapshot);
         }
 
       /* After a catch-up, exactly one snapshot per policy was taken. */
@@ -239,7 +228,7 @@ test_simulation (void)
 
           for (guint s = 0; s < vm->snapshots->len; s++)
             {
-              MoltSnapshotRef *ref = g_ptr_array_index (vm->snapshots, s);
+              MoltSnapshotRef *ref = &g_array_index (vm->snapshots, MoltSnapshotRef, s);
               gint64 t;
               if (molt_policy_snapshot_owned (&cases[c].policy, ref->name, ref->description, &t))
                 g_array_append_val (retained, t);
@@ -274,7 +263,7 @@ test_simulation (void)
         guint foreign = 0;
         for (guint s = 0; s < vm->snapshots->len; s++)
           {
-            MoltSnapshotRef *ref = g_ptr_array_index (vm->snapshots, s);
+            MoltSnapshotRef *ref = &g_array_index (vm->snapshots, MoltSnapshotRef, s);
             foreign += g_str_equal (ref->name, "before-upgrade")
                        || g_str_has_prefix (ref->name, "molt-switch-")
                        || g_str_equal (ref->description, "copied by hand");
