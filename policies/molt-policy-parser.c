@@ -267,6 +267,13 @@ molt_policy_parse_file (const gchar *path, GPtrArray *policies, GPtrArray *error
   return molt_policy_parse_text (path, text, len, policies, errors);
 }
 
+/* g_ptr_array_sort hands over pointers to the elements. */
+static gint
+compare_paths (gconstpointer a, gconstpointer b)
+{
+  return g_strcmp0 (*(const gchar *const *) a, *(const gchar *const *) b);
+}
+
 gboolean
 molt_policy_load_dir (const gchar *dir, GPtrArray *policies, GPtrArray *errors)
 {
@@ -287,7 +294,7 @@ molt_policy_load_dir (const gchar *dir, GPtrArray *policies, GPtrArray *errors)
   while ((entry = g_dir_read_name (d)) != NULL)
     if (g_str_has_suffix (entry, ".conf"))
       g_ptr_array_add (files, g_build_filename (dir, entry, NULL));
-  g_ptr_array_sort (files, (GCompareFunc) g_strcmp0);
+  g_ptr_array_sort (files, compare_paths);
   for (guint i = 0; i < files->len; i++)
     ok &= molt_policy_parse_file (g_ptr_array_index (files, i), policies, errors);
   for (guint i = first; i < policies->len; i++)
