@@ -107,6 +107,16 @@ molt_json_to_line (JsonNode *node)
   return g_strconcat (text, "\n", NULL);
 }
 
+JsonNode *
+molt_json_from_strv (const gchar *const *strv)
+{
+  g_autoptr (JsonArray) array = json_array_new ();
+
+  for (guint i = 0; strv != NULL && strv[i] != NULL; i++)
+    json_array_add_string_element (array, strv[i]);
+  return json_node_init_array (json_node_alloc (), array);
+}
+
 static gboolean
 id_is_valid (JsonNode *id)
 {

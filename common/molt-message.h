@@ -46,6 +46,8 @@ gchar *molt_reply_build_error (const GError *err, JsonNode *id);
 /* Parses one JSON value with bounded depth; valid UTF-8 required. */
 JsonNode *molt_json_parse_bounded (const gchar *text, GError **error);
 gchar *molt_json_to_line (JsonNode *node);
+/* A JSON array of the strings (NULL: empty). */
+JsonNode *molt_json_from_strv (const gchar *const *strv);
 /* A short, printable excerpt of untrusted text for error messages. */
 gchar *molt_text_excerpt (const gchar *text, gsize max_chars);
 

@@ -9,22 +9,13 @@
 #include "molt-args.h"
 #include "molt-checkpoint.h"
 #include "molt-dispatch.h"
+#include "molt-message.h"
 #include "molt-file-check.h"
 #include "molt-job-freezer.h"
 #include "molt-protocol-error.h"
 
 /* Time for the reply to reach the host before the kernel goes away. */
 #define MOLT_KEXEC_DELAY_MS 500
-
-static JsonNode *
-strv_to_json (const GStrv strv)
-{
-  g_autoptr (JsonArray) array = json_array_new ();
-
-  for (guint i = 0; strv != NULL && strv[i] != NULL; i++)
-    json_array_add_string_element (array, strv[i]);
-  return json_node_init_array (json_node_alloc (), array);
-}
 
 static JsonNode *
 job_names (GPtrArray *jobs)
@@ -93,8 +84,9 @@ molt_command_freeze (MoltAgent *agent, JsonObject *args, GError **error)
   json_object_set_member (obj, "jobs", job_names (frozen));
   json_object_set_int_member (obj, "frozen-at-us", now);
   if (filesystems)
-    json_object_set_member (obj, "filesystems",
-                            strv_to_json (molt_agent_get_frozen_mounts (agent)));
+    json_object_set_member (
+        obj, "filesystems",
+        molt_json_from_strv ((const gchar *const *) molt_agent_get_frozen_mounts (agent)));
   return json_node_init_object (json_node_alloc (), obj);
 }
 
@@ -136,7 +128,7 @@ molt_command_fsfreeze_status (MoltAgent *agent, JsonObject *args, GError **error
 
   json_object_set_string_member (obj, "status", mounts != NULL ? "frozen" : "thawed");
   json_object_set_boolean_member (obj, "jobs-frozen", molt_agent_is_frozen (agent));
-  json_object_set_member (obj, "filesystems", strv_to_json (mounts));
+  json_object_set_member (obj, "filesystems", molt_json_from_strv ((const gchar *const *) mounts));
   return json_node_init_object (json_node_alloc (), obj);
 }
 

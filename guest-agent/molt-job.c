@@ -2,6 +2,7 @@
 
 #include "molt-job-freezer.h"
 #include "molt-job.h"
+#include "molt-message.h"
 #include "molt-protocol-error.h"
 
 #define MOLT_JOB_NAME_MAX 64
@@ -81,25 +82,15 @@ molt_job_free (MoltJob *job)
   g_free (job);
 }
 
-static JsonNode *
-strv_to_json (const GStrv strv)
-{
-  g_autoptr (JsonArray) array = json_array_new ();
-
-  for (guint i = 0; strv != NULL && strv[i] != NULL; i++)
-    json_array_add_string_element (array, strv[i]);
-  return json_node_init_array (json_node_alloc (), array);
-}
-
 JsonNode *
 molt_job_to_json (const MoltJob *job)
 {
   g_autoptr (JsonObject) obj = json_object_new ();
 
   json_object_set_string_member (obj, "name", job->name);
-  json_object_set_member (obj, "argv", strv_to_json (job->argv));
+  json_object_set_member (obj, "argv", molt_json_from_strv ((const gchar *const *) job->argv));
   json_object_set_string_member (obj, "cwd", job->cwd);
-  json_object_set_member (obj, "env", strv_to_json (job->env));
+  json_object_set_member (obj, "env", molt_json_from_strv ((const gchar *const *) job->env));
   json_object_set_string_member (obj, "log", job->log_path);
   json_object_set_int_member (obj, "pid", job->host_pid);
   json_object_set_int_member (obj, "ns-pid", job->ns_pid);
