@@ -25,7 +25,7 @@ reboot_to() {
   assert_json "$report" new-kernel-release "$target"
   assert_json "$report" jobs.0.ns-pid 1
   downtime=$(json_get jobs.0.downtime-s <<<"$report")
-  assert_json "$(m --json jobs "$dom")" jobs.0.state running
+  assert_job_state pipeline running
   wait_sequence_grows "$SEQ_FILE" 10
   result=$(check_sequence "$(guest_cat "$SEQ_FILE")" "$(python3 -c "print($downtime + $SEQ_PERIOD + 1)")")
   testbed_log "$dom on $target: sequence $result (lines, largest gap s), downtime ${downtime}s, namespace PIDs $(json_get jobs.0.ns-pids <<<"$report")"

@@ -17,7 +17,7 @@ wait_sequence_grows "$SEQ_FILE" 5
 assert_rolled_back() {
   local what=$1
   assert_json "$(m --json info "$dom")" kernel-release "$k_old"
-  assert_json "$(m --json jobs "$dom")" jobs.0.state running
+  assert_job_state pipeline running
   wait_sequence_grows "$SEQ_FILE" 5
   # No number lost or repeated; the gap covers the whole failed attempt.
   result=$(check_sequence "$(guest_cat "$SEQ_FILE")" 600)

@@ -32,9 +32,9 @@ assert_contains "$(m logs "$dom" counter)" "tick 5"
 # --- jobs: namespace PID differs from host PID ---
 jobs=$(m --json jobs "$dom")
 assert_json "$jobs" jobs.0.name counter
-assert_json "$jobs" jobs.0.state running
-pid=$(json_get jobs.0.pid <<<"$jobs")
-ns_pid=$(json_get jobs.0.ns-pid <<<"$jobs")
+assert_job_state counter running
+pid=$(job_field counter pid)
+ns_pid=$(job_field counter ns-pid)
 [ "$ns_pid" = 1 ] || testbed_die "job init should be pid 1 in its namespace, got $ns_pid"
 [ "$pid" != "$ns_pid" ] || testbed_die "host pid $pid equals namespace pid $ns_pid"
 assert_contains "$(m jobs "$dom")" "counter"
@@ -57,5 +57,5 @@ sleep 2
 testbed_log "molt-agent idle $(m logs "$dom" rss | tr -s ' \t' ' ')"
 
 # --- the counter is still alive after all that ---
-assert_json "$(m --json jobs "$dom")" jobs.0.state running
+assert_job_state counter running
 echo "agent.sh: all checks passed (boot to agent-ready ${boot_s}s)"

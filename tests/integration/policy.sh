@@ -58,7 +58,7 @@ testbed_log "policy apply over simulated days: retained $(policy_snapshots) + us
 # --- revert to a policy snapshot: the job is alive and counting on ---
 before=$(guest_cat "$SEQ_FILE" | wc -l)
 m snapshot revert "$dom" molt-policy-nightly-20260309T120000Z >/dev/null
-assert_json "$(m --json jobs "$dom")" jobs.0.state running
+assert_job_state pipeline running
 assert_json "$(m --json info "$dom")" frozen false
 wait_sequence_grows "$SEQ_FILE" 5
 check_sequence "$(guest_cat "$SEQ_FILE")" 600 >/dev/null

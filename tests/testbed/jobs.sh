@@ -58,3 +58,19 @@ wait_sequence_grows() {
   done
   testbed_die "$file stopped growing ($before -> $now lines)"
 }
+
+# job_field NAME FIELD: FIELD of the managed job NAME in $dom (jobs are
+# listed by start time, and helper jobs such as guest_cat's come and go, so
+# never pick a job by its position).
+job_field() {
+  m --json jobs "$dom" | python3 -c '
+import json, sys
+jobs = [j for j in json.load(sys.stdin)["jobs"] if j["name"] == sys.argv[1]]
+print(jobs[0].get(sys.argv[2], "") if jobs else "(no job %s)" % sys.argv[1])' "$1" "$2"
+}
+
+assert_job_state() {
+  local name=$1 expected=$2 got
+  got=$(job_field "$name" state)
+  [ "$got" = "$expected" ] || testbed_die "job $name is '$got', expected '$expected'"
+}
