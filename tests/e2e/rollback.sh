@@ -5,7 +5,8 @@
 #    (test-only fault hook): the restore fails naming the file, rollback;
 #  - the new kernel cannot boot (an initrd that cannot mount the root):
 #    the boot timeout triggers the rollback;
-#  - the orchestrator is SIGKILLed mid-switch: molt rollback undoes it.
+#  - the orchestrator is SIGKILLed mid-switch: molt rollback undoes it;
+#    killed again after the kexec, molt switch --resume finishes it.
 source "$(dirname "$0")/../testbed/vm-test.sh"
 
 testbed_start rollback >/dev/null
@@ -63,5 +64,25 @@ out=$(m rollback "$dom" 2>&1) || testbed_die "molt rollback failed: $out"
 assert_rolled_back "killed orchestrator"
 # A second rollback has nothing to do.
 assert_fails 1 "nothing to roll back" m rollback "$dom"
+
+# --- killed after the kexec: --resume finishes the switch ---
+"$MOLT" -c "$MOLT_TEST_URI" --timeout 30 switch "$dom" --kernel "/boot/vmlinuz-$k_new" \
+  --initrd "/boot/initrd.img-$k_new" >"$log" 2>&1 &
+pid=$!
+for i in $(seq 1 120); do
+  grep -q 'restore: waiting' "$log" && break
+  sleep 0.5
+done
+grep -q 'restore: waiting' "$log" || { cat "$log" >&2; testbed_die "the switch never reached the restore step"; }
+kill -KILL "$pid"
+wait "$pid" 2>/dev/null || true
+report=$(m --json --timeout 30 switch --resume "$dom")
+assert_json "$report" result committed
+assert_json "$report" resumed-from restore
+assert_json "$report" new-kernel-release "$k_new"
+assert_job_state pipeline running
+wait_sequence_grows "$SEQ_FILE" 5
+result=$(check_sequence "$(guest_cat "$SEQ_FILE")" 600)
+testbed_log "killed after the kexec: --resume committed the switch to $k_new, sequence intact ($result)"
 rm -f "$log"
 echo "rollback.sh: all checks passed"
