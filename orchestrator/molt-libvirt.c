@@ -136,25 +136,64 @@ molt_libvirt_check_agent_channel (virDomainPtr dom, GError **error)
 
 /* ---- the libvirt stream transport ---- */
 
+/* What the event thread signals. Reference-counted: libvirt may still be
+ * running the callback when the transport is freed, and calls the free
+ * function only once it has returned; whoever drops the last reference
+ * clears the mutex. */
+typedef struct
+{
+  gint refs;
+  GMutex lock;
+  GCond cond;
+  guint64 events; /* bumped by the event thread on every stream event */
+} MoltStreamSignal;
+
+static MoltStreamSignal *
+signal_new (void)
+{
+  MoltStreamSignal *sig = g_new0 (MoltStreamSignal, 1);
+  sig->refs = 1;
+  g_mutex_init (&sig->lock);
+  g_cond_init (&sig->cond);
+  return sig;
+}
+
+static MoltStreamSignal *
+signal_ref (MoltStreamSignal *sig)
+{
+  g_atomic_int_inc (&sig->refs);
+  return sig;
+}
+
+static void
+signal_unref (void *data)
+{
+  MoltStreamSignal *sig = data;
+
+  if (!g_atomic_int_dec_and_test (&sig->refs))
+    return;
+  g_mutex_clear (&sig->lock);
+  g_cond_clear (&sig->cond);
+  g_free (sig);
+}
+
 typedef struct
 {
   MoltTransport parent;
   virStreamPtr stream;
-  GMutex lock;
-  GCond cond;
-  guint64 events; /* bumped by the event thread on every stream event */
+  MoltStreamSignal *sig;
   gboolean callback_added;
 } MoltStreamTransport;
 
 static void
 stream_event_cb (virStreamPtr stream, int events, void *opaque)
 {
-  MoltStreamTransport *self = opaque;
+  MoltStreamSignal *sig = opaque;
 
-  g_mutex_lock (&self->lock);
-  self->events++;
-  g_cond_broadcast (&self->cond);
-  g_mutex_unlock (&self->lock);
+  g_mutex_lock (&sig->lock);
+  sig->events++;
+  g_cond_broadcast (&sig->cond);
+  g_mutex_unlock (&sig->lock);
 }
 
 /* Waits for a stream event or 50 ms, whichever comes first: the short cap
@@ -166,10 +205,10 @@ stream_wait (MoltStreamTransport *self, guint64 seen, gint64 deadline)
 
   if (now >= deadline)
     return FALSE;
-  g_mutex_lock (&self->lock);
-  if (self->events == seen)
-    g_cond_wait_until (&self->cond, &self->lock, MIN (deadline, now + 50 * 1000));
-  g_mutex_unlock (&self->lock);
+  g_mutex_lock (&self->sig->lock);
+  if (self->sig->events == seen)
+    g_cond_wait_until (&self->sig->cond, &self->sig->lock, MIN (deadline, now + 50 * 1000));
+  g_mutex_unlock (&self->sig->lock);
   return TRUE;
 }
 
@@ -178,9 +217,9 @@ stream_events (MoltStreamTransport *self)
 {
   guint64 events;
 
-  g_mutex_lock (&self->lock);
-  events = self->events;
-  g_mutex_unlock (&self->lock);
+  g_mutex_lock (&self->sig->lock);
+  events = self->sig->events;
+  g_mutex_unlock (&self->sig->lock);
   return events;
 }
 
@@ -245,12 +284,12 @@ stream_free (MoltTransport *transport)
 {
   MoltStreamTransport *self = (MoltStreamTransport *) transport;
 
+  /* libvirt drops the callback's reference once it is not running. */
   if (self->callback_added)
     virStreamEventRemoveCallback (self->stream);
   virStreamAbort (self->stream);
   virStreamFree (self->stream);
-  g_mutex_clear (&self->lock);
-  g_cond_clear (&self->cond);
+  signal_unref (self->sig);
   g_free (self);
 }
 
@@ -279,8 +318,7 @@ molt_libvirt_open_agent (virDomainPtr dom, GError **error)
   self = g_new0 (MoltStreamTransport, 1);
   self->parent.klass = &stream_transport_class;
   self->stream = stream;
-  g_mutex_init (&self->lock);
-  g_cond_init (&self->cond);
+  self->sig = signal_new ();
   transport = &self->parent;
 
   /* FORCE: a client that died holding the channel must not lock us out. */
@@ -295,9 +333,10 @@ molt_libvirt_open_agent (virDomainPtr dom, GError **error)
                                  /* not WRITABLE: it is level-triggered and would spin */
                                  VIR_STREAM_EVENT_READABLE | VIR_STREAM_EVENT_ERROR
                                      | VIR_STREAM_EVENT_HANGUP,
-                                 stream_event_cb, self, NULL)
+                                 stream_event_cb, signal_ref (self->sig), signal_unref)
       < 0)
     {
+      signal_unref (self->sig); /* the reference the callback did not take */
       g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED,
                    "cannot watch the agent channel: %s", last_error ());
       return NULL;
