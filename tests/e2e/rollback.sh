@@ -49,16 +49,23 @@ assert_rolled_back "unbootable kernel"
 
 # --- the orchestrator killed in the middle of the switch ---
 log=$(mktemp)
-"$MOLT" -c "$MOLT_TEST_URI" --timeout 30 switch "$dom" --kernel "/boot/vmlinuz-$k_new" \
-  --initrd "/boot/initrd.img-$k_old" --boot-timeout 120 >"$log" 2>&1 &
-pid=$!
-for i in $(seq 1 120); do
-  grep -q 'restore: waiting' "$log" && break
-  sleep 0.5
-done
-grep -q 'restore: waiting' "$log" || { cat "$log" >&2; testbed_die "the switch never reached the restore step"; }
-kill -KILL "$pid"
-wait "$pid" 2>/dev/null || true
+# switch_killed_at_restore INITRD [OPTION...]: start a switch to k_new and
+# SIGKILL the orchestrator once it waits for the new kernel (after kexec).
+switch_killed_at_restore() {
+  local initrd=$1 pid
+  shift
+  "$MOLT" -c "$MOLT_TEST_URI" --timeout 30 switch "$dom" --kernel "/boot/vmlinuz-$k_new" \
+    --initrd "/boot/initrd.img-$initrd" "$@" >"$log" 2>&1 &
+  pid=$!
+  for i in $(seq 1 120); do
+    grep -q 'restore: waiting' "$log" && break
+    sleep 0.5
+  done
+  grep -q 'restore: waiting' "$log" || { cat "$log" >&2; testbed_die "the switch never reached the restore step"; }
+  kill -KILL "$pid"
+  wait "$pid" 2>/dev/null || true
+}
+switch_killed_at_restore "$k_old" --boot-timeout 120
 testbed_log "orchestrator killed during the restore step; rolling back from the journal"
 out=$(m rollback "$dom" 2>&1) || testbed_die "molt rollback failed: $out"
 assert_rolled_back "killed orchestrator"
@@ -66,16 +73,7 @@ assert_rolled_back "killed orchestrator"
 assert_fails 1 "nothing to roll back" m rollback "$dom"
 
 # --- killed after the kexec: --resume finishes the switch ---
-"$MOLT" -c "$MOLT_TEST_URI" --timeout 30 switch "$dom" --kernel "/boot/vmlinuz-$k_new" \
-  --initrd "/boot/initrd.img-$k_new" >"$log" 2>&1 &
-pid=$!
-for i in $(seq 1 120); do
-  grep -q 'restore: waiting' "$log" && break
-  sleep 0.5
-done
-grep -q 'restore: waiting' "$log" || { cat "$log" >&2; testbed_die "the switch never reached the restore step"; }
-kill -KILL "$pid"
-wait "$pid" 2>/dev/null || true
+switch_killed_at_restore "$k_new"
 report=$(m --json --timeout 30 switch --resume "$dom")
 assert_json "$report" result committed
 assert_json "$report" resumed-from restore
