@@ -42,20 +42,36 @@ depth_is_bounded (const gchar *text, guint max_depth)
   return TRUE;
 }
 
+/* What a terminal could act on: C0, DEL and C1 controls (a title, cursor
+ * moves, colours), and the backslash, so that an escape cannot be forged. */
+static gboolean
+needs_escape (gunichar c)
+{
+  return c < 0x20 || c == 0x7f || (c >= 0x80 && c <= 0x9f) || c == '\\';
+}
+
 gchar *
 molt_text_excerpt (const gchar *text, gsize max_chars)
 {
   GString *out = g_string_new (NULL);
-  gsize n = 0;
+  const gchar *p = text;
+  const gchar *end = text + strlen (text);
+  gsize n;
 
-  for (const guchar *p = (const guchar *) text; *p != '\0' && n < max_chars; p++, n++)
+  for (n = 0; p < end && n < max_chars; n++)
     {
-      if (*p >= 0x20 && *p < 0x7f && *p != '\\')
-        g_string_append_c (out, (gchar) *p);
+      gunichar c = g_utf8_get_char_validated (p, end - p);
+      gboolean valid = c != (gunichar) -1 && c != (gunichar) -2;
+      gsize len = valid ? (gsize) g_utf8_skip[(guchar) *p] : 1;
+
+      if (!valid || needs_escape (c))
+        for (gsize i = 0; i < len; i++)
+          g_string_append_printf (out, "\\x%02x", (guchar) p[i]);
       else
-        g_string_append_printf (out, "\\x%02x", *p);
+        g_string_append_len (out, p, (gssize) len);
+      p += len;
     }
-  if (text[n] != '\0')
+  if (p < end)
     g_string_append (out, "...");
   return g_string_free (out, FALSE);
 }

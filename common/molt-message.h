@@ -48,7 +48,9 @@ JsonNode *molt_json_parse_bounded (const gchar *text, GError **error);
 gchar *molt_json_to_line (JsonNode *node);
 /* A JSON array of the strings (NULL: empty). */
 JsonNode *molt_json_from_strv (const gchar *const *strv);
-/* A short, printable excerpt of untrusted text for error messages. */
+/* Untrusted (guest) text made safe for a terminal: at most MAX_CHARS
+ * characters, then "..."; control characters, the backslash and bytes that
+ * are not UTF-8 shown as \xNN. Printable UTF-8 stays as it is. */
 gchar *molt_text_excerpt (const gchar *text, gsize max_chars);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MoltRequest, molt_request_free)

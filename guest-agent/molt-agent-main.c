@@ -15,10 +15,11 @@
 #include "molt-agent-session.h"
 #include "molt-agent.h"
 #include "molt-restore.h"
+#include "molt-wire.h"
 
-#define MOLT_PORT_NAME         "org.molt.agent.0"
-#define MOLT_DEFAULT_SOCKET    "/run/molt/agent.sock"
-#define MOLT_DEFAULT_STATE_DIR "/var/lib/molt"
+#define MOLT_PORT_NAME         MOLT_WIRE_CHANNEL
+#define MOLT_DEFAULT_SOCKET    MOLT_WIRE_LOCAL_SOCKET
+#define MOLT_DEFAULT_STATE_DIR MOLT_WIRE_GUEST_STATE_DIR
 #define MOLT_PORT_WAIT_S       30
 
 typedef struct
@@ -36,12 +37,30 @@ session_closed_cb (MoltAgentSession *session, gpointer data)
   g_ptr_array_remove (daemon->sessions, session);
 }
 
+/* Only root may start jobs through the local socket: the socket file's mode
+ * says so, and the peer's credentials are checked as well, in case the
+ * file's mode or directory is ever loosened. */
+static gboolean
+peer_is_root (GSocket *socket)
+{
+  g_autoptr (GCredentials) creds = g_socket_get_credentials (socket, NULL);
+  uid_t uid = creds != NULL ? g_credentials_get_unix_user (creds, NULL) : (uid_t) -1;
+
+  return uid == 0;
+}
+
 static gboolean
 incoming_cb (GSocketService *service, GSocketConnection *connection, GObject *source, gpointer data)
 {
   MoltAgentDaemon *daemon = data;
   GSocket *socket = g_socket_connection_get_socket (connection);
 
+  if (!peer_is_root (socket))
+    {
+      g_message ("refused a local client that is not root");
+      g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
+      return TRUE;
+    }
   g_ptr_array_add (daemon->sessions,
                    molt_agent_session_new (daemon->agent, g_socket_get_fd (socket), FALSE,
                                            connection, session_closed_cb, daemon));
@@ -111,7 +130,10 @@ listen_socket (MoltAgentDaemon *daemon, const gchar *path, GError **error)
   g_autofree gchar *dir = g_path_get_dirname (path);
   g_autoptr (GSocketAddress) address = NULL;
 
-  if (g_mkdir_with_parents (dir, 0755) != 0)
+  mode_t old_umask;
+  gboolean listening;
+
+  if (g_mkdir_with_parents (dir, 0700) != 0)
     {
       int saved_errno = errno;
       g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno), "cannot create %s: %s",
@@ -121,12 +143,15 @@ listen_socket (MoltAgentDaemon *daemon, const gchar *path, GError **error)
   unlink (path);
   address = g_unix_socket_address_new (path);
   daemon->service = g_socket_service_new ();
-  if (!g_socket_listener_add_address (G_SOCKET_LISTENER (daemon->service), address,
-                                      G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_DEFAULT, NULL, NULL,
-                                      error))
+  /* Created 0600 from the start: a chmod after bind would leave a window
+   * in which anyone could connect. */
+  old_umask = umask (077);
+  listening = g_socket_listener_add_address (G_SOCKET_LISTENER (daemon->service), address,
+                                             G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_DEFAULT, NULL,
+                                             NULL, error);
+  umask (old_umask);
+  if (!listening)
     return FALSE;
-  /* Only root in the guest may start jobs. */
-  chmod (path, 0600);
   g_signal_connect (daemon->service, "incoming", G_CALLBACK (incoming_cb), daemon);
   g_socket_service_start (daemon->service);
   g_message ("serving local clients on %s", path);

@@ -132,6 +132,7 @@ molt_command_fsfreeze_status (MoltAgent *agent, JsonObject *args, GError **error
   return json_node_init_object (json_node_alloc (), obj);
 }
 
+#ifdef MOLT_TEST_FAULTS
 /* Test-only fault: change a file the job holds open after its checkpoint,
  * as a careless admin might during the switch. */
 static void
@@ -146,6 +147,39 @@ inject_file_fault (const gchar *images_dir)
   fclose (f);
   g_message ("test fault: changed %s after the checkpoint", path);
 }
+#endif
+
+/* The checkpoint's test-only fault hook (docs/testing.md): compiled in only
+ * with meson -Dtest_faults=true, and even then refused unless the agent was
+ * started with MOLT_AGENT_TEST_FAULTS=1; an unknown fault is refused. */
+static gboolean
+check_test_fault (const gchar *fault, GError **error)
+{
+  if (fault == NULL)
+    return TRUE;
+#ifndef MOLT_TEST_FAULTS
+  g_set_error (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_UNSUPPORTED,
+               "'test-fault' is refused: this molt-agent was built without test faults "
+               "(meson -Dtest_faults=true builds them, for test images only)");
+  return FALSE;
+#else
+  if (!g_str_equal (fault, "modify-open-file"))
+    {
+      g_autofree gchar *shown = molt_text_excerpt (fault, 64);
+      g_set_error (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_INVALID_PARAMETER,
+                   "unknown test fault '%s' (known: modify-open-file)", shown);
+      return FALSE;
+    }
+  if (g_strcmp0 (g_getenv ("MOLT_AGENT_TEST_FAULTS"), "1") != 0)
+    {
+      g_set_error_literal (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_INVALID_PARAMETER,
+                           "'test-fault' is for tests only: start the agent with "
+                           "MOLT_AGENT_TEST_FAULTS=1 to allow it");
+      return FALSE;
+    }
+  return TRUE;
+#endif
+}
 
 JsonNode *
 molt_command_checkpoint (MoltAgent *agent, JsonObject *args, GError **error)
@@ -157,15 +191,9 @@ molt_command_checkpoint (MoltAgent *agent, JsonObject *args, GError **error)
   const gchar *tag, *fault;
 
   if (!molt_args_get_string (args, "tag", TRUE, &tag, error) || !molt_job_name_is_valid (tag, error)
-      || !molt_args_get_string (args, "test-fault", FALSE, &fault, error))
+      || !molt_args_get_string (args, "test-fault", FALSE, &fault, error)
+      || !check_test_fault (fault, error))
     return NULL;
-  if (fault != NULL && g_strcmp0 (g_getenv ("MOLT_AGENT_TEST_FAULTS"), "1") != 0)
-    {
-      g_set_error_literal (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_INVALID_PARAMETER,
-                           "'test-fault' is for tests only: start the agent with "
-                           "MOLT_AGENT_TEST_FAULTS=1 to allow it");
-      return NULL;
-    }
   base = g_build_filename (molt_agent_get_state_dir (agent), "images", tag, NULL);
   for (guint i = 0; i < jobs->len; i++)
     {
@@ -188,8 +216,10 @@ molt_command_checkpoint (MoltAgent *agent, JsonObject *args, GError **error)
           molt_agent_save_registry (agent);
           return NULL;
         }
+#ifdef MOLT_TEST_FAULTS
       if (g_strcmp0 (fault, "modify-open-file") == 0)
         inject_file_fault (dir);
+#endif
       job->state = MOLT_JOB_STATE_CHECKPOINTED;
       g_free (job->images_dir);
       job->images_dir = g_steal_pointer (&dir);

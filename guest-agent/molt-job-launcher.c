@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "molt-job-launcher.h"
@@ -43,7 +44,24 @@ find_program (const gchar *configured, const gchar *name, GError **error)
   return path;
 }
 
-/* unshare forks the namespace's init right after it starts: find that child. */
+/* unshare has exited (a zombie until its watch reaps it). */
+static gboolean
+is_zombie (gint pid)
+{
+  g_autofree gchar *path = g_strdup_printf ("/proc/%d/stat", pid);
+  g_autofree gchar *contents = NULL;
+  const gchar *after_comm;
+
+  if (!g_file_get_contents (path, &contents, NULL, NULL))
+    return TRUE;
+  after_comm = strrchr (contents, ')');
+  return after_comm != NULL && after_comm[1] == ' ' && after_comm[2] == 'Z';
+}
+
+/* unshare forks the namespace's init right after it starts: find that
+ * child. A command that ends at once (cat FILE) may be gone, and unshare
+ * with it, before we look: the job then is unshare itself, which exits with
+ * its child's status. */
 static gint
 wait_for_namespace_init (gint parent_pid, GError **error)
 {
@@ -53,10 +71,10 @@ wait_for_namespace_init (gint parent_pid, GError **error)
   while (g_get_monotonic_time () < deadline)
     {
       g_autofree gchar *contents = NULL;
-      if (!g_file_get_contents (path, &contents, NULL, NULL))
-        break; /* unshare already gone: it failed */
-      if (contents[0] != '\0')
+      if (g_file_get_contents (path, &contents, NULL, NULL) && contents[0] != '\0')
         return (gint) g_ascii_strtoll (contents, NULL, 10);
+      if (is_zombie (parent_pid))
+        return parent_pid;
       g_usleep (5000);
     }
   g_set_error (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_GENERIC,
@@ -71,14 +89,14 @@ open_log (const gchar *jobs_dir, const gchar *name, gchar **log_path, GError **e
   g_autofree gchar *path = g_build_filename (dir, "output.log", NULL);
   gint fd;
 
-  if (g_mkdir_with_parents (dir, 0755) != 0)
+  if (g_mkdir_with_parents (dir, 0700) != 0)
     {
       int saved_errno = errno;
       g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved_errno),
                    "cannot create %s: %s", dir, g_strerror (saved_errno));
       return -1;
     }
-  fd = open (path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  fd = open (path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (fd < 0)
     {
       int saved_errno = errno;

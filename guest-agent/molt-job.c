@@ -2,6 +2,7 @@
 
 #include "molt-job-freezer.h"
 #include "molt-job.h"
+#include "molt-wire.h"
 #include "molt-message.h"
 #include "molt-protocol-error.h"
 
@@ -87,30 +88,30 @@ molt_job_to_json (const MoltJob *job)
 {
   g_autoptr (JsonObject) obj = json_object_new ();
 
-  json_object_set_string_member (obj, "name", job->name);
+  json_object_set_string_member (obj, MOLT_JOB_KEY_NAME, job->name);
   json_object_set_member (obj, "argv", molt_json_from_strv ((const gchar *const *) job->argv));
-  json_object_set_string_member (obj, "cwd", job->cwd);
+  json_object_set_string_member (obj, MOLT_JOB_KEY_CWD, job->cwd);
   json_object_set_member (obj, "env", molt_json_from_strv ((const gchar *const *) job->env));
-  json_object_set_string_member (obj, "log", job->log_path);
-  json_object_set_int_member (obj, "pid", job->host_pid);
-  json_object_set_int_member (obj, "ns-pid", job->ns_pid);
-  json_object_set_int_member (obj, "proc-starttime", (gint64) job->proc_starttime);
-  json_object_set_int_member (obj, "start-time", job->start_time);
-  json_object_set_string_member (obj, "state", molt_job_state_to_string (job->state));
+  json_object_set_string_member (obj, MOLT_JOB_KEY_LOG, job->log_path);
+  json_object_set_int_member (obj, MOLT_JOB_KEY_PID, job->host_pid);
+  json_object_set_int_member (obj, MOLT_JOB_KEY_NS_PID, job->ns_pid);
+  json_object_set_int_member (obj, MOLT_JOB_KEY_PROC_STARTTIME, (gint64) job->proc_starttime);
+  json_object_set_int_member (obj, MOLT_JOB_KEY_START_TIME, job->start_time);
+  json_object_set_string_member (obj, MOLT_JOB_KEY_STATE, molt_job_state_to_string (job->state));
   if (job->state == MOLT_JOB_STATE_EXITED && job->exit_known)
-    json_object_set_int_member (obj, "exit-status", job->exit_status);
+    json_object_set_int_member (obj, MOLT_JOB_KEY_EXIT_STATUS, job->exit_status);
   if (job->images_dir != NULL)
-    json_object_set_string_member (obj, "images", job->images_dir);
+    json_object_set_string_member (obj, MOLT_JOB_KEY_IMAGES, job->images_dir);
   if (job->restore_error != NULL)
-    json_object_set_string_member (obj, "restore-error", job->restore_error);
+    json_object_set_string_member (obj, MOLT_JOB_KEY_RESTORE_ERROR, job->restore_error);
   if (job->ns_pids_dumped != NULL)
-    json_object_set_string_member (obj, "ns-pids-at-checkpoint", job->ns_pids_dumped);
+    json_object_set_string_member (obj, MOLT_JOB_KEY_NS_PIDS_AT_CHECKPOINT, job->ns_pids_dumped);
   if (job->ns_pids_restored != NULL)
-    json_object_set_string_member (obj, "ns-pids-at-restore", job->ns_pids_restored);
+    json_object_set_string_member (obj, MOLT_JOB_KEY_NS_PIDS_AT_RESTORE, job->ns_pids_restored);
   if (job->frozen_at != 0)
-    json_object_set_int_member (obj, "frozen-at-us", job->frozen_at);
+    json_object_set_int_member (obj, MOLT_JOB_KEY_FROZEN_AT_US, job->frozen_at);
   if (job->resumed_at != 0)
-    json_object_set_int_member (obj, "resumed-at-us", job->resumed_at);
+    json_object_set_int_member (obj, MOLT_JOB_KEY_RESUMED_AT_US, job->resumed_at);
   return json_node_init_object (json_node_alloc (), obj);
 }
 

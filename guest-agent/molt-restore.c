@@ -34,6 +34,9 @@ molt_restore_pending (MoltAgent *agent)
       molt_proc_read_starttime (pid, &starttime, NULL);
       job->host_pid = pid;
       job->proc_starttime = starttime;
+      /* Read from the restored process, not kept from the registry: the
+       * host compares it with the value from before the checkpoint. */
+      job->ns_pid = molt_proc_read_ns_pid (pid);
       g_free (job->ns_pids_restored);
       job->ns_pids_restored = molt_job_tree_ns_pids (pid);
       /* The tree was dumped stopped; continue it now: this ends its downtime. */

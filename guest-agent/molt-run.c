@@ -14,8 +14,9 @@
 
 #include "molt-line-reader.h"
 #include "molt-message.h"
+#include "molt-wire.h"
 
-#define MOLT_DEFAULT_SOCKET "/run/molt/agent.sock"
+#define MOLT_DEFAULT_SOCKET MOLT_WIRE_LOCAL_SOCKET
 #define MOLT_RUN_MAX_REPLY  (1024 * 1024)
 #define MOLT_RUN_TIMEOUT_S  30
 

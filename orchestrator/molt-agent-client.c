@@ -15,7 +15,14 @@ struct _MoltAgentClient
   gsize max_reply;
   gint64 next_id;
   gboolean synced;
+  GArray *held; /* of MoltHeld, released after the channel closes: the locks on it */
 };
+
+typedef struct
+{
+  gpointer data;
+  GDestroyNotify destroy;
+} MoltHeld;
 
 MoltAgentClient *
 molt_agent_client_new (MoltTransport *transport)
@@ -38,7 +45,25 @@ molt_agent_client_free (MoltAgentClient *client)
     return;
   molt_transport_free (client->transport);
   molt_line_reader_free (client->reader);
+  /* In reverse order of holding: the channel lock before the domain's. */
+  for (guint i = client->held != NULL ? client->held->len : 0; i > 0; i--)
+    {
+      MoltHeld *held = &g_array_index (client->held, MoltHeld, i - 1);
+      held->destroy (held->data);
+    }
+  if (client->held != NULL)
+    g_array_free (client->held, TRUE);
   g_free (client);
+}
+
+void
+molt_agent_client_hold (MoltAgentClient *client, gpointer data, GDestroyNotify destroy)
+{
+  MoltHeld held = { data, destroy };
+
+  if (client->held == NULL)
+    client->held = g_array_new (FALSE, FALSE, sizeof (MoltHeld));
+  g_array_append_val (client->held, held);
 }
 
 void

@@ -24,6 +24,10 @@ void molt_agent_client_free (MoltAgentClient *client);
 void molt_agent_client_set_timeout (MoltAgentClient *client, guint timeout_ms);
 void molt_agent_client_set_max_reply (MoltAgentClient *client, gsize max_reply);
 
+/* DATA lives as long as the client and is destroyed after its channel
+ * closes (the locks that let it use the channel). */
+void molt_agent_client_hold (MoltAgentClient *client, gpointer data, GDestroyNotify destroy);
+
 gboolean molt_agent_client_sync (MoltAgentClient *client, GError **error);
 /* Returns the "return" value. An agent error is in MOLT_PROTOCOL_ERROR;
  * silence, garbage and oversized replies are in MOLT_HOST_ERROR. */

@@ -1,6 +1,8 @@
 #include <stdio.h>
 
 #include "molt-cli.h"
+#include "molt-domain-lock.h"
+#include "molt-state-dir.h"
 #include "molt-host-error.h"
 #include "molt-message.h"
 #include "molt-protocol-error.h"
@@ -56,6 +58,8 @@ molt_cli_open_agent (MoltCli *cli, const gchar *domain, GError **error)
   g_autoptr (virConnect) conn = NULL;
   g_autoptr (virDomain) dom = NULL;
   g_autoptr (MoltAgentClient) client = NULL;
+  g_autoptr (MoltDomainLock) lock = NULL;
+  g_autoptr (MoltDomainLock) channel_lock = NULL;
   MoltTransport *transport;
 
   conn = molt_libvirt_connect (cli->uri, error);
@@ -64,11 +68,25 @@ molt_cli_open_agent (MoltCli *cli, const gchar *domain, GError **error)
   dom = molt_libvirt_lookup_domain (conn, domain, error);
   if (dom == NULL)
     return NULL;
+  /* Read-only: shared with other readers, refused at once while a switch
+   * or a snapshot holds the domain; then the channel, one reader at a time
+   * (molt-domain-lock.h). */
+  lock = molt_domain_lock_acquire (molt_state_dir (), dom, MOLT_LOCK_SHARED, "read", error);
+  if (lock == NULL)
+    return NULL;
+  channel_lock
+      = molt_domain_lock_channel (molt_state_dir (), dom, (guint) cli->timeout_s * 1000, error);
+  if (channel_lock == NULL)
+    return NULL;
   transport = molt_libvirt_open_agent (dom, error);
   if (transport == NULL)
     return NULL;
   /* The stream holds its own reference to the connection. */
   client = molt_agent_client_new (transport);
+  molt_agent_client_hold (client, g_steal_pointer (&lock),
+                          (GDestroyNotify) molt_domain_lock_release);
+  molt_agent_client_hold (client, g_steal_pointer (&channel_lock),
+                          (GDestroyNotify) molt_domain_lock_release);
   molt_agent_client_set_timeout (client, (guint) cli->timeout_s * 1000);
   if (!molt_agent_client_sync (client, error))
     return NULL;
@@ -91,6 +109,8 @@ exit_code_for (const GError *error)
       case MOLT_HOST_ERROR_REPLY_TOO_LARGE:
       case MOLT_HOST_ERROR_AGENT_CLOSED:
         return MOLT_EXIT_UNREACHABLE;
+      case MOLT_HOST_ERROR_BUSY:
+        return MOLT_EXIT_BUSY;
       default:
         break;
       }
@@ -107,12 +127,22 @@ error_code_name (const GError *error)
   return "failed";
 }
 
+void
+molt_cli_print_error (const gchar *what, const gchar *message)
+{
+  /* Messages carry guest text (job names, CRIU's errors, ...). */
+  g_autofree gchar *what_shown = molt_text_excerpt (what, 256);
+  g_autofree gchar *shown = molt_text_excerpt (message, 64 * 1024);
+
+  g_printerr ("molt: %s: %s\n", what_shown, shown);
+}
+
 int
 molt_cli_fail (MoltCli *cli, const gchar *what, const GError *error)
 {
   int code = exit_code_for (error);
 
-  g_printerr ("molt: %s: %s\n", what, error->message);
+  molt_cli_print_error (what, error->message);
   if (cli->json)
     {
       g_autoptr (JsonObject) err = json_object_new ();

@@ -18,6 +18,7 @@ typedef enum
   MOLT_EXIT_UNREACHABLE = 3, /* libvirt or the agent cannot be reached */
   MOLT_EXIT_ROLLED_BACK = 4, /* a switch failed and was rolled back */
   MOLT_EXIT_BROKEN = 5,      /* a switch failed and so did its rollback */
+  MOLT_EXIT_BUSY = 6,        /* another molt operation holds the domain */
   MOLT_EXIT_USAGE = 64,      /* bad command line */
 } MoltExitCode;
 
@@ -47,6 +48,8 @@ gboolean molt_cli_parse (MoltCli *cli, const MoltCliCommand *cmd, const GOptionE
 /* Connects, finds the domain and opens its agent, synced. */
 MoltAgentClient *molt_cli_open_agent (MoltCli *cli, const gchar *domain, GError **error);
 
+/* "molt: WHAT: MESSAGE" on stderr, control characters escaped. */
+void molt_cli_print_error (const gchar *what, const gchar *message);
 /* Prints the error (and a JSON error object with --json); returns the exit code. */
 int molt_cli_fail (MoltCli *cli, const gchar *what, const GError *error);
 int molt_cli_usage (const MoltCliCommand *cmd, const gchar *message);

@@ -1,6 +1,8 @@
 /* molt exec DOMAIN --name NAME -- CMD...: start a managed job in the guest. */
 #include "molt-cli.h"
 #include "molt-commands.h"
+#include "molt-message.h"
+#include "molt-reply.h"
 
 static int
 run_exec (MoltCli *cli, int argc, char **argv)
@@ -63,14 +65,23 @@ run_exec (MoltCli *cli, int argc, char **argv)
     return molt_cli_fail (cli, domain, error);
   if (cli->json)
     molt_cli_print_json (job);
-  else if (JSON_NODE_HOLDS_OBJECT (job))
+  else
     {
-      JsonObject *obj = json_node_get_object (job);
+      JsonObject *obj = molt_reply_as_object (job, "job-start", &error);
+      gint64 pid = -1, ns_pid = -1;
+      const gchar *log = "?";
+      g_autofree gchar *log_shown = NULL;
+
+      if (obj == NULL
+          || !molt_reply_get_int (obj, "job-start", "pid", 1, G_MAXINT32, 0, &pid, &error)
+          || !molt_reply_get_int (obj, "job-start", "ns-pid", -1, G_MAXINT32, MOLT_REPLY_OPTIONAL,
+                                  &ns_pid, &error)
+          || !molt_reply_get_string (obj, "job-start", "log", MOLT_REPLY_OPTIONAL, &log, &error))
+        return molt_cli_fail (cli, domain, error);
+      log_shown = molt_text_excerpt (log, 256);
       g_print ("started job %s in %s: pid %" G_GINT64_FORMAT " (%" G_GINT64_FORMAT
                " in its namespace), output in %s\n",
-               name, domain, json_object_get_int_member_with_default (obj, "pid", -1),
-               json_object_get_int_member_with_default (obj, "ns-pid", -1),
-               json_object_get_string_member_with_default (obj, "log", "?"));
+               name, domain, pid, ns_pid, log_shown);
     }
   return MOLT_EXIT_OK;
 }

@@ -111,7 +111,7 @@ run_snapshot (MoltCli *cli, int argc, char **argv)
   if (g_str_equal (action, "list"))
     return list (cli, dom);
 
-  lock = molt_domain_lock_acquire (molt_state_dir (), argv[2], "snapshot", &error);
+  lock = molt_domain_lock_acquire (molt_state_dir (), dom, MOLT_LOCK_EXCLUSIVE, "snapshot", &error);
   if (lock == NULL)
     return molt_cli_fail (cli, argv[2], error);
   if (g_str_equal (action, "create"))

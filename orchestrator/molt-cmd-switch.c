@@ -3,7 +3,45 @@
 #include "molt-cli.h"
 #include "molt-commands.h"
 #include "molt-state-dir.h"
+#include "molt-message.h"
 #include "molt-switch.h"
+
+/* After a rollback's thaw, before the jobs are checked: a job that cannot
+ * live on dies within it. */
+#define MOLT_ROLLBACK_SETTLE_MS 2000
+
+/* Report values may hold guest text (kernel releases, job names). */
+static void
+print_field (const gchar *label, JsonObject *obj, const gchar *member)
+{
+  g_autofree gchar *shown
+      = molt_text_excerpt (json_object_get_string_member_with_default (obj, member, "?"), 256);
+  g_print ("%-13s %s\n", label, shown);
+}
+
+static void
+print_job (JsonObject *job)
+{
+  g_autofree gchar *name
+      = molt_text_excerpt (json_object_get_string_member_with_default (job, "name", "?"), 64);
+  const gchar *state = json_object_get_string_member_with_default (job, "state", "?");
+
+  if (json_object_has_member (job, "detail"))
+    {
+      g_autofree gchar *detail = molt_text_excerpt (
+          json_object_get_string_member_with_default (job, "detail", ""), 1024);
+      g_print ("Job %-20s %s: %s\n", name, state, detail);
+    }
+  else if (json_object_has_member (job, "pid-before"))
+    g_print ("Job %-20s %s, downtime %6.2f s, pid %" G_GINT64_FORMAT " -> %" G_GINT64_FORMAT
+             " (%" G_GINT64_FORMAT " in its namespace, unchanged)\n",
+             name, state, json_object_get_double_member_with_default (job, "downtime-s", -1),
+             json_object_get_int_member_with_default (job, "pid-before", -1),
+             json_object_get_int_member_with_default (job, "pid-after", -1),
+             json_object_get_int_member_with_default (job, "ns-pid", -1));
+  else
+    g_print ("Job %-20s %s (same PID in its namespace)\n", name, state);
+}
 
 static void
 print_report (JsonObject *report)
@@ -12,14 +50,14 @@ print_report (JsonObject *report)
   JsonArray *jobs = json_object_has_member (report, "jobs")
                         ? json_object_get_array_member (report, "jobs")
                         : NULL;
+  g_autofree gchar *old_release = molt_text_excerpt (
+      json_object_get_string_member_with_default (report, "old-kernel-release", "?"), 128);
+  g_autofree gchar *new_release = molt_text_excerpt (
+      json_object_get_string_member_with_default (report, "new-kernel-release", "?"), 128);
 
-  g_print ("Domain:       %s\n",
-           json_object_get_string_member_with_default (report, "domain", "?"));
-  g_print ("Result:       %s\n",
-           json_object_get_string_member_with_default (report, "result", "?"));
-  g_print ("Kernel:       %s -> %s\n",
-           json_object_get_string_member_with_default (report, "old-kernel-release", "?"),
-           json_object_get_string_member_with_default (report, "new-kernel-release", "?"));
+  print_field ("Domain:", report, "domain");
+  print_field ("Result:", report, "result");
+  g_print ("%-13s %s -> %s\n", "Kernel:", old_release, new_release);
   for (guint i = 0; steps != NULL && i < json_array_get_length (steps); i++)
     {
       JsonObject *step = json_array_get_object_element (steps, i);
@@ -27,16 +65,15 @@ print_report (JsonObject *report)
                json_object_get_double_member (step, "seconds"));
     }
   for (guint i = 0; jobs != NULL && i < json_array_get_length (jobs); i++)
-    {
-      JsonObject *job = json_array_get_object_element (jobs, i);
-      g_print ("Job %-20s downtime %6.2f s, pid %" G_GINT64_FORMAT " -> %" G_GINT64_FORMAT
-               " (%" G_GINT64_FORMAT " in its namespace, unchanged)\n",
-               json_object_get_string_member (job, "name"),
-               json_object_get_double_member (job, "downtime-s"),
-               json_object_get_int_member (job, "pid-before"),
-               json_object_get_int_member (job, "pid-after"),
-               json_object_get_int_member (job, "ns-pid"));
-    }
+    print_job (json_array_get_object_element (jobs, i));
+}
+
+/* Progress lines carry guest text (CRIU's errors, job names). */
+static void
+print_progress (const gchar *line, gpointer data)
+{
+  g_autofree gchar *shown = molt_text_excerpt (line, 4096);
+  g_printerr ("%s\n", shown);
 }
 
 static int
@@ -54,7 +91,7 @@ finish (MoltCli *cli, MoltSwitchResult result, JsonObject *report, GError *error
       if (result == MOLT_SWITCH_NOTHING_DONE)
         return molt_cli_fail (cli, domain, error);
       code = result == MOLT_SWITCH_ROLLED_BACK ? MOLT_EXIT_ROLLED_BACK : MOLT_EXIT_BROKEN;
-      g_printerr ("molt: %s: %s\n", domain, error->message);
+      molt_cli_print_error (domain, error->message);
       json_object_set_int_member (report, "exit-code", code);
       if (cli->json)
         {
@@ -72,8 +109,9 @@ finish (MoltCli *cli, MoltSwitchResult result, JsonObject *report, GError *error
     }
   else if (result == MOLT_SWITCH_DRY_RUN)
     g_print ("preflight passed: molt would freeze the jobs, snapshot %s, checkpoint them, "
-             "kexec %s and restore them\n",
-             domain, json_object_get_string_member (report, "kernel"));
+             "switch to %s and restore them\n",
+             json_object_get_string_member (report, "domain"),
+             json_object_get_string_member (report, "kernel"));
   else
     print_report (report);
   return MOLT_EXIT_OK;
@@ -140,7 +178,8 @@ run_switch (MoltCli *cli, int argc, char **argv)
   o.state_dir = molt_state_dir ();
   o.keep_snapshot = keep;
   o.dry_run = dry_run;
-  o.quiet = FALSE;
+  o.progress = print_progress;
+  o.rollback_settle_ms = MOLT_ROLLBACK_SETTLE_MS;
   o.agent_timeout_s = (guint) cli->timeout_s;
   o.checkpoint_timeout_s = 600;
   o.boot_timeout_s = (guint) boot_timeout;
@@ -166,9 +205,13 @@ run_rollback (MoltCli *cli, int argc, char **argv)
   o.domain = argv[1];
   o.state_dir = molt_state_dir ();
   o.agent_timeout_s = (guint) cli->timeout_s;
+  o.progress = print_progress;
+  o.rollback_settle_ms = MOLT_ROLLBACK_SETTLE_MS;
   result = molt_switch_rollback (&o, report, &error);
-  if (error != NULL)
+  if (result == MOLT_SWITCH_NOTHING_DONE)
     return molt_cli_fail (cli, argv[1], error);
+  if (result == MOLT_SWITCH_BROKEN)
+    return finish (cli, result, report, error, argv[1]);
   return finish (cli, result, report, NULL, argv[1]);
 }
 

@@ -12,6 +12,7 @@ static const gchar *const names[] = {
   [MOLT_HOST_ERROR_AGENT_PROTOCOL] = "agent-protocol-error",
   [MOLT_HOST_ERROR_REPLY_TOO_LARGE] = "agent-reply-too-large",
   [MOLT_HOST_ERROR_AGENT_CLOSED] = "agent-channel-closed",
+  [MOLT_HOST_ERROR_BUSY] = "busy",
 };
 G_STATIC_ASSERT (G_N_ELEMENTS (names) == MOLT_HOST_ERROR_LAST);
 

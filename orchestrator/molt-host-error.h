@@ -19,6 +19,7 @@ typedef enum
   MOLT_HOST_ERROR_AGENT_PROTOCOL,     /* garbage from the guest */
   MOLT_HOST_ERROR_REPLY_TOO_LARGE,
   MOLT_HOST_ERROR_AGENT_CLOSED, /* the channel closed under us */
+  MOLT_HOST_ERROR_BUSY,         /* another molt operation holds the domain */
   MOLT_HOST_ERROR_LAST
 } MoltHostErrorCode;
 

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <string.h>
 
 #include <gio/gio.h>
 
@@ -12,15 +13,36 @@ struct _MoltJournal
   JsonObject *root;
 };
 
+static const gchar *const state_names[] = {
+  [MOLT_JOURNAL_NONE] = "none",           [MOLT_JOURNAL_IN_PROGRESS] = "in-progress",
+  [MOLT_JOURNAL_COMMITTED] = "committed", [MOLT_JOURNAL_ROLLED_BACK] = "rolled-back",
+  [MOLT_JOURNAL_FAILED] = "failed",
+};
+G_STATIC_ASSERT (G_N_ELEMENTS (state_names) == MOLT_JOURNAL_LAST);
+
+const gchar *
+molt_journal_state_to_string (MoltJournalState state)
+{
+  return (guint) state < MOLT_JOURNAL_LAST ? state_names[state] : state_names[0];
+}
+
+gboolean
+molt_journal_state_is_unresolved (MoltJournalState state)
+{
+  return state == MOLT_JOURNAL_IN_PROGRESS || state == MOLT_JOURNAL_FAILED;
+}
+
 MoltJournal *
-molt_journal_new (const gchar *state_dir, const gchar *domain)
+molt_journal_new (const gchar *state_dir, const gchar *uuid, const gchar *domain)
 {
   MoltJournal *journal = g_new0 (MoltJournal, 1);
-  g_autofree gchar *file = g_strconcat (domain, ".json", NULL);
+  g_autofree gchar *file = g_strconcat (uuid, ".json", NULL);
 
+  g_return_val_if_fail (strchr (uuid, '/') == NULL, NULL);
   journal->path = g_build_filename (state_dir, "journal", file, NULL);
   journal->root = json_object_new ();
   json_object_set_string_member (journal->root, "domain", domain);
+  json_object_set_string_member (journal->root, "uuid", uuid);
   json_object_set_array_member (journal->root, "steps", json_array_new ());
   return journal;
 }
@@ -111,9 +133,33 @@ molt_journal_get_array (MoltJournal *journal, const gchar *key)
   return node != NULL && JSON_NODE_HOLDS_ARRAY (node) ? json_node_get_array (node) : NULL;
 }
 
-const gchar *
-molt_journal_get_last_step (MoltJournal *journal)
+MoltJournalState
+molt_journal_get_state (MoltJournal *journal)
 {
+  const gchar *text = molt_journal_get_string (journal, "state");
+
+  for (guint i = 0; text != NULL && i < MOLT_JOURNAL_LAST; i++)
+    if (g_str_equal (text, state_names[i]))
+      return (MoltJournalState) i;
+  return MOLT_JOURNAL_NONE;
+}
+
+gboolean
+molt_journal_set_state (MoltJournal *journal, MoltJournalState state, GError **error)
+{
+  json_object_set_string_member (journal->root, "state", molt_journal_state_to_string (state));
+  return molt_journal_save (journal, error);
+}
+
+const gchar *
+molt_journal_get_last_step (MoltJournal *journal, gint64 *since)
+{
+  JsonArray *steps = json_object_get_array_member (journal->root, "steps");
+  guint n = json_array_get_length (steps);
+  JsonObject *last = n > 0 ? json_array_get_object_element (steps, n - 1) : NULL;
+
+  if (since != NULL && last != NULL)
+    *since = json_object_get_int_member_with_default (last, "started-us", 0) / G_USEC_PER_SEC;
   return molt_journal_get_string (journal, "step");
 }
 

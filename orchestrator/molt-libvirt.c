@@ -4,9 +4,9 @@
 #include "molt-host-error.h"
 #include "molt-libvirt.h"
 
-static const gchar channel_xml[] = "<channel type='unix'>\n"
-                                   "  <source mode='bind'/>\n"
-                                   "  <target type='virtio' name='" MOLT_AGENT_CHANNEL "'/>\n"
+/* One line: error messages are printed escaped, a newline as \x0a. */
+static const gchar channel_xml[] = "<channel type='unix'><source mode='bind'/>"
+                                   "<target type='virtio' name='" MOLT_AGENT_CHANNEL "'/>"
                                    "</channel>";
 
 const gchar *
@@ -127,7 +127,7 @@ molt_libvirt_check_agent_channel (virDomainPtr dom, GError **error)
     {
       g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_NO_CHANNEL,
                    "domain '%s' has no molt agent channel. Add this to <devices> "
-                   "('virsh edit %s'), then restart the domain:\n%s",
+                   "('virsh edit %s'), then restart the domain: %s",
                    name, name, channel_xml);
       return FALSE;
     }
@@ -321,7 +321,9 @@ molt_libvirt_open_agent (virDomainPtr dom, GError **error)
   self->sig = signal_new ();
   transport = &self->parent;
 
-  /* FORCE: a client that died holding the channel must not lock us out. */
+  /* FORCE: a client that died holding the channel must not lock us out.
+   * Every caller holds the domain's exclusive lock or its channel lock
+   * (molt-domain-lock.h), so no live molt command has it. */
   if (virDomainOpenChannel (dom, MOLT_AGENT_CHANNEL, stream, VIR_DOMAIN_CHANNEL_FORCE) < 0)
     {
       g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_NO_CHANNEL,

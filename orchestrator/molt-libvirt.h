@@ -7,10 +7,11 @@
 #include <libvirt/libvirt.h>
 
 #include "molt-transport.h"
+#include "molt-wire.h"
 
 G_BEGIN_DECLS
 
-#define MOLT_AGENT_CHANNEL "org.molt.agent.0"
+#define MOLT_AGENT_CHANNEL MOLT_WIRE_CHANNEL
 #define MOLT_DEFAULT_URI   "qemu:///system"
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (virConnect, virConnectClose)
@@ -26,7 +27,9 @@ virConnectPtr molt_libvirt_connect (const gchar *uri, GError **error);
 virDomainPtr molt_libvirt_lookup_domain (virConnectPtr conn, const gchar *name, GError **error);
 /* The domain runs and has the agent channel; errors say how to fix it. */
 gboolean molt_libvirt_check_agent_channel (virDomainPtr dom, GError **error);
-/* A transport over the domain's org.molt.agent.0 channel (a libvirt stream). */
+/* A transport over the domain's org.molt.agent.0 channel (a libvirt
+ * stream). It takes the channel from whoever had it: call it only holding
+ * the domain's exclusive lock or its channel lock. */
 MoltTransport *molt_libvirt_open_agent (virDomainPtr dom, GError **error);
 
 /* The <channel> element a domain needs for molt. */

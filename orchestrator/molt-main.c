@@ -33,7 +33,8 @@ commands_description (void)
                    "\n'molt COMMAND --help' describes a command. Exit codes: 0 success, 1 the "
                    "operation failed,\n2 unknown domain, 3 libvirt or the agent cannot be "
                    "reached, 4 a switch failed and was rolled back,\n5 a switch and its "
-                   "rollback failed, 64 bad command line.\nSee molt(1).");
+                   "rollback failed, 6 another molt operation holds the domain, 64 bad command "
+                   "line.\nSee molt(1).");
   return g_string_free (text, FALSE);
 }
 

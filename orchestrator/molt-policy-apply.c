@@ -81,7 +81,7 @@ molt_policy_run (virConnectPtr conn, GPtrArray *policies, gint64 now, const Molt
   /* Two applies at once must not both create the same due snapshot. */
   if (o->apply)
     {
-      apply_lock = molt_domain_lock_acquire (o->state_dir, ".policy-apply", "policy apply", error);
+      apply_lock = molt_domain_lock_named (o->state_dir, ".policy-apply", "policy-apply", error);
       if (apply_lock == NULL)
         return NULL;
     }
@@ -106,9 +106,11 @@ molt_policy_run (virConnectPtr conn, GPtrArray *policies, gint64 now, const Molt
       json_object_set_int_member (r, "created", a->created);
       if (o->apply)
         {
-          lock = molt_domain_lock_acquire (o->state_dir, a->domain, "policy apply", &local_error);
-          dom = lock != NULL ? virDomainLookupByName (conn, a->domain) : NULL;
-          if (lock == NULL)
+          dom = virDomainLookupByName (conn, a->domain);
+          if (dom != NULL)
+            lock = molt_domain_lock_acquire (o->state_dir, dom, MOLT_LOCK_EXCLUSIVE, "policy-apply",
+                                             &local_error);
+          if (dom != NULL && lock == NULL)
             status = "skipped";
           else if (dom == NULL)
             {

@@ -9,25 +9,70 @@
 #include "molt-host-error.h"
 #include "molt-journal.h"
 #include "molt-libvirt.h"
+#include "molt-reply.h"
 #include "molt-snapshot.h"
+#include "molt-switch-jobs.h"
+#include "molt-switch-step.h"
 #include "molt-switch.h"
 
 /* How often to knock while the new kernel boots. */
 #define MOLT_BOOT_POLL_S 3
+/* How long a reverted guest may take to answer again. */
+#define MOLT_REVERT_AGENT_WAIT_S 60
+/* Bounds on what a guest may report as a wait status. */
+#define MOLT_WAIT_STATUS_MIN G_MININT32
+#define MOLT_WAIT_STATUS_MAX G_MAXINT32
 
 typedef struct
 {
   const MoltSwitchOptions *o;
   JsonObject *report;
-  JsonArray *steps;
+  JsonArray *steps; /* the report's, borrowed */
   virConnectPtr conn;
   virDomainPtr dom;
+  gchar *name; /* libvirt's name for the domain, not the argument as typed */
+  gchar *uuid;
+  MoltDomainLock *lock;
+  MoltDomainLock *channel_lock; /* a dry run shares the domain with other readers */
   MoltJournal *journal;
-  gchar *inactive_xml; /* a persistent domain's definition before a reboot switch */
+  gboolean journal_started; /* steps are journaled from the freeze on */
   gint64 start;
   gint64 step_start;
-  const gchar *step;
+  MoltSwitchStep step; /* MOLT_SWITCH_STEP_LAST: none running */
+  /* What the way back needs; from the run itself or from the journal. */
+  gchar *snapshot;
+  gchar *old_boot;
+  gchar *inactive_xml; /* a persistent domain's definition before a reboot switch */
+  JsonArray *jobs_before;
 } MoltSwitch;
+
+static void
+switch_clear (MoltSwitch *sw)
+{
+  g_clear_pointer (&sw->jobs_before, json_array_unref);
+  g_clear_pointer (&sw->inactive_xml, g_free);
+  g_clear_pointer (&sw->old_boot, g_free);
+  g_clear_pointer (&sw->snapshot, g_free);
+  g_clear_pointer (&sw->journal, molt_journal_free);
+  g_clear_pointer (&sw->channel_lock, molt_domain_lock_release);
+  g_clear_pointer (&sw->lock, molt_domain_lock_release);
+  g_clear_pointer (&sw->uuid, g_free);
+  g_clear_pointer (&sw->name, g_free);
+  g_clear_pointer (&sw->dom, virDomainFree);
+  g_clear_pointer (&sw->conn, virConnectClose);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (MoltSwitch, switch_clear)
+
+static void
+switch_init (MoltSwitch *sw, const MoltSwitchOptions *o, JsonObject *report)
+{
+  *sw = (MoltSwitch){ .o = o, .report = report, .start = g_get_monotonic_time () };
+  sw->step = MOLT_SWITCH_STEP_LAST;
+  sw->steps = json_array_new ();
+  json_object_set_array_member (report, "steps", sw->steps);
+  json_object_set_string_member (report, "domain", o->domain);
+}
 
 static void progress (MoltSwitch *sw, const gchar *format, ...) G_GNUC_PRINTF (2, 3);
 
@@ -35,14 +80,29 @@ static void
 progress (MoltSwitch *sw, const gchar *format, ...)
 {
   g_autofree gchar *text = NULL;
+  g_autofree gchar *line = NULL;
   va_list args;
 
-  if (sw->o->quiet)
+  if (sw->o->progress == NULL)
     return;
   va_start (args, format);
   text = g_strdup_vprintf (format, args);
   va_end (args);
-  g_printerr ("[%6.1fs] %s\n", (g_get_monotonic_time () - sw->start) / 1e6, text);
+  line = g_strdup_printf ("[%6.1fs] %s", (g_get_monotonic_time () - sw->start) / 1e6, text);
+  sw->o->progress (line, sw->o->progress_data);
+}
+
+/* A warning goes to the progress lines and into the report. */
+static void
+warn (MoltSwitch *sw, const gchar *what, const GError *cause)
+{
+  JsonArray *warnings;
+
+  if (!json_object_has_member (sw->report, "warnings"))
+    json_object_set_array_member (sw->report, "warnings", json_array_new ());
+  warnings = json_object_get_array_member (sw->report, "warnings");
+  json_array_add_string_element (warnings, cause->message);
+  progress (sw, "warning: %s: %s", what, cause->message);
 }
 
 static void
@@ -51,32 +111,113 @@ end_step (MoltSwitch *sw)
   g_autoptr (JsonObject) entry = NULL;
   gdouble seconds;
 
-  if (sw->step == NULL)
+  if (sw->step == MOLT_SWITCH_STEP_LAST)
     return;
   seconds = (g_get_monotonic_time () - sw->step_start) / 1e6;
   entry = json_object_new ();
-  json_object_set_string_member (entry, "step", sw->step);
+  json_object_set_string_member (entry, "step", molt_switch_step_to_string (sw->step));
   json_object_set_double_member (entry, "seconds", seconds);
   json_array_add_object_element (sw->steps, g_steal_pointer (&entry));
-  progress (sw, "%s: done in %.1fs", sw->step, seconds);
-  sw->step = NULL;
+  progress (sw, "%s: done in %.1fs", molt_switch_step_to_string (sw->step), seconds);
+  sw->step = MOLT_SWITCH_STEP_LAST;
 }
 
+/* Journals STEP before it starts: a failed write is an error, for the
+ * caller to stop on before anything irreversible. */
 static gboolean
-begin_step (MoltSwitch *sw, const gchar *step, const gchar *what, GError **error)
+begin_step (MoltSwitch *sw, MoltSwitchStep step, GError **error)
 {
   end_step (sw);
   sw->step = step;
   sw->step_start = g_get_monotonic_time ();
-  progress (sw, "%s: %s", step, what);
-  return sw->journal == NULL || molt_journal_begin_step (sw->journal, step, error);
+  progress (sw, "%s: %s", molt_switch_step_to_string (step), molt_switch_step_describe (step));
+  if (!sw->journal_started)
+    return TRUE;
+  if (!molt_journal_begin_step (sw->journal, molt_switch_step_to_string (step), error))
+    {
+      g_prefix_error (error, "cannot journal step '%s': ", molt_switch_step_to_string (step));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* A step whose journal entry is a record, not a safeguard (the journal
+ * already says enough for a resume): a failed write is a warning. */
+static void
+begin_step_recorded (MoltSwitch *sw, MoltSwitchStep step)
+{
+  g_autoptr (GError) local_error = NULL;
+
+  if (!begin_step (sw, step, &local_error))
+    warn (sw, "journal", local_error);
+}
+
+/* The one preamble of run, resume and rollback: libvirt, the domain, its
+ * lock (keyed by UUID, taken before anything is read), its journal. */
+static gboolean
+switch_open (MoltSwitch *sw, MoltLockMode mode, const gchar *operation, GError **error)
+{
+  sw->conn = molt_libvirt_connect (sw->o->uri, error);
+  if (sw->conn == NULL)
+    return FALSE;
+  sw->dom = molt_libvirt_lookup_domain (sw->conn, sw->o->domain, error);
+  if (sw->dom == NULL || (sw->uuid = molt_domain_uuid (sw->dom, error)) == NULL)
+    return FALSE;
+  sw->name = g_strdup (virDomainGetName (sw->dom));
+  sw->lock = molt_domain_lock_acquire (sw->o->state_dir, sw->dom, mode, operation, error);
+  if (sw->lock == NULL)
+    return FALSE;
+  if (mode == MOLT_LOCK_SHARED)
+    {
+      sw->channel_lock = molt_domain_lock_channel (sw->o->state_dir, sw->dom,
+                                                   sw->o->agent_timeout_s * 1000, error);
+      if (sw->channel_lock == NULL)
+        return FALSE;
+    }
+  sw->journal = molt_journal_new (sw->o->state_dir, sw->uuid, sw->name);
+  json_object_set_string_member (sw->report, "domain", sw->name);
+  json_object_set_string_member (sw->report, "uuid", sw->uuid);
+  return TRUE;
+}
+
+/* For resume and rollback: what the journal says the way back needs. */
+static gboolean
+switch_load (MoltSwitch *sw, const gchar *operation, GError **error)
+{
+  g_autoptr (GError) local_error = NULL;
+  MoltJournalState state;
+  JsonArray *jobs;
+
+  if (!molt_journal_load (sw->journal, &local_error))
+    {
+      g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED, "no switch of %s to %s: %s",
+                   sw->name, operation, local_error->message);
+      return FALSE;
+    }
+  state = molt_journal_get_state (sw->journal);
+  if (!molt_journal_state_is_unresolved (state))
+    {
+      g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED,
+                   "the last switch of %s is %s; there is nothing to %s", sw->name,
+                   molt_journal_state_to_string (state), operation);
+      return FALSE;
+    }
+  sw->snapshot = g_strdup (molt_journal_get_string (sw->journal, "snapshot"));
+  sw->old_boot = g_strdup (molt_journal_get_string (sw->journal, "old-boot-id"));
+  sw->inactive_xml = g_strdup (molt_journal_get_string (sw->journal, "inactive-xml"));
+  jobs = molt_journal_get_array (sw->journal, "jobs-before");
+  sw->jobs_before = jobs != NULL ? json_array_ref (jobs) : NULL;
+  sw->journal_started = TRUE;
+  return TRUE;
 }
 
 static MoltAgentClient *
 open_agent (MoltSwitch *sw, guint timeout_s, GError **error)
 {
   g_autoptr (MoltAgentClient) client = NULL;
-  MoltTransport *transport = molt_libvirt_open_agent (sw->dom, error);
+  MoltTransport *transport = sw->o->open_agent != NULL
+                                 ? sw->o->open_agent (sw->dom, sw->o->open_agent_data, error)
+                                 : molt_libvirt_open_agent (sw->dom, error);
 
   if (transport == NULL)
     return NULL;
@@ -87,41 +228,23 @@ open_agent (MoltSwitch *sw, guint timeout_s, GError **error)
   return g_steal_pointer (&client);
 }
 
-/* The guest is untrusted: a reply of the wrong shape is a protocol error. */
-static JsonNode *
-call_expecting (MoltAgentClient *client, const gchar *execute, JsonObject *args, JsonNodeType type,
-                GError **error)
-{
-  JsonNode *node = molt_agent_client_call (client, execute, args, error);
-
-  if (node != NULL && JSON_NODE_TYPE (node) != type)
-    {
-      g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_AGENT_PROTOCOL,
-                   "the agent's reply to '%s' is not %s", execute,
-                   type == JSON_NODE_OBJECT ? "an object" : "a list");
-      g_clear_pointer (&node, json_node_unref);
-    }
-  return node;
-}
-
 static JsonObject *
 call_object (MoltAgentClient *client, const gchar *execute, JsonObject *args, GError **error)
 {
-  g_autoptr (JsonNode) node = call_expecting (client, execute, args, JSON_NODE_OBJECT, error);
-  return node != NULL ? json_object_ref (json_node_get_object (node)) : NULL;
+  g_autoptr (JsonNode) node = molt_agent_client_call (client, execute, args, error);
+  JsonObject *obj = node != NULL ? molt_reply_as_object (node, execute, error) : NULL;
+  return obj != NULL ? json_object_ref (obj) : NULL;
 }
 
 static JsonArray *
-call_array (MoltAgentClient *client, const gchar *execute, JsonObject *args, GError **error)
+call_job_list (MoltAgentClient *client, GError **error)
 {
-  g_autoptr (JsonNode) node = call_expecting (client, execute, args, JSON_NODE_ARRAY, error);
-  return node != NULL ? json_array_ref (json_node_get_array (node)) : NULL;
-}
+  g_autoptr (JsonNode) node = molt_agent_client_call (client, "job-list", NULL, error);
+  JsonArray *jobs = node != NULL ? molt_reply_as_array (node, "job-list", error) : NULL;
 
-static const gchar *
-str (JsonObject *obj, const gchar *member)
-{
-  return json_object_get_string_member_with_default (obj, member, "");
+  if (jobs == NULL || !molt_switch_jobs_check_list (jobs, "job-list", error))
+    return NULL;
+  return json_array_ref (jobs);
 }
 
 static gboolean
@@ -139,7 +262,7 @@ host_file_readable (const gchar *what, const gchar *path, GError **error)
 
 /* After kexec: knock until an agent answers from a different boot. */
 static MoltAgentClient *
-wait_for_new_boot (MoltSwitch *sw, const gchar *old_boot_id, JsonObject **info_out, GError **error)
+wait_for_new_boot (MoltSwitch *sw, JsonObject **info_out, GError **error)
 {
   gint64 deadline = g_get_monotonic_time () + sw->o->boot_timeout_s * G_USEC_PER_SEC;
   g_autoptr (GError) last = NULL;
@@ -148,12 +271,14 @@ wait_for_new_boot (MoltSwitch *sw, const gchar *old_boot_id, JsonObject **info_o
     {
       g_autoptr (MoltAgentClient) client = NULL;
       g_autoptr (JsonObject) info = NULL;
+      const gchar *boot_id = NULL;
 
       g_clear_error (&last);
       client = open_agent (sw, MOLT_BOOT_POLL_S, &last);
       if (client != NULL)
         info = call_object (client, "info", NULL, &last);
-      if (info != NULL && g_strcmp0 (str (info, "boot-id"), old_boot_id) != 0)
+      if (info != NULL && molt_reply_get_string (info, "info", "boot-id", 0, &boot_id, &last)
+          && g_strcmp0 (boot_id, sw->old_boot) != 0)
         {
           molt_agent_client_set_timeout (client, sw->o->agent_timeout_s * 1000);
           *info_out = g_steal_pointer (&info);
@@ -167,153 +292,152 @@ wait_for_new_boot (MoltSwitch *sw, const gchar *old_boot_id, JsonObject **info_o
   return NULL;
 }
 
-/* Every job that was frozen must run again, with the same PID in its
- * namespace. Fills the report's per-job downtime. */
-static gboolean
-verify_jobs (MoltSwitch *sw, JsonArray *before, JsonArray *after, GError **error)
+/* The agent of the reverted (or never switched) guest. */
+static MoltAgentClient *
+wait_for_agent (MoltSwitch *sw, guint wait_s, GError **error)
 {
-  g_autoptr (JsonArray) report_jobs = json_array_new ();
+  gint64 deadline = g_get_monotonic_time () + wait_s * G_USEC_PER_SEC;
+  g_autoptr (GError) last = NULL;
 
-  for (guint i = 0; i < json_array_get_length (before); i++)
+  for (;;)
     {
-      JsonObject *old = json_array_get_object_element (before, i);
-      JsonObject *now = NULL;
-      g_autoptr (JsonObject) entry = json_object_new ();
-      gint64 frozen, resumed;
+      MoltAgentClient *client;
 
-      if (old == NULL || g_strcmp0 (str (old, "state"), "frozen") != 0)
-        continue;
-      for (guint j = 0; j < json_array_get_length (after); j++)
+      g_clear_error (&last);
+      client = open_agent (sw, MOLT_BOOT_POLL_S, &last);
+      if (client != NULL)
         {
-          JsonObject *cand = json_array_get_object_element (after, j);
-          if (cand != NULL && g_strcmp0 (str (cand, "name"), str (old, "name")) == 0)
-            now = cand;
+          molt_agent_client_set_timeout (client, sw->o->agent_timeout_s * 1000);
+          return client;
         }
-      if (now == NULL)
-        {
-          g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED,
-                       "job %s is missing after the switch", str (old, "name"));
-          return FALSE;
-        }
-      if (g_strcmp0 (str (now, "state"), "running") != 0)
-        {
-          g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED,
-                       "job %s did not come back (state %s): %s", str (now, "name"),
-                       str (now, "state"),
-                       json_object_get_string_member_with_default (now, "restore-error",
-                                                                   "no reason recorded"));
-          return FALSE;
-        }
-      if (json_object_get_int_member_with_default (now, "ns-pid", -1)
-          != json_object_get_int_member_with_default (old, "ns-pid", -2))
-        {
-          g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED,
-                       "job %s came back with another PID in its namespace", str (now, "name"));
-          return FALSE;
-        }
-      if (g_strcmp0 (str (now, "ns-pids-at-checkpoint"), str (now, "ns-pids-at-restore")) != 0)
-        {
-          g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED,
-                       "job %s came back with other PIDs in its namespace (%s, was %s)",
-                       str (now, "name"), str (now, "ns-pids-at-restore"),
-                       str (now, "ns-pids-at-checkpoint"));
-          return FALSE;
-        }
-      frozen = json_object_get_int_member_with_default (old, "frozen-at-us", 0);
-      resumed = json_object_get_int_member_with_default (now, "resumed-at-us", 0);
-      json_object_set_string_member (entry, "name", str (now, "name"));
-      json_object_set_int_member (entry, "ns-pid", json_object_get_int_member (now, "ns-pid"));
-      json_object_set_int_member (entry, "pid-before", json_object_get_int_member (old, "pid"));
-      json_object_set_int_member (entry, "pid-after", json_object_get_int_member (now, "pid"));
-      json_object_set_string_member (entry, "ns-pids", str (now, "ns-pids-at-restore"));
-      json_object_set_double_member (entry, "downtime-s", (resumed - frozen) / 1e6);
-      json_array_add_object_element (report_jobs, g_steal_pointer (&entry));
+      if (g_get_monotonic_time () >= deadline)
+        break;
+      g_usleep (G_USEC_PER_SEC);
     }
-  json_object_set_array_member (sw->report, "jobs", g_steal_pointer (&report_jobs));
-  return TRUE;
+  g_propagate_error (error, g_steal_pointer (&last));
+  return NULL;
 }
 
-/* Back to the snapshot: the old kernel, the jobs frozen as they were; then
- * continue them. */
+/* The way back: revert the snapshot if there is one (the old kernel, the
+ * jobs frozen as they were), thaw the jobs, and check what is true of each.
+ * FALSE when a step of it failed or a job does not run; the report's
+ * "jobs" says which. */
 static gboolean
-rollback (MoltSwitch *sw, const gchar *snapshot, GError **error)
+rollback (MoltSwitch *sw, gboolean revert, GError **error)
 {
   g_autoptr (MoltAgentClient) client = NULL;
   g_autoptr (JsonObject) thawed = NULL;
-  gint64 deadline;
-  g_autoptr (GError) last = NULL;
+  g_autoptr (JsonArray) after = NULL;
+  g_autoptr (JsonArray) report_jobs = json_array_new ();
+  g_autoptr (GError) list_error = NULL;
+  g_autofree gchar *summary = NULL;
+  guint not_running;
 
-  begin_step (sw, "rollback", "reverting to the snapshot", NULL);
-  if (!molt_snapshot_revert (sw->dom, snapshot, error))
-    return FALSE;
-  if (sw->inactive_xml != NULL)
+  begin_step_recorded (sw, MOLT_SWITCH_STEP_ROLLBACK);
+  if (revert)
+    {
+      progress (sw, "rollback: reverting to snapshot %s", sw->snapshot);
+      if (!molt_snapshot_revert (sw->dom, sw->snapshot, error))
+        return FALSE;
+    }
+  if (revert && sw->inactive_xml != NULL)
     {
       /* The persistent definition goes back to the old kernel too. */
       virDomainPtr defined = virDomainDefineXML (sw->conn, sw->inactive_xml);
       if (defined == NULL)
-        progress (sw, "warning: cannot restore the domain's definition: %s",
-                  virGetLastErrorMessage ());
+        {
+          g_autoptr (GError) define_error = g_error_new (
+              MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED, "cannot restore the domain's definition: %s",
+              virGetLastErrorMessage ());
+          warn (sw, "rollback", define_error);
+        }
       else
         virDomainFree (defined);
     }
-  deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
-  while (client == NULL && g_get_monotonic_time () < deadline)
-    {
-      g_clear_error (&last);
-      client = open_agent (sw, MOLT_BOOT_POLL_S, &last);
-      if (client == NULL)
-        g_usleep (G_USEC_PER_SEC);
-    }
+  client = wait_for_agent (sw, revert ? MOLT_REVERT_AGENT_WAIT_S : 0, error);
   if (client == NULL)
     {
-      g_propagate_prefixed_error (error, g_steal_pointer (&last),
-                                  "reverted, but the agent does not answer to thaw the jobs: ");
+      g_prefix_error (error, "%s, but the agent does not answer to thaw the jobs: ",
+                      revert ? "reverted" : "the old kernel runs");
       return FALSE;
     }
-  molt_agent_client_set_timeout (client, sw->o->agent_timeout_s * 1000);
   thawed = call_object (client, "thaw", NULL, error);
   if (thawed == NULL)
-    return FALSE;
-  if (!sw->o->keep_snapshot)
-    molt_snapshot_delete (sw->dom, snapshot, NULL);
+    {
+      g_prefix_error (error, "cannot thaw the jobs: ");
+      return FALSE;
+    }
+  /* A job that cannot live on (its connection closed by the revert, say)
+   * dies right after its thaw: give it the moment to show it. */
+  g_usleep (sw->o->rollback_settle_ms * 1000);
+  after = call_job_list (client, &list_error);
+  not_running = molt_switch_jobs_verify_rollback (sw->jobs_before, after, report_jobs, &summary);
+  json_object_set_array_member (sw->report, "jobs", g_steal_pointer (&report_jobs));
+  if (not_running > 0)
+    {
+      g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED,
+                   "the old kernel runs again, but %s", summary);
+      return FALSE;
+    }
+  if (revert && !sw->o->keep_snapshot)
+    {
+      g_autoptr (GError) delete_error = NULL;
+      if (!molt_snapshot_delete (sw->dom, sw->snapshot, &delete_error))
+        warn (sw, "rollback", delete_error);
+    }
   end_step (sw);
   return TRUE;
 }
 
+/* Records the outcome in the journal; a failed write is a warning here, as
+ * what happened has happened. */
+static void
+journal_outcome (MoltSwitch *sw, MoltJournalState state)
+{
+  g_autoptr (GError) local_error = NULL;
+
+  if (sw->journal_started && !molt_journal_set_state (sw->journal, state, &local_error))
+    {
+      g_prefix_error (&local_error,
+                      "cannot record '%s' in the journal: ", molt_journal_state_to_string (state));
+      warn (sw, "journal", local_error);
+    }
+}
+
+/* Any failure once the jobs are frozen: the least destructive way back.
+ * Before the snapshot, thaw in place; after it, revert it. */
 static MoltSwitchResult
-fail_after_snapshot (MoltSwitch *sw, const gchar *snapshot, GError *cause, GError **error)
+fail_and_roll_back (MoltSwitch *sw, GError *cause, GError **error)
 {
   g_autoptr (GError) rb_error = NULL;
-  g_autofree gchar *failed_step = g_strdup (sw->step);
+  g_autoptr (GError) owned_cause = cause;
+  const gchar *failed_step = molt_switch_step_to_string (sw->step);
+  gboolean revert = sw->snapshot != NULL && json_object_has_member (sw->report, "snapshot");
   MoltSwitchResult result;
 
   json_object_set_string_member (sw->report, "failed-step", failed_step);
   json_object_set_string_member (sw->report, "error", cause->message);
   progress (sw, "%s failed: %s", failed_step, cause->message);
-  sw->step = NULL;
-  if (rollback (sw, snapshot, &rb_error))
+  if (rollback (sw, revert, &rb_error))
     {
-      result = MOLT_SWITCH_ROLLED_BACK;
+      result = revert ? MOLT_SWITCH_ROLLED_BACK : MOLT_SWITCH_NOTHING_DONE;
+      journal_outcome (sw, MOLT_JOURNAL_ROLLED_BACK);
       g_set_error (error, cause->domain, cause->code,
-                   "switch failed at step '%s': %s. Rolled back to snapshot %s: the jobs run "
-                   "on the old kernel as before",
-                   failed_step, cause->message, snapshot);
+                   "switch failed at step '%s': %s. %s: every job runs on the old kernel, "
+                   "checked after the thaw",
+                   failed_step, cause->message,
+                   revert ? "Rolled back to the snapshot" : "Thawed in place");
     }
   else
     {
       result = MOLT_SWITCH_BROKEN;
+      journal_outcome (sw, MOLT_JOURNAL_FAILED);
       json_object_set_string_member (sw->report, "rollback-error", rb_error->message);
       g_set_error (error, cause->domain, cause->code,
-                   "switch failed at step '%s': %s. The rollback failed too: %s. Snapshot %s "
-                   "is kept; 'molt rollback %s' retries",
-                   failed_step, cause->message, rb_error->message, snapshot, sw->o->domain);
-    }
-  g_error_free (cause);
-  if (sw->journal != NULL)
-    {
-      molt_journal_set_string (sw->journal, "state",
-                               result == MOLT_SWITCH_ROLLED_BACK ? "rolled-back" : "failed");
-      molt_journal_save (sw->journal, NULL);
+                   "switch failed at step '%s': %s. The rollback failed too: %s.%s%s%s 'molt "
+                   "rollback %s' retries",
+                   failed_step, cause->message, rb_error->message, revert ? " Snapshot " : "",
+                   revert ? sw->snapshot : "", revert ? " is kept;" : "", sw->name);
     }
   return result;
 }
@@ -338,31 +462,42 @@ run_probe (MoltSwitch *sw, MoltAgentClient *client, GError **error)
     return FALSE;
   while (g_get_monotonic_time () < deadline)
     {
-      g_autoptr (JsonArray) jobs = call_array (client, "job-list", NULL, error);
+      g_autoptr (JsonNode) node = molt_agent_client_call (client, "job-list", NULL, error);
+      JsonArray *jobs = node != NULL ? molt_reply_as_array (node, "job-list", error) : NULL;
+
       if (jobs == NULL)
         return FALSE;
       for (guint i = 0; i < json_array_get_length (jobs); i++)
         {
-          JsonObject *job = json_array_get_object_element (jobs, i);
-          gint64 status;
-          if (job == NULL || g_strcmp0 (str (job, "name"), name) != 0
-              || g_strcmp0 (str (job, "state"), "exited") != 0)
+          JsonObject *job = molt_reply_array_object (jobs, "job-list", i, error);
+          const gchar *job_name = NULL, *state = NULL, *tail = "";
+          gint64 status = -1;
+          g_autoptr (JsonObject) log_args = NULL;
+          g_autoptr (JsonObject) log = NULL;
+          g_autofree gchar *tail_copy = NULL;
+
+          if (job == NULL || !molt_reply_get_string (job, "job-list", "name", 0, &job_name, error)
+              || !molt_reply_get_string (job, "job-list", "state", 0, &state, error))
+            return FALSE;
+          if (!g_str_equal (job_name, name) || g_str_equal (state, "running"))
             continue;
-          status = json_object_get_int_member_with_default (job, "exit-status", -1);
+          if (!molt_reply_get_int (job, "job-list", "exit-status", MOLT_WAIT_STATUS_MIN,
+                                   MOLT_WAIT_STATUS_MAX, 0, &status, error))
+            return FALSE;
           if (status == 0)
             return TRUE;
-          {
-            g_autoptr (JsonObject) log_args = json_object_new ();
-            g_autoptr (JsonObject) log = NULL;
-            json_object_set_string_member (log_args, "name", name);
-            json_object_set_int_member (log_args, "bytes", 512);
-            log = call_object (client, "job-log", log_args, NULL);
-            g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED,
-                         "the probe '%s' failed (wait status %" G_GINT64_FORMAT "): %s",
-                         sw->o->probe, status,
-                         log != NULL ? g_strstrip ((gchar *) str (log, "tail")) : "");
-            return FALSE;
-          }
+          log_args = json_object_new ();
+          json_object_set_string_member (log_args, "name", name);
+          json_object_set_int_member (log_args, "bytes", 512);
+          /* The output is a courtesy: a log that cannot be read leaves it out. */
+          log = call_object (client, "job-log", log_args, NULL);
+          if (log != NULL)
+            molt_reply_get_string (log, "job-log", "tail", MOLT_REPLY_OPTIONAL, &tail, NULL);
+          tail_copy = g_strstrip (g_strdup (tail));
+          g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED,
+                       "the probe '%s' failed (wait status %" G_GINT64_FORMAT ")%s%s", sw->o->probe,
+                       status, *tail_copy != '\0' ? ": " : "", tail_copy);
+          return FALSE;
         }
       g_usleep (G_USEC_PER_SEC / 2);
     }
@@ -374,113 +509,206 @@ run_probe (MoltSwitch *sw, MoltAgentClient *client, GError **error)
 /* From the kernel switch on: wait for the new boot, verify, commit; or roll
  * back. Shared by a switch and by --resume. */
 static MoltSwitchResult
-finish_switch (MoltSwitch *sw, const gchar *snapshot, const gchar *old_boot, JsonArray *jobs_before,
-               GError **error)
+finish_switch (MoltSwitch *sw, GError **error)
 {
   g_autoptr (MoltAgentClient) client = NULL;
   g_autoptr (JsonObject) new_info = NULL;
   g_autoptr (JsonArray) jobs_after = NULL;
+  g_autoptr (JsonArray) report_jobs = json_array_new ();
+  g_autoptr (GError) journal_error = NULL;
+  const gchar *release = NULL;
   GError *cause = NULL;
 
-  /* ---- restore: the guest restores at boot; wait for it ---- */
-  begin_step (sw, "restore", "waiting for the new kernel and the restored jobs", NULL);
-  client = wait_for_new_boot (sw, old_boot, &new_info, &cause);
-  if (client == NULL)
-    return fail_after_snapshot (sw, snapshot, cause, error);
-  json_object_set_string_member (sw->report, "new-kernel-release",
-                                 str (new_info, "kernel-release"));
+  begin_step_recorded (sw, MOLT_SWITCH_STEP_RESTORE);
+  client = wait_for_new_boot (sw, &new_info, &cause);
+  if (client == NULL
+      || !molt_reply_get_string (new_info, "info", "kernel-release", 0, &release, &cause))
+    return fail_and_roll_back (sw, cause, error);
+  json_object_set_string_member (sw->report, "new-kernel-release", release);
 
-  /* ---- verify ---- */
-  begin_step (sw, "verify", "checking every job runs again", NULL);
-  jobs_after = call_array (client, "job-list", NULL, &cause);
-  if (jobs_after == NULL || !verify_jobs (sw, jobs_before, jobs_after, &cause)
+  begin_step_recorded (sw, MOLT_SWITCH_STEP_VERIFY);
+  jobs_after = call_job_list (client, &cause);
+  if (jobs_after == NULL
+      || !molt_switch_jobs_verify_switch (sw->jobs_before, jobs_after, report_jobs, &cause)
       || (sw->o->probe != NULL && !run_probe (sw, client, &cause)))
-    return fail_after_snapshot (sw, snapshot, cause, error);
+    return fail_and_roll_back (sw, cause, error);
+  json_object_set_array_member (sw->report, "jobs", g_steal_pointer (&report_jobs));
 
-  /* ---- commit ---- */
-  begin_step (sw, "commit", sw->o->keep_snapshot ? "keeping the snapshot" : "deleting the snapshot",
-              NULL);
-  if (!sw->o->keep_snapshot && !molt_snapshot_delete (sw->dom, snapshot, &cause))
+  /* Committed in the journal before the snapshot goes: a journal that
+   * still said in-progress would let 'molt rollback' revert a good switch. */
+  begin_step_recorded (sw, MOLT_SWITCH_STEP_COMMIT);
+  if (!molt_journal_set_state (sw->journal, MOLT_JOURNAL_COMMITTED, &journal_error))
     {
-      progress (sw, "warning: %s", cause->message);
+      g_prefix_error (&journal_error,
+                      "the switch succeeded but the journal cannot record it, so snapshot %s is "
+                      "kept; do not run 'molt rollback'; once the state directory is writable, "
+                      "'molt switch --resume %s' records the commit: ",
+                      sw->snapshot, sw->name);
+      warn (sw, "commit", journal_error);
+    }
+  else if (!sw->o->keep_snapshot && !molt_snapshot_delete (sw->dom, sw->snapshot, &cause))
+    {
+      warn (sw, "commit", cause);
       g_clear_error (&cause);
     }
   end_step (sw);
-  molt_journal_set_string (sw->journal, "state", "committed");
-  molt_journal_save (sw->journal, NULL);
   json_object_set_string_member (sw->report, "result", "committed");
   json_object_set_double_member (sw->report, "total-s",
                                  (g_get_monotonic_time () - sw->start) / 1e6);
   return MOLT_SWITCH_COMMITTED;
 }
 
+/* A new switch does not start over an earlier one that is unresolved: its
+ * rollback point would be forgotten. */
+static gboolean
+check_no_unresolved (MoltSwitch *sw, GError **error)
+{
+  g_autoptr (MoltJournal) earlier = NULL;
+  g_autoptr (GError) local_error = NULL;
+  MoltJournalState state;
+  const gchar *step;
+
+  earlier = molt_journal_new (sw->o->state_dir, sw->uuid, sw->name);
+  if (!molt_journal_load (earlier, &local_error))
+    {
+      if (g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+        return TRUE;
+      g_propagate_prefixed_error (error, g_steal_pointer (&local_error),
+                                  "cannot read the journal of the last switch: ");
+      return FALSE;
+    }
+  state = molt_journal_get_state (earlier);
+  if (!molt_journal_state_is_unresolved (state))
+    return TRUE;
+  step = molt_journal_get_last_step (earlier, NULL);
+  g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED,
+               "the last switch of %s is unresolved (%s at step %s); run 'molt switch --resume "
+               "%s' to finish it or 'molt rollback %s' to undo it first",
+               sw->name, molt_journal_state_to_string (state), step != NULL ? step : "?", sw->name,
+               sw->name);
+  return FALSE;
+}
+
+/* Preflight: nothing changes until it passes. Fills the old boot and the
+ * job list. */
+static gboolean
+preflight (MoltSwitch *sw, MoltAgentClient *client, GError **error)
+{
+  const MoltSwitchOptions *o = sw->o;
+  g_autoptr (JsonObject) info = NULL;
+  g_autoptr (JsonObject) args = json_object_new ();
+  g_autoptr (JsonObject) checked = NULL;
+  JsonObject *criu = NULL;
+  const gchar *boot_id = NULL, *release = NULL, *criu_error = NULL, *criu_state = "unknown";
+  gboolean works = FALSE;
+
+  if (!check_no_unresolved (sw, error))
+    return FALSE;
+  info = call_object (client, "info", NULL, error);
+  if (info == NULL || !molt_reply_get_string (info, "info", "boot-id", 0, &boot_id, error)
+      || !molt_reply_get_string (info, "info", "kernel-release", 0, &release, error)
+      || !molt_reply_get_object (info, "info", "criu", 0, &criu, error)
+      || !molt_reply_get_bool (criu, "info.criu", "works", 0, &works, error)
+      || !molt_reply_get_string (criu, "info.criu", "state", MOLT_REPLY_OPTIONAL, &criu_state,
+                                 error)
+      || !molt_reply_get_string (criu, "info.criu", "error", MOLT_REPLY_OPTIONAL, &criu_error,
+                                 error))
+    return FALSE;
+  sw->old_boot = g_strdup (boot_id);
+  json_object_set_string_member (sw->report, "old-kernel-release", release);
+  if (!works)
+    {
+      g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED,
+                   "CRIU does not work in the guest (%s)",
+                   criu_error != NULL ? criu_error : criu_state);
+      return FALSE;
+    }
+  if (o->method == MOLT_SWITCH_METHOD_KEXEC)
+    {
+      json_object_set_string_member (args, "kernel", o->kernel);
+      if (o->initrd != NULL)
+        json_object_set_string_member (args, "initrd", o->initrd);
+    }
+  else if (!host_file_readable ("kernel", o->kernel, error)
+           || (o->initrd != NULL && !host_file_readable ("initrd", o->initrd, error)))
+    return FALSE;
+  checked = call_object (client, "switch-preflight", args, error);
+  if (checked == NULL || (sw->jobs_before = call_job_list (client, error)) == NULL)
+    return FALSE;
+  return TRUE;
+}
+
+/* The journal before the first change: what a resume or rollback needs. */
+static gboolean
+journal_start (MoltSwitch *sw, const gchar *snapshot, GError **error)
+{
+  const MoltSwitchOptions *o = sw->o;
+
+  molt_journal_set_string (sw->journal, "operation", "switch");
+  molt_journal_set_string (sw->journal, "kernel", o->kernel);
+  molt_journal_set_string (sw->journal, "snapshot", snapshot);
+  molt_journal_set_string (sw->journal, "old-boot-id", sw->old_boot);
+  if (o->method == MOLT_SWITCH_METHOD_REBOOT && virDomainIsPersistent (sw->dom) == 1)
+    {
+      sw->inactive_xml = virDomainGetXMLDesc (sw->dom, VIR_DOMAIN_XML_INACTIVE);
+      molt_journal_set_string (sw->journal, "inactive-xml", sw->inactive_xml);
+    }
+  if (!molt_journal_set_state (sw->journal, MOLT_JOURNAL_IN_PROGRESS, error))
+    {
+      g_prefix_error (error, "cannot write the switch's journal: ");
+      return FALSE;
+    }
+  sw->journal_started = TRUE;
+  return TRUE;
+}
+
+/* The kernel switch itself: kexec from the guest, or a new QEMU. */
+static gboolean
+switch_kernel (MoltSwitch *sw, MoltAgentClient **client, GError **error)
+{
+  const MoltSwitchOptions *o = sw->o;
+  g_autoptr (JsonObject) args = json_object_new ();
+  g_autoptr (JsonObject) loaded = NULL;
+
+  if (o->method == MOLT_SWITCH_METHOD_REBOOT)
+    {
+      g_clear_pointer (client, molt_agent_client_free);
+      return molt_domain_restart_with_kernel (&sw->dom, o->kernel, o->initrd, o->append,
+                                              sw->snapshot, error);
+    }
+  json_object_set_string_member (args, "kernel", o->kernel);
+  if (o->initrd != NULL)
+    json_object_set_string_member (args, "initrd", o->initrd);
+  if (o->append != NULL)
+    json_object_set_string_member (args, "append", o->append);
+  loaded = call_object (*client, "kexec", args, error);
+  g_clear_pointer (client, molt_agent_client_free);
+  return loaded != NULL;
+}
+
 MoltSwitchResult
 molt_switch_run (const MoltSwitchOptions *o, JsonObject *report, GError **error)
 {
-  MoltSwitch sw = { .o = o, .report = report, .start = g_get_monotonic_time () };
-  g_autoptr (virConnect) conn = NULL;
-  g_autoptr (virDomain) dom = NULL;
+  g_auto (MoltSwitch) sw = { 0 };
   g_autoptr (MoltAgentClient) client = NULL;
-  g_autoptr (MoltDomainLock) lock = NULL;
-  g_autoptr (MoltJournal) journal = NULL;
-  g_autoptr (JsonObject) info = NULL;
-  g_autoptr (JsonObject) preflight_args = json_object_new ();
-  g_autoptr (JsonObject) preflight = NULL;
-  g_autoptr (JsonObject) kexec_args = json_object_new ();
-  g_autoptr (JsonObject) checkpoint_args = json_object_new ();
-  g_autoptr (JsonArray) jobs_before = NULL;
-  g_autoptr (JsonArray) dumped = NULL;
   g_autoptr (JsonObject) frozen = NULL;
-  g_autoptr (JsonObject) kexec = NULL;
+  g_autoptr (JsonObject) checkpoint_args = json_object_new ();
+  g_autoptr (JsonNode) dumped = NULL;
   g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
   g_autofree gchar *stamp = g_date_time_format (now, "%Y%m%dT%H%M%SZ");
   g_autofree gchar *snapshot = g_strconcat ("molt-switch-", stamp, NULL);
-  g_autofree gchar *old_boot = NULL;
-  g_autofree gchar *inactive_xml = NULL;
   GError *cause = NULL;
-  JsonObject *criu;
 
-  sw.steps = json_array_new ();
-  json_object_set_array_member (report, "steps", sw.steps);
-  json_object_set_string_member (report, "domain", o->domain);
+  switch_init (&sw, o, report);
   json_object_set_string_member (report, "method",
                                  o->method == MOLT_SWITCH_METHOD_KEXEC ? "kexec" : "reboot");
   json_object_set_string_member (report, "kernel", o->kernel);
 
-  /* ---- preflight: nothing changes until it passes ---- */
-  begin_step (&sw, "preflight", "checking the domain, the agent, CRIU and the new kernel", NULL);
-  conn = molt_libvirt_connect (o->uri, error);
-  if (conn == NULL || (dom = molt_libvirt_lookup_domain (conn, o->domain, error)) == NULL)
+  begin_step (&sw, MOLT_SWITCH_STEP_PREFLIGHT, NULL);
+  if (!switch_open (&sw, o->dry_run ? MOLT_LOCK_SHARED : MOLT_LOCK_EXCLUSIVE, "switch", error))
     return MOLT_SWITCH_NOTHING_DONE;
-  sw.conn = conn;
-  sw.dom = dom;
   client = open_agent (&sw, o->agent_timeout_s, error);
-  if (client == NULL || (info = call_object (client, "info", NULL, error)) == NULL)
-    return MOLT_SWITCH_NOTHING_DONE;
-  old_boot = g_strdup (str (info, "boot-id"));
-  json_object_set_string_member (report, "old-kernel-release", str (info, "kernel-release"));
-  criu = json_object_get_object_member (info, "criu");
-  if (criu == NULL || !json_object_get_boolean_member_with_default (criu, "works", FALSE))
-    {
-      g_set_error (
-          error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED,
-          "CRIU does not work in the guest (%s); nothing was changed",
-          criu != NULL ? json_object_get_string_member_with_default (
-              criu, "error", json_object_get_string_member_with_default (criu, "state", "?"))
-                       : "not reported");
-      return MOLT_SWITCH_NOTHING_DONE;
-    }
-  if (o->method == MOLT_SWITCH_METHOD_KEXEC)
-    {
-      json_object_set_string_member (preflight_args, "kernel", o->kernel);
-      if (o->initrd != NULL)
-        json_object_set_string_member (preflight_args, "initrd", o->initrd);
-    }
-  else if (!host_file_readable ("kernel", o->kernel, error)
-           || (o->initrd != NULL && !host_file_readable ("initrd", o->initrd, error)))
-    return MOLT_SWITCH_NOTHING_DONE;
-  preflight = call_object (client, "switch-preflight", preflight_args, error);
-  if (preflight == NULL || (jobs_before = call_array (client, "job-list", NULL, error)) == NULL)
+  if (client == NULL || !preflight (&sw, client, error))
     {
       g_prefix_error (error, "preflight: ");
       return MOLT_SWITCH_NOTHING_DONE;
@@ -489,189 +717,106 @@ molt_switch_run (const MoltSwitchOptions *o, JsonObject *report, GError **error)
     {
       end_step (&sw);
       json_object_set_string_member (report, "result", "dry-run");
-      json_object_set_member (report, "jobs-now",
-                              json_node_init_array (json_node_alloc (), jobs_before));
+      json_object_set_array_member (report, "jobs-now", json_array_ref (sw.jobs_before));
       return MOLT_SWITCH_DRY_RUN;
     }
-  lock = molt_domain_lock_acquire (o->state_dir, o->domain, "switch", error);
-  if (lock == NULL)
-    return MOLT_SWITCH_NOTHING_DONE;
-  if (o->method == MOLT_SWITCH_METHOD_REBOOT && virDomainIsPersistent (dom) == 1)
-    inactive_xml = sw.inactive_xml = virDomainGetXMLDesc (dom, VIR_DOMAIN_XML_INACTIVE);
-  journal = molt_journal_new (o->state_dir, o->domain);
-  molt_journal_set_string (journal, "operation", "switch");
-  molt_journal_set_string (journal, "state", "in-progress");
-  molt_journal_set_string (journal, "kernel", o->kernel);
-  molt_journal_set_string (journal, "snapshot", snapshot);
-  sw.journal = journal;
-  if (!molt_journal_save (journal, error))
+  if (!journal_start (&sw, snapshot, error))
     return MOLT_SWITCH_NOTHING_DONE;
 
-  /* ---- freeze ---- */
-  if (!begin_step (&sw, "freeze", "stopping the jobs", error)
-      || (frozen = call_object (client, "freeze", NULL, error)) == NULL)
-    return MOLT_SWITCH_NOTHING_DONE;
-  g_clear_pointer (&jobs_before, json_array_unref);
-  jobs_before = call_array (client, "job-list", NULL, error);
-  /* What --resume needs to finish the switch without us. */
-  molt_journal_set_string (journal, "old-boot-id", old_boot);
-  if (jobs_before != NULL)
-    molt_journal_set_array (journal, "jobs-before", jobs_before);
+  if (!begin_step (&sw, MOLT_SWITCH_STEP_FREEZE, &cause))
+    return fail_and_roll_back (&sw, cause, error);
+  /* A failed freeze may have frozen some jobs: the rollback thaws them all
+   * and checks each job of the preflight's list. */
+  frozen = call_object (client, "freeze", NULL, &cause);
+  if (frozen == NULL)
+    return fail_and_roll_back (&sw, cause, error);
+  g_clear_pointer (&sw.jobs_before, json_array_unref);
+  if ((sw.jobs_before = call_job_list (client, &cause)) == NULL)
+    return fail_and_roll_back (&sw, cause, error);
+  molt_journal_set_array (sw.journal, "jobs-before", sw.jobs_before);
 
-  /* ---- snapshot: the rollback point ---- */
-  if (jobs_before == NULL || !begin_step (&sw, "snapshot", snapshot, error)
-      || !molt_snapshot_create (dom, snapshot, "molt switch rollback point (jobs frozen)", error))
-    {
-      call_object (client, "thaw", NULL, NULL);
-      return MOLT_SWITCH_NOTHING_DONE;
-    }
+  sw.snapshot = g_strdup (snapshot);
+  if (!begin_step (&sw, MOLT_SWITCH_STEP_SNAPSHOT, &cause)
+      || !molt_snapshot_create (sw.dom, snapshot, "molt switch rollback point (jobs frozen)",
+                                &cause))
+    return fail_and_roll_back (&sw, cause, error);
   json_object_set_string_member (report, "snapshot", snapshot);
 
-  /* ---- checkpoint ---- */
-  begin_step (&sw, "checkpoint", "dumping the jobs with CRIU", NULL);
+  if (!begin_step (&sw, MOLT_SWITCH_STEP_CHECKPOINT, &cause))
+    return fail_and_roll_back (&sw, cause, error);
   json_object_set_string_member (checkpoint_args, "tag", stamp);
-  /* Test-only (docs/testing.md): the agent refuses it unless started for tests. */
+  /* Test-only (docs/testing.md): the agent refuses it unless built for tests. */
   if (g_getenv ("MOLT_TEST_FAULT") != NULL)
     json_object_set_string_member (checkpoint_args, "test-fault", g_getenv ("MOLT_TEST_FAULT"));
   molt_agent_client_set_timeout (client, o->checkpoint_timeout_s * 1000);
-  dumped = call_array (client, "checkpoint", checkpoint_args, &cause);
-  if (dumped == NULL)
-    return fail_after_snapshot (&sw, snapshot, cause, error);
+  dumped = molt_agent_client_call (client, "checkpoint", checkpoint_args, &cause);
+  if (dumped == NULL || molt_reply_as_array (dumped, "checkpoint", &cause) == NULL)
+    return fail_and_roll_back (&sw, cause, error);
   molt_agent_client_set_timeout (client, o->agent_timeout_s * 1000);
 
-  /* ---- switch ---- */
-  if (o->method == MOLT_SWITCH_METHOD_KEXEC)
-    {
-      begin_step (&sw, "switch", "loading and executing the new kernel (kexec)", NULL);
-      json_object_set_string_member (kexec_args, "kernel", o->kernel);
-      if (o->initrd != NULL)
-        json_object_set_string_member (kexec_args, "initrd", o->initrd);
-      if (o->append != NULL)
-        json_object_set_string_member (kexec_args, "append", o->append);
-      kexec = call_object (client, "kexec", kexec_args, &cause);
-      if (kexec == NULL)
-        return fail_after_snapshot (&sw, snapshot, cause, error);
-    }
-  else
-    {
-      begin_step (&sw, "switch", "restarting the domain with the new direct-boot kernel", NULL);
-      g_clear_pointer (&client, molt_agent_client_free);
-      if (!molt_domain_restart_with_kernel (&dom, o->kernel, o->initrd, o->append, snapshot,
-                                            &cause))
-        {
-          sw.dom = dom;
-          return fail_after_snapshot (&sw, snapshot, cause, error);
-        }
-      sw.dom = dom;
-    }
-  g_clear_pointer (&client, molt_agent_client_free);
+  if (!begin_step (&sw, MOLT_SWITCH_STEP_SWITCH, &cause) || !switch_kernel (&sw, &client, &cause))
+    return fail_and_roll_back (&sw, cause, error);
+  return finish_switch (&sw, error);
+}
 
-  return finish_switch (&sw, snapshot, old_boot, jobs_before, error);
+/* Rollback from the journal (molt rollback, or a resume before the kernel
+ * switch): revert if the snapshot was taken, else thaw in place. */
+static MoltSwitchResult
+rollback_from_journal (MoltSwitch *sw, GError **error)
+{
+  gboolean revert = sw->snapshot != NULL && molt_snapshot_exists (sw->dom, sw->snapshot);
+
+  if (revert)
+    json_object_set_string_member (sw->report, "snapshot", sw->snapshot);
+  if (!rollback (sw, revert, error))
+    {
+      journal_outcome (sw, MOLT_JOURNAL_FAILED);
+      json_object_set_string_member (sw->report, "result", "broken");
+      return MOLT_SWITCH_BROKEN;
+    }
+  journal_outcome (sw, MOLT_JOURNAL_ROLLED_BACK);
+  json_object_set_string_member (sw->report, "result", "rolled-back");
+  json_object_set_string_member (sw->report, "way-back",
+                                 revert ? "snapshot reverted" : "thawed in place");
+  return MOLT_SWITCH_ROLLED_BACK;
 }
 
 MoltSwitchResult
 molt_switch_rollback (const MoltSwitchOptions *o, JsonObject *report, GError **error)
 {
-  MoltSwitch sw = { .o = o, .report = report, .start = g_get_monotonic_time () };
-  g_autoptr (virConnect) conn = NULL;
-  g_autoptr (virDomain) dom = NULL;
-  g_autoptr (MoltDomainLock) lock = NULL;
-  g_autoptr (MoltJournal) journal = molt_journal_new (o->state_dir, o->domain);
-  const gchar *snapshot, *state;
+  g_auto (MoltSwitch) sw = { 0 };
 
-  sw.steps = json_array_new ();
-  json_object_set_array_member (report, "steps", sw.steps);
-  json_object_set_string_member (report, "domain", o->domain);
-  if (!molt_journal_load (journal, error))
-    {
-      g_prefix_error (error, "no switch to roll back for '%s': ", o->domain);
-      return MOLT_SWITCH_NOTHING_DONE;
-    }
-  state = molt_journal_get_string (journal, "state");
-  snapshot = molt_journal_get_string (journal, "snapshot");
-  if (g_strcmp0 (state, "in-progress") != 0 && g_strcmp0 (state, "failed") != 0)
-    {
-      g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED,
-                   "the last switch of '%s' is %s; there is nothing to roll back", o->domain,
-                   state != NULL ? state : "unknown");
-      return MOLT_SWITCH_NOTHING_DONE;
-    }
-  lock = molt_domain_lock_acquire (o->state_dir, o->domain, "rollback", error);
-  conn = lock != NULL ? molt_libvirt_connect (o->uri, error) : NULL;
-  if (conn == NULL || (dom = molt_libvirt_lookup_domain (conn, o->domain, error)) == NULL)
+  switch_init (&sw, o, report);
+  if (!switch_open (&sw, MOLT_LOCK_EXCLUSIVE, "rollback", error)
+      || !switch_load (&sw, "roll back", error))
     return MOLT_SWITCH_NOTHING_DONE;
-  sw.conn = conn;
-  sw.dom = dom;
-  sw.journal = journal;
-  if (snapshot == NULL || !molt_snapshot_exists (dom, snapshot))
-    {
-      g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED,
-                   "the journal names snapshot %s, which domain '%s' does not have: the "
-                   "switch stopped before its snapshot, so nothing needs reverting",
-                   snapshot != NULL ? snapshot : "(none)", o->domain);
-      return MOLT_SWITCH_NOTHING_DONE;
-    }
-  json_object_set_string_member (report, "snapshot", snapshot);
-  if (!rollback (&sw, snapshot, error))
-    return MOLT_SWITCH_BROKEN;
-  molt_journal_set_string (journal, "state", "rolled-back");
-  molt_journal_save (journal, NULL);
-  json_object_set_string_member (report, "result", "rolled-back");
-  return MOLT_SWITCH_ROLLED_BACK;
+  return rollback_from_journal (&sw, error);
 }
 
 MoltSwitchResult
 molt_switch_resume (const MoltSwitchOptions *o, JsonObject *report, GError **error)
 {
-  MoltSwitch sw = { .o = o, .report = report, .start = g_get_monotonic_time () };
-  g_autoptr (virConnect) conn = NULL;
-  g_autoptr (virDomain) dom = NULL;
-  g_autoptr (MoltDomainLock) lock = NULL;
-  g_autoptr (MoltJournal) journal = molt_journal_new (o->state_dir, o->domain);
-  const gchar *snapshot, *state, *step, *old_boot;
-  JsonArray *jobs_before;
+  g_auto (MoltSwitch) sw = { 0 };
+  const gchar *step_name;
+  MoltSwitchStep step;
 
-  sw.steps = json_array_new ();
-  json_object_set_array_member (report, "steps", sw.steps);
-  json_object_set_string_member (report, "domain", o->domain);
-  if (!molt_journal_load (journal, error))
-    {
-      g_prefix_error (error, "no switch to resume for '%s': ", o->domain);
-      return MOLT_SWITCH_NOTHING_DONE;
-    }
-  state = molt_journal_get_string (journal, "state");
-  step = molt_journal_get_last_step (journal);
-  if (g_strcmp0 (state, "in-progress") != 0)
-    {
-      g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED,
-                   "the last switch of '%s' is %s; there is nothing to resume", o->domain,
-                   state != NULL ? state : "unknown");
-      return MOLT_SWITCH_NOTHING_DONE;
-    }
-  /* Before the kernel switch began, the safe way forward is back. */
-  if (g_strcmp0 (step, "switch") != 0 && g_strcmp0 (step, "restore") != 0
-      && g_strcmp0 (step, "verify") != 0 && g_strcmp0 (step, "commit") != 0)
-    {
-      json_object_set_string_member (report, "resumed-from", step != NULL ? step : "?");
-      return molt_switch_rollback (o, report, error);
-    }
-  lock = molt_domain_lock_acquire (o->state_dir, o->domain, "resume", error);
-  conn = lock != NULL ? molt_libvirt_connect (o->uri, error) : NULL;
-  if (conn == NULL || (dom = molt_libvirt_lookup_domain (conn, o->domain, error)) == NULL)
+  switch_init (&sw, o, report);
+  if (!switch_open (&sw, MOLT_LOCK_EXCLUSIVE, "resume", error)
+      || !switch_load (&sw, "resume", error))
     return MOLT_SWITCH_NOTHING_DONE;
-  sw.conn = conn;
-  sw.dom = dom;
-  sw.journal = journal;
-  snapshot = molt_journal_get_string (journal, "snapshot");
-  old_boot = molt_journal_get_string (journal, "old-boot-id");
-  jobs_before = molt_journal_get_array (journal, "jobs-before");
-  if (snapshot == NULL || old_boot == NULL || jobs_before == NULL)
+  step_name = molt_journal_get_last_step (sw.journal, NULL);
+  step = molt_switch_step_from_string (step_name);
+  json_object_set_string_member (report, "resumed-from", step_name != NULL ? step_name : "?");
+  /* Before the kernel switch began, the safe way forward is back. */
+  if (!molt_switch_step_kernel_switched (step)
+      || molt_journal_get_state (sw.journal) != MOLT_JOURNAL_IN_PROGRESS)
+    return rollback_from_journal (&sw, error);
+  if (sw.snapshot == NULL || sw.old_boot == NULL || sw.jobs_before == NULL)
     {
       g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED,
-                   "the journal %s lacks what a resume needs", molt_journal_get_path (journal));
+                   "the journal %s lacks what a resume needs", molt_journal_get_path (sw.journal));
       return MOLT_SWITCH_NOTHING_DONE;
     }
-  json_object_set_string_member (report, "resumed-from", step);
-  json_object_set_string_member (report, "snapshot", snapshot);
-  return finish_switch (&sw, snapshot, old_boot, jobs_before, error);
+  json_object_set_string_member (report, "snapshot", sw.snapshot);
+  return finish_switch (&sw, error);
 }

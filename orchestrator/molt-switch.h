@@ -1,9 +1,16 @@
-/* The kernel switch workflow (DESIGN.md "The kernel switch"):
+/* The kernel switch workflow (docs/switch.md):
  * preflight -> freeze -> snapshot -> checkpoint -> switch -> restore ->
- * verify -> commit, or on any failure after the snapshot: rollback. */
+ * verify -> commit, or on any failure after the freeze: rollback.
+ *
+ * Every step is journaled before it starts (STATE_DIR/journal/UUID.json),
+ * under the domain's exclusive lock; everything read from the guest goes
+ * through typed, checked getters (molt-reply.h). */
 #pragma once
 
 #include <json-glib/json-glib.h>
+#include <libvirt/libvirt.h>
+
+#include "molt-transport.h"
 
 G_BEGIN_DECLS
 
@@ -13,42 +20,52 @@ typedef enum
   MOLT_SWITCH_METHOD_REBOOT, /* paths on the host; a new QEMU with a new direct-boot kernel */
 } MoltSwitchMethod;
 
+/* One progress line ("checkpoint: dumping the jobs with CRIU"); it may hold
+ * guest text: escape it before a terminal sees it. */
+typedef void (*MoltSwitchProgressFunc) (const gchar *line, gpointer data);
+/* Opens a transport to DOM's agent; the default is its libvirt channel.
+ * Unit tests hand in a scripted agent. */
+typedef MoltTransport *(*MoltSwitchOpenAgentFunc) (virDomainPtr dom, gpointer data, GError **error);
+
 typedef struct
 {
   const gchar *uri;
   MoltSwitchMethod method;
-  const gchar *domain;
+  const gchar *domain; /* as typed: a name, a UUID or an id */
   const gchar *kernel; /* in the guest (kexec) or on the host (reboot) */
   const gchar *initrd; /* likewise; may be NULL */
   const gchar *append; /* NULL: the current command line */
   const gchar *state_dir;
   gboolean keep_snapshot;
   gboolean dry_run;
-  gboolean quiet;        /* no progress lines */
   guint agent_timeout_s; /* each short agent call */
   guint checkpoint_timeout_s;
   guint boot_timeout_s; /* new kernel to agent answering */
   const gchar *probe;   /* a shell command in the guest that must exit 0; NULL: none */
   guint probe_timeout_s;
+  guint rollback_settle_ms;        /* after a rollback's thaw, before the jobs are checked */
+  MoltSwitchProgressFunc progress; /* NULL: silent */
+  gpointer progress_data;
+  MoltSwitchOpenAgentFunc open_agent; /* NULL: the domain's channel */
+  gpointer open_agent_data;
 } MoltSwitchOptions;
 
 typedef enum
 {
   MOLT_SWITCH_COMMITTED,
   MOLT_SWITCH_DRY_RUN,
-  MOLT_SWITCH_NOTHING_DONE, /* failed before anything changed */
-  MOLT_SWITCH_ROLLED_BACK,  /* failed, and the VM is back as it was */
-  MOLT_SWITCH_BROKEN,       /* failed, and so did the rollback */
+  MOLT_SWITCH_NOTHING_DONE, /* failed before anything changed, or undone in place */
+  MOLT_SWITCH_ROLLED_BACK,  /* failed, and the VM and its jobs are back as they were */
+  MOLT_SWITCH_BROKEN,       /* failed, and so did the rollback (or a job did not survive it) */
 } MoltSwitchResult;
 
 /* Fills report (see docs/switch.md for its fields) in every case. */
 MoltSwitchResult molt_switch_run (const MoltSwitchOptions *options, JsonObject *report,
                                   GError **error);
-/* Undoes an interrupted switch from its journal: revert, thaw, drop the
- * snapshot. */
+/* Undoes an interrupted switch from its journal: revert (if the snapshot
+ * was taken), thaw, verify the jobs, drop the snapshot. */
 MoltSwitchResult molt_switch_rollback (const MoltSwitchOptions *options, JsonObject *report,
                                        GError **error);
-
 /* Finishes an interrupted switch from its journal: if the kernel switch had
  * begun, waits for the new boot, verifies and commits (or rolls back);
  * otherwise rolls back. */

@@ -82,10 +82,16 @@ start_libvirt() {
   die "libvirtd did not come up (see /var/log/libvirt/libvirtd.log)" 69
 }
 
+# Every component and every test on, said out loud: a reused build
+# directory configured otherwise would give empty suites.
+molt_build_options=(-Dhost_tools=true -Dguest_agent=true -Dtests=enabled -Dtest_faults=true)
+
 build_molt() {
   if [ ! -f "$molt_build/build.ninja" ]; then
     say "configuring $molt_build"
-    meson setup "$molt_build" "$molt_top" >/dev/null
+    meson setup "$molt_build" "$molt_top" "${molt_build_options[@]}" >/dev/null
+  else
+    meson setup --reconfigure "$molt_build" "$molt_top" "${molt_build_options[@]}" >/dev/null
   fi
   say "building"
   ninja -C "$molt_build" >/dev/null

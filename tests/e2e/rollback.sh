@@ -15,17 +15,22 @@ testbed_wait_agent "$dom" >/dev/null
 start_sequence_job pipeline
 wait_sequence_grows "$SEQ_FILE" 5
 
+# BEFORE: the sequence file captured before the failed attempt.
 assert_rolled_back() {
-  local what=$1
+  local what=$1 after
   assert_json "$(m --json info "$dom")" kernel-release "$k_old"
   assert_job_state pipeline running
   wait_sequence_grows "$SEQ_FILE" 5
-  # No number lost or repeated; the gap covers the whole failed attempt.
-  result=$(check_sequence "$(guest_cat "$SEQ_FILE")" 600)
+  after=$(seq_capture)
+  # The same job, no number lost or repeated; the gap covers the whole
+  # failed attempt.
+  result=$(check_continuity "$BEFORE" "$after" 600)
+  rm -f "$BEFORE" "$after"
   testbed_log "$what: rolled back, sequence intact ($result)"
 }
 
 # --- a file changed between checkpoint and restore ---
+BEFORE=$(seq_capture)
 set +e
 out=$(MOLT_TEST_FAULT=modify-open-file "$MOLT" -c "$MOLT_TEST_URI" --timeout 30 switch "$dom" \
         --kernel "/boot/vmlinuz-$k_new" --initrd "/boot/initrd.img-$k_new" 2>&1)
@@ -35,6 +40,7 @@ set -e
 assert_contains "$out" "file $SEQ_FILE, open in the job, changed between checkpoint and restore"
 assert_contains "$out" "Rolled back"
 assert_rolled_back "changed file"
+BEFORE=$(seq_capture)
 
 # --- the new kernel cannot boot: the old kernel's initrd cannot load the
 #     new kernel's virtio modules, so the root disk never appears ---
@@ -46,6 +52,7 @@ set -e
 [ "$rc" = 4 ] || testbed_die "unbootable kernel: exit $rc, expected 4: $out"
 assert_contains "$out" "did not bring the agent back within 60 s"
 assert_rolled_back "unbootable kernel"
+BEFORE=$(seq_capture)
 
 # --- the orchestrator killed in the middle of the switch ---
 log=$(mktemp)
@@ -71,6 +78,7 @@ out=$(m rollback "$dom" 2>&1) || testbed_die "molt rollback failed: $out"
 assert_rolled_back "killed orchestrator"
 # A second rollback has nothing to do.
 assert_fails 1 "nothing to roll back" m rollback "$dom"
+BEFORE=$(seq_capture)
 
 # --- killed after the kexec: --resume finishes the switch ---
 switch_killed_at_restore "$k_new"
@@ -80,7 +88,9 @@ assert_json "$report" resumed-from restore
 assert_json "$report" new-kernel-release "$k_new"
 assert_job_state pipeline running
 wait_sequence_grows "$SEQ_FILE" 5
-result=$(check_sequence "$(guest_cat "$SEQ_FILE")" 600)
+after=$(seq_capture)
+result=$(check_continuity "$BEFORE" "$after" 600)
+rm -f "$BEFORE" "$after"
 testbed_log "killed after the kexec: --resume committed the switch to $k_new, sequence intact ($result)"
 rm -f "$log"
 echo "rollback.sh: all checks passed"

@@ -51,6 +51,48 @@ assert_fails 1 "does not exist in the guest" m exec "$dom" --name nocwd --cwd /d
 assert_fails 1 "no job named 'nosuchjob'" m logs "$dom" nosuchjob
 assert_fails 64 "--name is required" m exec "$dom" -- true
 
+# --- guest text reaches the terminal escaped, and table cells fit ---
+esc=$(printf '\033]0;owned\007\033[2J')
+long=$(head -c 20000 /dev/zero | tr '\0' 'x')
+m exec "$dom" --name hostile -- sh -c 'sleep 600' "$esc" "$long" >/dev/null
+table=$(m jobs "$dom")
+if printf '%s' "$table" | grep -q "$(printf '\033')"; then
+  testbed_die "molt jobs printed an escape character from the guest"
+fi
+assert_contains "$table" '\x1b]0;owned\x07\x1b[2J'
+line=$(grep '^hostile' <<<"$table")
+[ "${#line}" -lt 200 ] || testbed_die "molt jobs printed a ${#line}-character line for a long command"
+# --json gives the command whole.
+[ "$(job_field hostile argv | wc -c)" -gt 20000 ] || testbed_die "--json cut the command"
+
+# --- a domain held by a switch: read-only commands say so at once ---
+uuid=$(virsh -q -c "$MOLT_TEST_URI" domuuid "$dom")
+mkdir -p "$MOLT_STATE_DIR/locks"
+# A stand-in switch: one process holding the lock (killing it releases it).
+python3 -c '
+import fcntl, os, sys, time
+f = open(sys.argv[1], "a+")
+fcntl.flock(f, fcntl.LOCK_EX)
+f.truncate(0)
+f.write("%d %d switch\n" % (os.getpid(), int(time.time())))
+f.flush()
+time.sleep(60)' "$MOLT_STATE_DIR/locks/$uuid.lock" &
+holder=$!
+for i in $(seq 1 50); do [ -s "$MOLT_STATE_DIR/locks/$uuid.lock" ] && break; sleep 0.1; done
+assert_fails 6 "$dom: busy: switch in progress since 20" m jobs "$dom"
+# The same domain typed by its UUID takes the same lock.
+assert_fails 6 "busy: switch in progress" m info "$uuid"
+out=$(m --json jobs "$dom" 2>/dev/null || true)
+assert_json "$out" error.code busy
+assert_json_is "$out" error.exit-code 6
+kill "$holder"
+wait "$holder" 2>/dev/null || true
+# Readers queue for the channel instead of stealing it from each other.
+readers=()
+for i in 1 2 3 4; do m --json jobs "$dom" >/dev/null & readers+=($!); done
+for pid in "${readers[@]}"; do wait "$pid" || testbed_die "a concurrent molt jobs failed"; done
+assert_job_state counter running
+
 # --- measured, not asserted: the agent's idle memory ---
 m exec "$dom" --name rss -- sh -c 'grep VmRSS /proc/$(pidof molt-agent)/status' >/dev/null
 sleep 2

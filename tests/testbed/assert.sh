@@ -18,6 +18,20 @@ assert_json() {
   [ "$got" = "$expected" ] || testbed_die "$filter is '$got', expected '$expected'"
 }
 
+# assert_json_is JSON PATH LITERAL: the value at PATH equals the JSON
+# LITERAL, type included: 1 is not "1", true is not "true".
+assert_json_is() {
+  python3 -c '
+import json, sys
+value = json.load(sys.stdin)
+for key in sys.argv[1].split("."):
+    value = value[int(key)] if isinstance(value, list) else value[key]
+expected = json.loads(sys.argv[2])
+if value != expected or type(value) is not type(expected):
+    sys.exit("%s is %s, expected %s" % (sys.argv[1], json.dumps(value), sys.argv[2]))
+' "$2" "$3" <<<"$1" || testbed_die "$2 is not $3 in: $1"
+}
+
 assert_contains() {
   local text=$1 needle=$2
   case "$text" in

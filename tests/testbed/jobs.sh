@@ -2,41 +2,89 @@
 # assert.sh, and m() and $dom set by the caller).
 
 # The sequence job: writer | reader. The reader holds the file open (not
-# O_APPEND: its position must survive) and appends "N EPOCH" per number.
+# O_APPEND: its position must survive) and writes one line per number:
+# "N EPOCH TOKEN PID": the number, the time, a token drawn once when the
+# job starts and the job's PID as it sees it ($$). A job restarted instead
+# of restored truncates the file, counts from 0 again and draws a new token:
+# check_continuity catches each of these.
 SEQ_FILE=/var/lib/molt/seq.txt
 SEQ_PERIOD=0.2
 start_sequence_job() {
   local name=$1 file=${2:-$SEQ_FILE}
-  m exec "$dom" --name "$name" -- sh -c "exec 3>$file; i=0; while :; do echo \$i; i=\$((i+1)); sleep $SEQ_PERIOD; done | while read n; do echo \"\$n \$(date +%s)\" >&3; done" >/dev/null
+  m exec "$dom" --name "$name" -- sh -c "exec 3>$file; tok=\$(cat /proc/sys/kernel/random/uuid); me=\$\$; i=0; while :; do echo \$i; i=\$((i+1)); sleep $SEQ_PERIOD; done | while read n; do echo \"\$n \$(date +%s) \$tok \$me\" >&3; done" >/dev/null
 }
 
-# guest_cat PATH: the file's content, read by a short job in the guest.
-guest_cat() {
-  local name="cat-$RANDOM" i state
-  m exec "$dom" --name "$name" -- cat "$1" >/dev/null
-  for i in $(seq 1 50); do
-    state=$(m --json jobs "$dom" | python3 -c '
-import json, sys
-jobs = json.load(sys.stdin)["jobs"]
-print([j["state"] for j in jobs if j["name"] == sys.argv[1]][0])' "$name")
+# guest_run CMD...: runs CMD as a short job in the guest and prints its
+# output, byte for byte. Fails if the job does not end within 60 s or its
+# output is longer than one log read (64 KiB).
+guest_run() {
+  local name="run-$RANDOM$RANDOM" i state="" out
+  m exec "$dom" --name "$name" -- "$@" >/dev/null || return 1
+  for i in $(seq 1 300); do
+    state=$(job_field "$name" state)
     [ "$state" = exited ] && break
     sleep 0.2
   done
-  m logs "$dom" "$name" --bytes 65536
+  [ "$state" = exited ] || { testbed_log "guest_run: '$*' still $state after 60 s"; return 1; }
+  out=$(mktemp)
+  m --json logs "$dom" "$name" --bytes 65536 >"$out" || { rm -f "$out"; return 1; }
+  python3 - "$out" <<'PY' || { rm -f "$out"; return 1; }
+import json, sys
+log = json.load(open(sys.argv[1]))
+data = log["tail"].encode()
+if log["size"] != len(data):
+    sys.exit("guest_run: the output has %d bytes, one read gives %d" % (log["size"], len(data)))
+sys.stdout.buffer.write(data)
+PY
+  rm -f "$out"
 }
 
-# check_sequence CONTENT MAX_GAP_S: numbers from 0, consecutive, no
-# duplicate; no gap between consecutive lines above MAX_GAP_S. Prints
-# "LINES MAXGAP".
-check_sequence() {
-  python3 - "$2" <<PY || testbed_die "sequence check failed"
+# guest_cat PATH: the whole file as it was when its size was read (files
+# here only grow), in chunks of one log read each.
+guest_cat() {
+  local path=$1 size off=0 n chunk=60000
+  size=$(guest_run stat -c %s "$path") || return 1
+  while [ "$off" -lt "$size" ]; do
+    n=$(( size - off < chunk ? size - off : chunk ))
+    guest_run sh -c "tail -c +$((off + 1)) '$path' | head -c $n" || return 1
+    off=$((off + n))
+  done
+}
+
+# guest_lines PATH: its number of lines.
+guest_lines() { guest_run sh -c "wc -l < '$1'" | tr -d ' \n'; }
+
+# check_continuity BEFORE AFTER MAX_GAP_S: host files holding the sequence
+# file before and after an event (a switch, a rollback). The old content is
+# a prefix of the new; one token and one PID on every line (the same job,
+# not a new start); numbers from 0, consecutive, none repeated; no gap
+# between consecutive lines above MAX_GAP_S. Prints "LINES MAXGAP".
+check_continuity() {
+  python3 - "$1" "$2" "$3" <<'PY' || testbed_die "continuity check failed"
 import sys
-max_gap = float(sys.argv[1])
-lines = [l.split() for l in """$1""".strip().splitlines() if l.strip()]
+before = open(sys.argv[1], "rb").read()
+after = open(sys.argv[2], "rb").read()
+max_gap = float(sys.argv[3])
+if not before:
+    sys.exit("nothing recorded before the event")
+if not after.startswith(before):
+    sys.exit("the file before the event (%d bytes) is not a prefix of the file after it "
+             "(%d bytes): the job started over" % (len(before), len(after)))
+if len(after) == len(before):
+    sys.exit("the sequence did not grow after the event")
+lines = [l.split() for l in after.decode().splitlines()]
+if any(len(l) != 4 for l in lines):
+    sys.exit("malformed line: %r" % next(l for l in lines if len(l) != 4))
 nums = [int(l[0]) for l in lines]
 times = [int(l[1]) for l in lines]
+tokens = {l[2] for l in lines}
+pids = {l[3] for l in lines}
+if len(tokens) != 1:
+    sys.exit("%d tokens in the file: the job was started again" % len(tokens))
+if len(pids) != 1:
+    sys.exit("the job saw its PID change: %s" % sorted(pids))
 if nums[0] != 0:
-    sys.exit("sequence starts at %d, not 0 (reset?)" % nums[0])
+    sys.exit("sequence starts at %d, not 0" % nums[0])
 for a, b in zip(nums, nums[1:]):
     if b != a + 1:
         sys.exit("sequence jumps from %d to %d (lost or duplicated numbers)" % (a, b))
@@ -47,12 +95,20 @@ print(len(nums), gap)
 PY
 }
 
+# seq_capture: the sequence file now, into a new host file; prints its path.
+seq_capture() {
+  local file
+  file=$(mktemp)
+  guest_cat "$SEQ_FILE" >"$file" || { rm -f "$file"; return 1; }
+  echo "$file"
+}
+
 # wait_sequence_grows FILE N: until the file has N more lines than now.
 wait_sequence_grows() {
   local file=$1 more=$2 before now i
-  before=$(guest_cat "$file" | wc -l)
+  before=$(guest_lines "$file")
   for i in $(seq 1 60); do
-    now=$(guest_cat "$file" | wc -l)
+    now=$(guest_lines "$file")
     [ "$now" -ge $((before + more)) ] && return 0
     sleep 1
   done
@@ -60,17 +116,19 @@ wait_sequence_grows() {
 }
 
 # job_field NAME FIELD: FIELD of the managed job NAME in $dom (jobs are
-# listed by start time, and helper jobs such as guest_cat's come and go, so
-# never pick a job by its position).
+# listed by start time, and helper jobs come and go, so never pick a job by
+# its position). Fails if there is no such job.
 job_field() {
   m --json jobs "$dom" | python3 -c '
 import json, sys
 jobs = [j for j in json.load(sys.stdin)["jobs"] if j["name"] == sys.argv[1]]
-print(jobs[0].get(sys.argv[2], "") if jobs else "(no job %s)" % sys.argv[1])' "$1" "$2"
+if not jobs:
+    sys.exit("no job %s" % sys.argv[1])
+print(jobs[0].get(sys.argv[2], ""))' "$1" "$2"
 }
 
 assert_job_state() {
   local name=$1 expected=$2 got
-  got=$(job_field "$name" state)
+  got=$(job_field "$name" state) || testbed_die "job $name is not listed"
   [ "$got" = "$expected" ] || testbed_die "job $name is '$got', expected '$expected'"
 }

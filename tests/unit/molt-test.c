@@ -19,3 +19,23 @@ molt_test_run (const char *suite_name, const MoltTestCase *cases)
   CU_cleanup_registry ();
   return failures == 0 ? 0 : 1;
 }
+
+char *
+molt_test_tmpdir_new (const char *prefix)
+{
+  g_autofree char *template = g_strconcat (prefix, "-XXXXXX", NULL);
+  char *dir = g_dir_make_tmp (template, NULL);
+
+  g_assert (dir != NULL);
+  return dir;
+}
+
+void
+molt_test_tmpdir_remove (char *dir)
+{
+  const char *argv[] = { "rm", "-rf", "--", dir, NULL };
+
+  g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL, NULL,
+                NULL);
+  g_free (dir);
+}

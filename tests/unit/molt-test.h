@@ -43,3 +43,7 @@ typedef struct
 
 /* Runs one suite; the exit code is the number of failures (0: all passed). */
 int molt_test_run (const char *suite_name, const MoltTestCase *cases);
+
+/* A private temporary directory for one test binary, and its removal. */
+char *molt_test_tmpdir_new (const char *prefix);
+void molt_test_tmpdir_remove (char *dir);

@@ -13,6 +13,7 @@
 #include "molt-line-reader.h"
 #include "molt-message.h"
 #include "molt-protocol-error.h"
+#include "fake-peer.h"
 #include "molt-test.h"
 
 typedef enum
@@ -36,20 +37,6 @@ typedef struct
 } FakeAgent;
 
 static void
-fake_write (FakeAgent *fake, const gchar *text)
-{
-  gsize len = strlen (text);
-  while (len > 0)
-    {
-      ssize_t n = write (fake->fd, text, len);
-      if (n <= 0)
-        return;
-      text += n;
-      len -= (gsize) n;
-    }
-}
-
-static void
 fake_reply (FakeAgent *fake, MoltRequest *req)
 {
   g_autoptr (JsonNode) ret = NULL;
@@ -62,13 +49,13 @@ fake_reply (FakeAgent *fake, MoltRequest *req)
       switch (fake->mode)
         {
         case FAKE_GARBAGE:
-          fake_write (fake, "\xff"
-                            "definitely { not json\n");
+          fake_peer_write (fake->fd, "\xff"
+                                     "definitely { not json\n");
           return;
         case FAKE_ENDLESS:
-          fake_write (fake, "\xff{\"return\": \"");
+          fake_peer_write (fake->fd, "\xff{\"return\": \"");
           for (int i = 0; i < 40000; i++)
-            fake_write (fake, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+            fake_peer_write (fake->fd, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
           return;
         case FAKE_NO_DELIMITER:
           for (int i = 0; i < 200000 && fake->fd >= 0; i++)
@@ -78,8 +65,8 @@ fake_reply (FakeAgent *fake, MoltRequest *req)
             }
           return;
         default:
-          fake_write (fake, "\xff");
-          fake_write (fake, line);
+          fake_peer_write (fake->fd, "\xff");
+          fake_peer_write (fake->fd, line);
           return;
         }
     }
@@ -88,14 +75,14 @@ fake_reply (FakeAgent *fake, MoltRequest *req)
   switch (fake->mode)
     {
     case FAKE_STALE_FIRST:
-      fake_write (fake, "{\"return\": \"old\", \"id\": 1}\n{\"return\": 5}\n");
+      fake_peer_write (fake->fd, "{\"return\": \"old\", \"id\": 1}\n{\"return\": 5}\n");
       break;
     case FAKE_ERROR:
       {
         g_autoptr (GError) err
             = g_error_new (MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_NOT_FOUND, "no job named 'x'");
         g_autofree gchar *eline = molt_reply_build_error (err, req->id);
-        fake_write (fake, eline);
+        fake_peer_write (fake->fd, eline);
         return;
       }
     case FAKE_CLOSE:
@@ -112,35 +99,24 @@ fake_reply (FakeAgent *fake, MoltRequest *req)
     }
   ret = json_node_init_string (json_node_alloc (), req->execute);
   line = molt_reply_build_return (ret, req->id);
-  fake_write (fake, line);
+  fake_peer_write (fake->fd, line);
+}
+
+static void
+fake_request (MoltRequest *req, gpointer data)
+{
+  FakeAgent *fake = data;
+
+  if (fake->mode != FAKE_SILENT)
+    fake_reply (fake, req);
 }
 
 static gpointer
 fake_agent_thread (gpointer data)
 {
   FakeAgent *fake = data;
-  g_autoptr (MoltLineReader) reader = molt_line_reader_new (65536);
-  guint8 buf[4096];
-  ssize_t n;
 
-  while ((n = read (fake->fd, buf, sizeof buf)) > 0)
-    {
-      gchar *line = NULL;
-      MoltLineStatus status;
-
-      molt_line_reader_feed (reader, buf, (gsize) n);
-      while ((status = molt_line_reader_next (reader, &line)) != MOLT_LINE_NONE)
-        {
-          g_autofree gchar *owned = line;
-          g_autoptr (MoltRequest) req = NULL;
-
-          if (status != MOLT_LINE_OK)
-            continue;
-          req = molt_request_parse (owned, NULL);
-          if (req != NULL && fake->mode != FAKE_SILENT)
-            fake_reply (fake, req);
-        }
-    }
+  fake_peer_serve (fake->fd, fake_request, fake);
   return NULL;
 }
 

@@ -1,0 +1,28 @@
+/* What a switch or a rollback did to the jobs, judged from the agent's job
+ * lists before (frozen) and after. Pure: JSON in, report entries and
+ * errors out; every member read through the typed getters. */
+#pragma once
+
+#include <json-glib/json-glib.h>
+
+G_BEGIN_DECLS
+
+/* After a switch: every job frozen before runs again under the same name,
+ * with the same PID in its namespace (read from the restored process) and
+ * the same namespace PIDs as at its checkpoint. Appends one report entry
+ * per job (name, pids, downtime) to report_jobs. */
+gboolean molt_switch_jobs_verify_switch (JsonArray *before, JsonArray *after,
+                                         JsonArray *report_jobs, GError **error);
+
+/* After a rollback: one report entry per job frozen (or running) before, its "state"
+ * saying what is true: "running" (same PID in its namespace), "gone" (with
+ * its exit status or signal), or "unknown" (after NULL: the agent could not
+ * be asked). Returns how many are not running; *summary (may be NULL) says
+ * which, for a message. */
+guint molt_switch_jobs_verify_rollback (JsonArray *before, JsonArray *after, JsonArray *report_jobs,
+                                        gchar **summary);
+
+/* Every entry of a job list is well formed (typed members, in range). */
+gboolean molt_switch_jobs_check_list (JsonArray *jobs, const gchar *what, GError **error);
+
+G_END_DECLS

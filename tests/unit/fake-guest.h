@@ -1,0 +1,38 @@
+/* A scripted guest for unit tests of the switch workflow: a molt-agent
+ * that answers on socketpairs (one per connection, each served by a
+ * thread), keeps a tiny model of one guest (its boot, one job, whether the
+ * job is frozen) and breaks the replies it is told to, like libvirt's
+ * qemuagenttest does for the QEMU guest agent. */
+#pragma once
+
+#include <libvirt/libvirt.h>
+
+#include "molt-transport.h"
+
+typedef enum
+{
+  FAKE_FAULT_NONE,
+  FAKE_FAULT_ERROR,      /* an error reply, its text full of escape sequences */
+  FAKE_FAULT_MISSING,    /* every member of the reply (or of its elements) removed */
+  FAKE_FAULT_WRONG_TYPE, /* every member replaced by an object */
+  FAKE_FAULT_ESCAPES,    /* every string replaced by terminal escape sequences */
+  FAKE_FAULT_HUGE,       /* every integer replaced by G_MAXINT64 */
+  FAKE_FAULT_TIMEOUT,    /* no reply at all */
+  FAKE_FAULT_LAST
+} FakeFault;
+
+const char *fake_fault_to_string (FakeFault fault);
+
+typedef struct _FakeGuest FakeGuest;
+
+FakeGuest *fake_guest_new (void);
+void fake_guest_free (FakeGuest *guest);
+/* Breaks the reply to the Nth call (from 1) of COMMAND. */
+void fake_guest_set_fault (FakeGuest *guest, const char *command, unsigned nth, FakeFault fault);
+/* The probe job exits with this wait status and its log reply is {}. */
+void fake_guest_set_probe_status (FakeGuest *guest, int status);
+/* A MoltSwitchOpenAgentFunc: data is the FakeGuest. */
+MoltTransport *fake_guest_connect (virDomainPtr dom, gpointer data, GError **error);
+/* The state of job "a" ("running", "frozen", ...). */
+const char *fake_guest_job_state (FakeGuest *guest);
+unsigned fake_guest_calls (FakeGuest *guest, const char *command);

@@ -1,0 +1,173 @@
+/* Judging a switch and a rollback from the agent's job lists: what passes,
+ * what fails and with which message, and hostile lists. */
+#include <signal.h>
+#include <string.h>
+
+#include "molt-host-error.h"
+#include "molt-message.h"
+#include "molt-switch-jobs.h"
+#include "molt-test.h"
+
+static JsonArray *
+parse (const gchar *text)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonNode) node = molt_json_parse_bounded (text, &error);
+
+  MOLT_ASSERT_NO_ERROR (error);
+  return json_array_ref (json_node_get_array (node));
+}
+
+#define BEFORE                                                                                     \
+  "[{\"name\":\"a\",\"state\":\"frozen\",\"pid\":100,\"ns-pid\":1,\"frozen-at-us\":1000000},"      \
+  " {\"name\":\"idle\",\"state\":\"exited\",\"exit-status\":0}]"
+
+static gchar *
+verify_switch (const gchar *after_text, JsonArray **report_out)
+{
+  g_autoptr (JsonArray) before = parse (BEFORE);
+  g_autoptr (JsonArray) after = parse (after_text);
+  g_autoptr (JsonArray) report = json_array_new ();
+  g_autoptr (GError) error = NULL;
+
+  if (molt_switch_jobs_verify_switch (before, after, report, &error))
+    {
+      if (report_out != NULL)
+        *report_out = g_steal_pointer (&report);
+      return NULL;
+    }
+  CU_ASSERT_EQUAL (json_array_get_length (report), 0);
+  return g_strdup (error->message);
+}
+
+static void
+test_switch_good (void)
+{
+  g_autoptr (JsonArray) report = NULL;
+  g_autofree gchar *message
+      = verify_switch ("[{\"name\":\"a\",\"state\":\"running\",\"pid\":7,\"ns-pid\":1,"
+                       "\"resumed-at-us\":3500000,\"ns-pids-at-checkpoint\":\"1 2\","
+                       "\"ns-pids-at-restore\":\"1 2\"}]",
+                       &report);
+  JsonObject *job;
+
+  CU_ASSERT_PTR_NULL (message);
+  CU_ASSERT_EQUAL_FATAL (json_array_get_length (report), 1);
+  job = json_array_get_object_element (report, 0);
+  CU_ASSERT_STRING_EQUAL (json_object_get_string_member (job, "name"), "a");
+  CU_ASSERT_EQUAL (json_object_get_int_member (job, "pid-before"), 100);
+  CU_ASSERT_EQUAL (json_object_get_int_member (job, "pid-after"), 7);
+  CU_ASSERT_DOUBLE_EQUAL (json_object_get_double_member (job, "downtime-s"), 2.5, 1e-9);
+}
+
+static void
+expect_switch_failure (const gchar *after, const gchar *needle)
+{
+  g_autofree gchar *message = verify_switch (after, NULL);
+
+  CU_ASSERT_PTR_NOT_NULL_FATAL (message);
+  MOLT_ASSERT_CONTAINS (message, needle);
+}
+
+static void
+test_switch_failures (void)
+{
+  expect_switch_failure ("[]", "job a is missing after the switch");
+  expect_switch_failure ("[{\"name\":\"a\",\"state\":\"restore-failed\",\"ns-pid\":1,"
+                         "\"restore-error\":\"file /x changed\"}]",
+                         "did not come back (state restore-failed): file /x changed");
+  /* A restarted job has a new namespace init: its PID there differs. */
+  expect_switch_failure ("[{\"name\":\"a\",\"state\":\"running\",\"ns-pid\":2,"
+                         "\"ns-pids-at-checkpoint\":\"1\",\"ns-pids-at-restore\":\"1\"}]",
+                         "PID 2 in its namespace, was 1");
+  expect_switch_failure ("[{\"name\":\"a\",\"state\":\"running\",\"ns-pid\":1,"
+                         "\"ns-pids-at-checkpoint\":\"1 2 3\",\"ns-pids-at-restore\":\"1 2\"}]",
+                         "other PIDs in its namespace (1 2, was 1 2 3)");
+  expect_switch_failure ("[{\"name\":\"a\",\"state\":\"running\",\"ns-pid\":1}]",
+                         "did not report job a's namespace PIDs");
+}
+
+static void
+test_switch_hostile (void)
+{
+  /* The switch used to read these with defaults, pass NULL to %s and
+   * subtract guest numbers unchecked. */
+  expect_switch_failure ("[{\"name\":{},\"state\":\"running\"}]",
+                         "has an object as member 'name', not a string");
+  expect_switch_failure ("[{\"state\":\"running\"}]", "lacks a string member 'name'");
+  expect_switch_failure ("[{\"name\":\"a\",\"state\":\"running\",\"ns-pid\":1,"
+                         "\"resumed-at-us\":9223372036854775807}]",
+                         "outside");
+  expect_switch_failure ("[{\"name\":\"a\",\"state\":\"running\",\"ns-pid\":\"1\"}]",
+                         "a string as member 'ns-pid', not an integer");
+  expect_switch_failure ("[5]", "an integer as element 0, not an object");
+}
+
+static void
+test_switch_clock_backwards (void)
+{
+  g_autoptr (JsonArray) report = NULL;
+  g_autofree gchar *message = verify_switch ("[{\"name\":\"a\",\"state\":\"running\",\"ns-pid\":1,"
+                                             "\"resumed-at-us\":5,\"ns-pids-at-checkpoint\":\"1\","
+                                             "\"ns-pids-at-restore\":\"1\"}]",
+                                             &report);
+
+  CU_ASSERT_PTR_NULL (message);
+  CU_ASSERT_FALSE (
+      json_object_has_member (json_array_get_object_element (report, 0), "downtime-s"));
+}
+
+static void
+test_rollback_report (void)
+{
+  g_autoptr (JsonArray) before = parse (
+      "[{\"name\":\"a\",\"state\":\"frozen\",\"ns-pid\":1},{\"name\":\"b\",\"state\":\"frozen\","
+      "\"ns-pid\":1},{\"name\":\"c\",\"state\":\"frozen\",\"ns-pid\":1},"
+      "{\"name\":\"old\",\"state\":\"exited\"}]");
+  g_autofree gchar *after_text
+      = g_strdup_printf ("[{\"name\":\"a\",\"state\":\"running\",\"ns-pid\":1},"
+                         "{\"name\":\"b\",\"state\":\"exited\",\"ns-pid\":1,\"exit-status\":%d}]",
+                         SIGPIPE);
+  g_autoptr (JsonArray) after = parse (after_text);
+  g_autoptr (JsonArray) report = json_array_new ();
+  g_autofree gchar *summary = NULL;
+
+  CU_ASSERT_EQUAL (molt_switch_jobs_verify_rollback (before, after, report, &summary), 2);
+  CU_ASSERT_EQUAL_FATAL (json_array_get_length (report), 3);
+  CU_ASSERT_STRING_EQUAL (
+      json_object_get_string_member (json_array_get_object_element (report, 0), "state"),
+      "running");
+  CU_ASSERT_STRING_EQUAL (
+      json_object_get_string_member (json_array_get_object_element (report, 1), "state"), "gone");
+  MOLT_ASSERT_CONTAINS (summary, "job b is gone (killed by signal 13");
+  MOLT_ASSERT_CONTAINS (summary, "job c is gone (no longer in the agent's job list)");
+}
+
+static void
+test_rollback_unknown (void)
+{
+  g_autoptr (JsonArray) before = parse ("[{\"name\":\"a\",\"state\":\"frozen\",\"ns-pid\":1}]");
+  g_autoptr (JsonArray) report = json_array_new ();
+  g_autofree gchar *summary = NULL;
+
+  CU_ASSERT_EQUAL (molt_switch_jobs_verify_rollback (before, NULL, report, &summary), 1);
+  CU_ASSERT_STRING_EQUAL (
+      json_object_get_string_member (json_array_get_object_element (report, 0), "state"),
+      "unknown");
+  MOLT_ASSERT_CONTAINS (summary, "job a is unknown (the agent could not be asked)");
+}
+
+int
+main (void)
+{
+  static const MoltTestCase cases[] = {
+    { "a switch every job survived", test_switch_good },
+    { "a switch a job did not survive", test_switch_failures },
+    { "hostile job lists", test_switch_hostile },
+    { "a guest clock that went backwards", test_switch_clock_backwards },
+    { "rollback: running, gone", test_rollback_report },
+    { "rollback: the agent cannot be asked", test_rollback_unknown },
+    { NULL, NULL },
+  };
+  return molt_test_run ("switch-jobs", cases);
+}

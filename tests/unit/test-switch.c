@@ -1,0 +1,307 @@
+/* The switch workflow without a VM: libvirt's test driver for the domain
+ * and its snapshots, a scripted guest (fake-guest.c) for the agent. Every
+ * step's agent call x every kind of broken reply ends in a clear error, a
+ * rollback where one is due, no crash, the job running and the journal
+ * resolved; and the journal rules (refuse over an unresolved switch,
+ * resume, rollback by the least destructive layer). */
+#include <string.h>
+
+#include "fake-guest.h"
+#include "molt-domain-lock.h"
+#include "molt-journal.h"
+#include "molt-libvirt.h"
+#include "molt-switch.h"
+#include "molt-test.h"
+
+#define URI "test:///default"
+
+static gchar *state_dir;
+
+/* One switch run: a fresh scripted guest, options, a report, no journal. */
+typedef struct
+{
+  FakeGuest *guest;
+  MoltSwitchOptions o;
+  JsonObject *report;
+  GError *error;
+} Run;
+
+static void
+run_clear_state (void)
+{
+  g_autofree gchar *journal = g_build_filename (state_dir, "journal", NULL);
+  g_autofree gchar *locks = g_build_filename (state_dir, "locks", NULL);
+  const char *argv[] = { "rm", "-rf", "--", journal, locks, NULL };
+
+  g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL, NULL,
+                NULL);
+}
+
+static void
+run_init (Run *r)
+{
+  run_clear_state ();
+  r->guest = fake_guest_new ();
+  r->o = (MoltSwitchOptions){
+    .uri = URI,
+    .method = MOLT_SWITCH_METHOD_KEXEC,
+    .domain = "test",
+    .kernel = "/boot/vmlinuz-new",
+    .initrd = "/boot/initrd.img-new",
+    .state_dir = state_dir,
+    .agent_timeout_s = 1,
+    .checkpoint_timeout_s = 1,
+    .boot_timeout_s = 3,
+    .probe_timeout_s = 2,
+    .open_agent = fake_guest_connect,
+    .open_agent_data = r->guest,
+  };
+  r->report = json_object_new ();
+  r->error = NULL;
+}
+
+/* Ready for another call on the same guest and state. */
+static void
+run_next (Run *r)
+{
+  json_object_unref (r->report);
+  r->report = json_object_new ();
+  g_clear_error (&r->error);
+}
+
+static void
+run_clear (Run *r)
+{
+  fake_guest_free (r->guest);
+  json_object_unref (r->report);
+  g_clear_error (&r->error);
+}
+
+static MoltJournalState
+journal_state (void)
+{
+  g_autoptr (virConnect) conn = virConnectOpen (URI);
+  g_autoptr (virDomain) dom = virDomainLookupByName (conn, "test");
+  g_autofree gchar *uuid = molt_domain_uuid (dom, NULL);
+  g_autoptr (MoltJournal) journal = molt_journal_new (state_dir, uuid, "test");
+
+  return molt_journal_load (journal, NULL) ? molt_journal_get_state (journal) : MOLT_JOURNAL_NONE;
+}
+
+static void
+test_commit (void)
+{
+  Run r;
+
+  run_init (&r);
+  CU_ASSERT_EQUAL (molt_switch_run (&r.o, r.report, &r.error), MOLT_SWITCH_COMMITTED);
+  MOLT_ASSERT_NO_ERROR (r.error);
+  CU_ASSERT_STRING_EQUAL (json_object_get_string_member (r.report, "new-kernel-release"),
+                          "6.1.0-new");
+  CU_ASSERT_EQUAL (json_array_get_length (json_object_get_array_member (r.report, "jobs")), 1);
+  CU_ASSERT_EQUAL (journal_state (), MOLT_JOURNAL_COMMITTED);
+  CU_ASSERT_EQUAL (fake_guest_calls (r.guest, "kexec"), 1);
+  run_clear (&r);
+}
+
+/* Where each step talks to the agent: the Nth call of a command. */
+typedef struct
+{
+  const gchar *step;
+  const gchar *command;
+  guint nth;
+} AgentCall;
+
+static const AgentCall calls[] = {
+  { "preflight", "info", 1 },     { "preflight", "switch-preflight", 1 },
+  { "preflight", "job-list", 1 }, { "freeze", "freeze", 1 },
+  { "freeze", "job-list", 2 },    { "checkpoint", "checkpoint", 1 },
+  { "switch", "kexec", 1 },       { "restore", "info", 2 },
+  { "verify", "job-list", 3 },    { "rollback", "thaw", 1 },
+  { "rollback", "job-list", 3 }, /* after preflight's and freeze's */
+};
+
+static const gchar *
+result_name (MoltSwitchResult result)
+{
+  switch (result)
+    {
+    case MOLT_SWITCH_COMMITTED:
+      return "committed";
+    case MOLT_SWITCH_ROLLED_BACK:
+      return "rolled back";
+    case MOLT_SWITCH_NOTHING_DONE:
+      return "nothing done";
+    case MOLT_SWITCH_BROKEN:
+      return "broken";
+    default:
+      return "?";
+    }
+}
+
+static void
+run_fault (const AgentCall *call, FakeFault fault)
+{
+  Run r;
+  MoltSwitchResult result;
+  MoltJournalState state;
+
+  run_init (&r);
+  fake_guest_set_fault (r.guest, call->command, call->nth, fault);
+  /* The rollback's calls only happen once something failed. */
+  if (g_str_equal (call->step, "rollback"))
+    fake_guest_set_fault (r.guest, "checkpoint", 1, FAKE_FAULT_ERROR);
+  result = molt_switch_run (&r.o, r.report, &r.error);
+  state = journal_state ();
+
+  if (result == MOLT_SWITCH_COMMITTED)
+    CU_ASSERT_PTR_NULL (r.error)
+  else
+    CU_ASSERT_PTR_NOT_NULL (r.error)
+  /* Never left in progress: committed, rolled back, or failed and saying so. */
+  CU_ASSERT_NOT_EQUAL (state, MOLT_JOURNAL_IN_PROGRESS);
+  if (result == MOLT_SWITCH_BROKEN)
+    {
+      CU_ASSERT_EQUAL (state, MOLT_JOURNAL_FAILED);
+      MOLT_ASSERT_CONTAINS (r.error->message, "rollback");
+    }
+  else
+    /* Whatever happened, the job runs: on the new kernel or the old. */
+    CU_ASSERT_STRING_EQUAL (fake_guest_job_state (r.guest), "running");
+  if (result == MOLT_SWITCH_ROLLED_BACK)
+    CU_ASSERT_EQUAL (state, MOLT_JOURNAL_ROLLED_BACK);
+  g_printerr ("\n    %-10s %-16s #%u x %-16s -> %s%s%.160s", call->step, call->command, call->nth,
+              fake_fault_to_string (fault), result_name (result), r.error != NULL ? ": " : "",
+              r.error != NULL ? r.error->message : "");
+  run_clear (&r);
+}
+
+static void
+test_fault_matrix (void)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (calls); i++)
+    for (FakeFault fault = FAKE_FAULT_ERROR; fault < FAKE_FAULT_LAST; fault++)
+      run_fault (&calls[i], fault);
+}
+
+/* The crash this used to be: a probe job that failed, and a job-log reply
+ * without its "tail". */
+static void
+test_failing_probe_rolls_back (void)
+{
+  Run r;
+
+  run_init (&r);
+  r.o.probe = "false";
+  fake_guest_set_probe_status (r.guest, 256);
+  CU_ASSERT_EQUAL (molt_switch_run (&r.o, r.report, &r.error), MOLT_SWITCH_ROLLED_BACK);
+  CU_ASSERT_PTR_NOT_NULL_FATAL (r.error);
+  MOLT_ASSERT_CONTAINS (r.error->message, "the probe 'false' failed (wait status 256)");
+  CU_ASSERT_STRING_EQUAL (json_object_get_string_member (r.report, "failed-step"), "verify");
+  CU_ASSERT_EQUAL (journal_state (), MOLT_JOURNAL_ROLLED_BACK);
+  run_clear (&r);
+}
+
+static void
+test_refuses_over_unresolved_journal (void)
+{
+  Run r;
+
+  run_init (&r);
+  /* A switch whose checkpoint and then rollback failed. */
+  fake_guest_set_fault (r.guest, "checkpoint", 1, FAKE_FAULT_TIMEOUT);
+  fake_guest_set_fault (r.guest, "thaw", 1, FAKE_FAULT_ERROR);
+  CU_ASSERT_EQUAL (molt_switch_run (&r.o, r.report, &r.error), MOLT_SWITCH_BROKEN);
+  CU_ASSERT_EQUAL (journal_state (), MOLT_JOURNAL_FAILED);
+
+  run_next (&r);
+  CU_ASSERT_EQUAL (molt_switch_run (&r.o, r.report, &r.error), MOLT_SWITCH_NOTHING_DONE);
+  CU_ASSERT_PTR_NOT_NULL_FATAL (r.error);
+  MOLT_ASSERT_CONTAINS (r.error->message, "the last switch of test is unresolved (failed");
+  MOLT_ASSERT_CONTAINS (r.error->message, "'molt rollback test'");
+  CU_ASSERT_EQUAL (fake_guest_calls (r.guest, "freeze"), 1);
+
+  /* molt rollback resolves it: the thaw works this time. */
+  run_next (&r);
+  CU_ASSERT_EQUAL (molt_switch_rollback (&r.o, r.report, &r.error), MOLT_SWITCH_ROLLED_BACK);
+  MOLT_ASSERT_NO_ERROR (r.error);
+  CU_ASSERT_EQUAL (journal_state (), MOLT_JOURNAL_ROLLED_BACK);
+  CU_ASSERT_STRING_EQUAL (fake_guest_job_state (r.guest), "running");
+  run_clear (&r);
+}
+
+static void
+test_busy_while_switching (void)
+{
+  Run r;
+  g_autoptr (virConnect) conn = virConnectOpen (URI);
+  g_autoptr (virDomain) dom = virDomainLookupByName (conn, "test");
+  g_autoptr (MoltDomainLock) held = NULL;
+
+  run_init (&r);
+  held = molt_domain_lock_acquire (state_dir, dom, MOLT_LOCK_EXCLUSIVE, "switch", &r.error);
+  MOLT_ASSERT_NO_ERROR (r.error);
+  r.o.dry_run = TRUE;
+  CU_ASSERT_EQUAL (molt_switch_run (&r.o, r.report, &r.error), MOLT_SWITCH_NOTHING_DONE);
+  CU_ASSERT_PTR_NOT_NULL_FATAL (r.error);
+  MOLT_ASSERT_CONTAINS (r.error->message, "busy: switch in progress");
+  CU_ASSERT_EQUAL (fake_guest_calls (r.guest, "info"), 0);
+  run_clear (&r);
+}
+
+static void
+test_resume_before_kexec_rolls_back (void)
+{
+  Run r;
+  g_autoptr (virConnect) conn = virConnectOpen (URI);
+  g_autoptr (virDomain) dom = virDomainLookupByName (conn, "test");
+  g_autofree gchar *uuid = molt_domain_uuid (dom, NULL);
+  g_autoptr (MoltJournal) journal = NULL;
+  g_autoptr (JsonArray) before = json_array_new ();
+  g_autoptr (JsonObject) job = json_object_new ();
+
+  run_init (&r);
+  /* What a switch killed during its snapshot step leaves: jobs frozen, no
+   * snapshot yet. */
+  journal = molt_journal_new (state_dir, uuid, "test");
+  json_object_set_string_member (job, "name", "a");
+  json_object_set_string_member (job, "state", "frozen");
+  json_object_set_int_member (job, "ns-pid", 1);
+  json_array_add_object_element (before, g_steal_pointer (&job));
+  molt_journal_set_string (journal, "snapshot", "molt-switch-never-taken");
+  molt_journal_set_string (journal, "old-boot-id", "boot-1");
+  molt_journal_set_array (journal, "jobs-before", before);
+  molt_journal_set_state (journal, MOLT_JOURNAL_IN_PROGRESS, &r.error);
+  molt_journal_begin_step (journal, "snapshot", &r.error);
+  MOLT_ASSERT_NO_ERROR (r.error);
+
+  CU_ASSERT_EQUAL (molt_switch_resume (&r.o, r.report, &r.error), MOLT_SWITCH_ROLLED_BACK);
+  MOLT_ASSERT_NO_ERROR (r.error);
+  CU_ASSERT_STRING_EQUAL (json_object_get_string_member (r.report, "way-back"), "thawed in place");
+  CU_ASSERT_STRING_EQUAL (json_object_get_string_member (r.report, "resumed-from"), "snapshot");
+  CU_ASSERT_EQUAL (fake_guest_calls (r.guest, "thaw"), 1);
+  CU_ASSERT_EQUAL (fake_guest_calls (r.guest, "kexec"), 0);
+  CU_ASSERT_EQUAL (journal_state (), MOLT_JOURNAL_ROLLED_BACK);
+  run_clear (&r);
+}
+
+int
+main (void)
+{
+  static const MoltTestCase cases[] = {
+    { "a switch that commits", test_commit },
+    { "every step x every broken reply", test_fault_matrix },
+    { "a failing probe rolls back", test_failing_probe_rolls_back },
+    { "an unresolved switch blocks the next", test_refuses_over_unresolved_journal },
+    { "busy while another switch runs", test_busy_while_switching },
+    { "resume before the kexec rolls back in place", test_resume_before_kexec_rolls_back },
+    { NULL, NULL },
+  };
+  int failures;
+
+  state_dir = molt_test_tmpdir_new ("molt-switch");
+  molt_libvirt_init ();
+  failures = molt_test_run ("switch", cases);
+  molt_test_tmpdir_remove (state_dir);
+  return failures;
+}
