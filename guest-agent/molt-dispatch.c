@@ -16,6 +16,7 @@ static const MoltCommand commands[] = {
   { "fsfreeze-status", molt_command_fsfreeze_status, MOLT_COMMAND_FLAG_ALLOWED_WHILE_FROZEN },
   { "checkpoint", molt_command_checkpoint, MOLT_COMMAND_FLAG_ALLOWED_WHILE_FROZEN },
   { "kexec", molt_command_kexec, MOLT_COMMAND_FLAG_ALLOWED_WHILE_FROZEN },
+  { "images-drop", molt_command_images_drop, MOLT_COMMAND_FLAG_NONE },
   { NULL, NULL, 0 },
 };
 

@@ -127,7 +127,7 @@ run_switch (MoltCli *cli, int argc, char **argv)
   g_autoptr (JsonObject) report = json_object_new ();
   g_autoptr (GError) error = NULL;
   g_autofree gchar *probe = NULL;
-  gboolean keep = FALSE, dry_run = FALSE, resume = FALSE;
+  gboolean keep = FALSE, keep_images = FALSE, dry_run = FALSE, resume = FALSE;
   gint boot_timeout = 180, probe_timeout = 60;
   MoltSwitchOptions o = { 0 };
   MoltSwitchResult result;
@@ -142,6 +142,8 @@ run_switch (MoltCli *cli, int argc, char **argv)
       "METHOD" },
     { "keep-snapshot", 0, 0, G_OPTION_ARG_NONE, &keep, "keep the rollback snapshot after success",
       NULL },
+    { "keep-images", 0, 0, G_OPTION_ARG_NONE, &keep_images,
+      "keep the jobs' checkpoint images in the guest (/var/lib/molt/images/TAG) afterwards", NULL },
     { "dry-run", 'n', 0, G_OPTION_ARG_NONE, &dry_run,
       "run the preflight only and say what would happen", NULL },
     { "probe", 'p', 0, G_OPTION_ARG_STRING, &probe,
@@ -177,6 +179,7 @@ run_switch (MoltCli *cli, int argc, char **argv)
   o.append = append;
   o.state_dir = molt_state_dir ();
   o.keep_snapshot = keep;
+  o.keep_images = keep_images;
   o.dry_run = dry_run;
   o.progress = print_progress;
   o.rollback_settle_ms = MOLT_ROLLBACK_SETTLE_MS;
@@ -218,7 +221,8 @@ run_rollback (MoltCli *cli, int argc, char **argv)
 const MoltCliCommand molt_cmd_switch = {
   .name = "switch",
   .parameters
-  = "DOMAIN --kernel PATH [--initrd PATH] [--append CMDLINE] [--keep-snapshot] [--dry-run]",
+  = "DOMAIN --kernel PATH [--initrd PATH] [--append CMDLINE] [--method kexec|reboot] [--probe CMD] "
+    "[--keep-snapshot] [--keep-images] [--dry-run] [--boot-timeout S] | --resume DOMAIN",
   .summary = "Switch DOMAIN to another kernel while its managed jobs keep running.",
   .description = "Steps, each journaled on the host before it starts: preflight, freeze the jobs,\n"
                  "snapshot the VM (memory + disk), checkpoint the jobs with CRIU, kexec the new\n"

@@ -41,6 +41,7 @@ typedef struct
   MoltSwitchStep step; /* MOLT_SWITCH_STEP_LAST: none running */
   /* What the way back needs; from the run itself or from the journal. */
   gchar *snapshot;
+  gchar *tag; /* the checkpoint images' directory in the guest */
   gchar *old_boot;
   gchar *inactive_xml; /* a persistent domain's definition before a reboot switch */
   JsonArray *jobs_before;
@@ -53,6 +54,7 @@ switch_clear (MoltSwitch *sw)
   g_clear_pointer (&sw->inactive_xml, g_free);
   g_clear_pointer (&sw->old_boot, g_free);
   g_clear_pointer (&sw->snapshot, g_free);
+  g_clear_pointer (&sw->tag, g_free);
   g_clear_pointer (&sw->journal, molt_journal_free);
   g_clear_pointer (&sw->channel_lock, molt_domain_lock_release);
   g_clear_pointer (&sw->lock, molt_domain_lock_release);
@@ -203,6 +205,7 @@ switch_load (MoltSwitch *sw, const gchar *operation, GError **error)
       return FALSE;
     }
   sw->snapshot = g_strdup (molt_journal_get_string (sw->journal, "snapshot"));
+  sw->tag = g_strdup (molt_journal_get_string (sw->journal, "tag"));
   sw->old_boot = g_strdup (molt_journal_get_string (sw->journal, "old-boot-id"));
   sw->inactive_xml = g_strdup (molt_journal_get_string (sw->journal, "inactive-xml"));
   jobs = molt_journal_get_array (sw->journal, "jobs-before");
@@ -318,6 +321,31 @@ wait_for_agent (MoltSwitch *sw, guint wait_s, GError **error)
   return NULL;
 }
 
+/* The checkpoint images hold the jobs' memory: once the switch is
+ * committed or rolled back nothing needs them (unless kept on request). */
+static void
+drop_images (MoltSwitch *sw, MoltAgentClient *client)
+{
+  g_autoptr (JsonObject) args = json_object_new ();
+  g_autoptr (JsonObject) dropped = NULL;
+  g_autoptr (GError) local_error = NULL;
+  gint64 bytes = 0;
+
+  if (sw->o->keep_images || sw->tag == NULL)
+    return;
+  json_object_set_string_member (args, "tag", sw->tag);
+  dropped = call_object (client, "images-drop", args, &local_error);
+  if (dropped == NULL
+      || !molt_reply_get_int (dropped, "images-drop", "removed-bytes", 0, G_MAXINT64,
+                              MOLT_REPLY_OPTIONAL, &bytes, &local_error))
+    {
+      g_prefix_error (&local_error, "the checkpoint images stay in the guest: ");
+      warn (sw, "images", local_error);
+      return;
+    }
+  json_object_set_int_member (sw->report, "images-removed-bytes", bytes);
+}
+
 /* The way back: revert the snapshot if there is one (the old kernel, the
  * jobs frozen as they were), thaw the jobs, and check what is true of each.
  * FALSE when a step of it failed or a job does not run; the report's
@@ -379,6 +407,7 @@ rollback (MoltSwitch *sw, gboolean revert, GError **error)
                    "the old kernel runs again, but %s", summary);
       return FALSE;
     }
+  drop_images (sw, client);
   if (revert && !sw->o->keep_snapshot)
     {
       g_autoptr (GError) delete_error = NULL;
@@ -551,6 +580,7 @@ finish_switch (MoltSwitch *sw, GError **error)
       warn (sw, "commit", cause);
       g_clear_error (&cause);
     }
+  drop_images (sw, client);
   end_step (sw);
   json_object_set_string_member (sw->report, "result", "committed");
   json_object_set_double_member (sw->report, "total-s",
@@ -640,11 +670,13 @@ preflight (MoltSwitch *sw, MoltAgentClient *client, GError **error)
 
 /* The journal before the first change: what a resume or rollback needs. */
 static gboolean
-journal_start (MoltSwitch *sw, const gchar *snapshot, GError **error)
+journal_start (MoltSwitch *sw, const gchar *snapshot, const gchar *tag, GError **error)
 {
   const MoltSwitchOptions *o = sw->o;
 
+  sw->tag = g_strdup (tag);
   molt_journal_set_string (sw->journal, "operation", "switch");
+  molt_journal_set_string (sw->journal, "tag", tag);
   molt_journal_set_string (sw->journal, "kernel", o->kernel);
   molt_journal_set_string (sw->journal, "snapshot", snapshot);
   molt_journal_set_string (sw->journal, "old-boot-id", sw->old_boot);
@@ -720,7 +752,7 @@ molt_switch_run (const MoltSwitchOptions *o, JsonObject *report, GError **error)
       json_object_set_array_member (report, "jobs-now", json_array_ref (sw.jobs_before));
       return MOLT_SWITCH_DRY_RUN;
     }
-  if (!journal_start (&sw, snapshot, error))
+  if (!journal_start (&sw, snapshot, stamp, error))
     return MOLT_SWITCH_NOTHING_DONE;
 
   if (!begin_step (&sw, MOLT_SWITCH_STEP_FREEZE, &cause))

@@ -37,6 +37,7 @@ typedef struct
   const gchar *append; /* NULL: the current command line */
   const gchar *state_dir;
   gboolean keep_snapshot;
+  gboolean keep_images; /* the jobs' checkpoint images in the guest, after commit or rollback */
   gboolean dry_run;
   guint agent_timeout_s; /* each short agent call */
   guint checkpoint_timeout_s;

@@ -42,6 +42,10 @@ switch_to() {
   MAX_DOWNTIME=$(python3 -c "print(max(${MAX_DOWNTIME:-0}, $downtime))")
   assert_job_state pipeline running
   assert_job_state ticker running
+  # The checkpoint images (the jobs' memory) do not stay in the guest.
+  [ "$(guest_run sh -c 'ls -A /var/lib/molt/images 2>/dev/null | wc -l')" = 0 ] \
+    || testbed_die "checkpoint images left in the guest: $(guest_run ls -R /var/lib/molt/images)"
+  json_get images-removed-bytes <<<"$report" >/dev/null || testbed_die "no images-removed-bytes in the report"
   wait_sequence_grows "$SEQ_FILE" 10
   after=$(seq_capture)
   # Gap bound: the largest downtime + one period, +1 s for whole-second timestamps.

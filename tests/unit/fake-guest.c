@@ -170,6 +170,8 @@ answer (FakeGuest *guest, MoltRequest *req)
     }
   if (g_str_equal (cmd, "job-log"))
     return parse ("{}");
+  if (g_str_equal (cmd, "images-drop"))
+    return parse ("{\"images\":\"/var/lib/molt/images/x\",\"removed-bytes\":4096}");
   return NULL;
 }
 

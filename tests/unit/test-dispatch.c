@@ -99,6 +99,43 @@ test_errors (void)
                 "InvalidParameter", "'bytes' is -1");
 }
 
+/* What the protocol promises (docs/protocol.md): commands that would change
+ * the jobs are disabled while they are frozen; argument arrays are capped;
+ * a string id comes back as it was sent. */
+static void
+test_protocol_limits (void)
+{
+  g_autoptr (MoltAgent) agent = new_agent ();
+  g_autoptr (MoltReply) frozen = NULL;
+  g_autoptr (MoltReply) listed = NULL;
+  g_autoptr (MoltReply) thawed = NULL;
+  g_autoptr (MoltReply) string_id = NULL;
+  g_autoptr (GString) huge
+      = g_string_new ("{\"execute\":\"job-start\",\"arguments\":{\"name\":\"j\",\"argv\":[");
+
+  frozen = call (agent, "{\"execute\":\"freeze\",\"arguments\":{\"timeout\":60}}", NULL);
+  CU_ASSERT_FALSE_FATAL (molt_reply_is_error (frozen));
+  expect_error (agent,
+                "{\"execute\":\"job-start\",\"arguments\":{\"name\":\"j\",\"argv\":[\"true\"]}}",
+                "CommandDisabled", "'job-start' is disabled while the guest is frozen");
+  expect_error (agent, "{\"execute\":\"job-stop\",\"arguments\":{\"name\":\"j\"}}",
+                "CommandDisabled", "disabled while the guest is frozen");
+  expect_error (agent, "{\"execute\":\"freeze\"}", "CommandDisabled", "disabled");
+  /* What the host needs meanwhile still answers. */
+  listed = call (agent, "{\"execute\":\"job-list\"}", NULL);
+  CU_ASSERT_FALSE (molt_reply_is_error (listed));
+  thawed = call (agent, "{\"execute\":\"thaw\"}", NULL);
+  CU_ASSERT_FALSE (molt_reply_is_error (thawed));
+
+  for (guint i = 0; i < 4097; i++)
+    g_string_append (huge, i > 0 ? ",\"x\"" : "\"x\"");
+  g_string_append (huge, "]}}");
+  expect_error (agent, huge->str, "InvalidParameter", "has 4097 elements, at most 4096 allowed");
+
+  string_id = call (agent, "{\"execute\":\"info\",\"id\":\"req-7\"}", NULL);
+  CU_ASSERT_STRING_EQUAL (json_node_get_string (string_id->id), "req-7");
+}
+
 static void
 test_oversized_reply (void)
 {
@@ -217,6 +254,7 @@ main (void)
     { "sync and sync-delimited", test_sync },
     { "errors by class", test_errors },
     { "oversized request reply", test_oversized_reply },
+    { "protocol limits", test_protocol_limits },
     { "info and commands", test_info_and_commands },
     { "job lifecycle", test_job_lifecycle },
     { NULL, NULL },

@@ -101,6 +101,21 @@ test_commit (void)
   CU_ASSERT_EQUAL (json_array_get_length (json_object_get_array_member (r.report, "jobs")), 1);
   CU_ASSERT_EQUAL (journal_state (), MOLT_JOURNAL_COMMITTED);
   CU_ASSERT_EQUAL (fake_guest_calls (r.guest, "kexec"), 1);
+  /* The jobs' images are dropped once committed. */
+  CU_ASSERT_EQUAL (fake_guest_calls (r.guest, "images-drop"), 1);
+  CU_ASSERT_EQUAL (json_object_get_int_member (r.report, "images-removed-bytes"), 4096);
+  run_clear (&r);
+}
+
+static void
+test_keep_images (void)
+{
+  Run r;
+
+  run_init (&r);
+  r.o.keep_images = TRUE;
+  CU_ASSERT_EQUAL (molt_switch_run (&r.o, r.report, &r.error), MOLT_SWITCH_COMMITTED);
+  CU_ASSERT_EQUAL (fake_guest_calls (r.guest, "images-drop"), 0);
   run_clear (&r);
 }
 
@@ -113,11 +128,17 @@ typedef struct
 } AgentCall;
 
 static const AgentCall calls[] = {
-  { "preflight", "info", 1 },     { "preflight", "switch-preflight", 1 },
-  { "preflight", "job-list", 1 }, { "freeze", "freeze", 1 },
-  { "freeze", "job-list", 2 },    { "checkpoint", "checkpoint", 1 },
-  { "switch", "kexec", 1 },       { "restore", "info", 2 },
-  { "verify", "job-list", 3 },    { "rollback", "thaw", 1 },
+  { "preflight", "info", 1 },
+  { "preflight", "switch-preflight", 1 },
+  { "preflight", "job-list", 1 },
+  { "freeze", "freeze", 1 },
+  { "freeze", "job-list", 2 },
+  { "checkpoint", "checkpoint", 1 },
+  { "switch", "kexec", 1 },
+  { "restore", "info", 2 },
+  { "verify", "job-list", 3 },
+  { "commit", "images-drop", 1 },
+  { "rollback", "thaw", 1 },
   { "rollback", "job-list", 3 }, /* after preflight's and freeze's */
 };
 
@@ -199,6 +220,8 @@ test_failing_probe_rolls_back (void)
   MOLT_ASSERT_CONTAINS (r.error->message, "the probe 'false' failed (wait status 256)");
   CU_ASSERT_STRING_EQUAL (json_object_get_string_member (r.report, "failed-step"), "verify");
   CU_ASSERT_EQUAL (journal_state (), MOLT_JOURNAL_ROLLED_BACK);
+  /* Rolled back: the images are dropped too. */
+  CU_ASSERT_EQUAL (fake_guest_calls (r.guest, "images-drop"), 1);
   run_clear (&r);
 }
 
@@ -290,6 +313,7 @@ main (void)
 {
   static const MoltTestCase cases[] = {
     { "a switch that commits", test_commit },
+    { "--keep-images keeps them", test_keep_images },
     { "every step x every broken reply", test_fault_matrix },
     { "a failing probe rolls back", test_failing_probe_rolls_back },
     { "an unresolved switch blocks the next", test_refuses_over_unresolved_journal },
