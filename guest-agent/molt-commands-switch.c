@@ -12,6 +12,7 @@
 #include "molt-message.h"
 #include "molt-file-check.h"
 #include "molt-job-freezer.h"
+#include "molt-kernel-image.h"
 #include "molt-protocol-error.h"
 
 /* Time for the reply to reach the host before the kernel goes away. */
@@ -269,6 +270,17 @@ molt_command_switch_preflight (MoltAgent *agent, JsonObject *args, GError **erro
   if (statvfs (molt_agent_get_state_dir (agent), &vfs) == 0)
     json_object_set_int_member (obj, "free-bytes", (gint64) vfs.f_bavail * (gint64) vfs.f_frsize);
   json_object_set_member (obj, "criu", molt_criu_probe_to_json (molt_agent_get_criu_probe (agent)));
+  /* What the new kernel will report as its release: the host checks the
+   * guest really runs it afterwards. */
+  if (kernel != NULL)
+    {
+      g_autoptr (GError) image_error = NULL;
+      g_autofree gchar *release = molt_kernel_image_release (kernel, &image_error);
+      if (release != NULL)
+        json_object_set_string_member (obj, "release", release);
+      else
+        json_object_set_string_member (obj, "release-error", image_error->message);
+    }
   return json_node_init_object (json_node_alloc (), obj);
 }
 

@@ -8,6 +8,7 @@
 #include "molt-domain-lock.h"
 #include "molt-host-error.h"
 #include "molt-journal.h"
+#include "molt-kernel-image.h"
 #include "molt-libvirt.h"
 #include "molt-reply.h"
 #include "molt-snapshot.h"
@@ -43,7 +44,8 @@ typedef struct
   gchar *snapshot;
   gchar *tag; /* the checkpoint images' directory in the guest */
   gchar *old_boot;
-  gchar *inactive_xml; /* a persistent domain's definition before a reboot switch */
+  gchar *expected_release; /* what the new kernel reports; NULL: unknown */
+  gchar *inactive_xml;     /* a persistent domain's definition before a reboot switch */
   JsonArray *jobs_before;
 } MoltSwitch;
 
@@ -53,6 +55,7 @@ switch_clear (MoltSwitch *sw)
   g_clear_pointer (&sw->jobs_before, json_array_unref);
   g_clear_pointer (&sw->inactive_xml, g_free);
   g_clear_pointer (&sw->old_boot, g_free);
+  g_clear_pointer (&sw->expected_release, g_free);
   g_clear_pointer (&sw->snapshot, g_free);
   g_clear_pointer (&sw->tag, g_free);
   g_clear_pointer (&sw->journal, molt_journal_free);
@@ -207,6 +210,7 @@ switch_load (MoltSwitch *sw, const gchar *operation, GError **error)
   sw->snapshot = g_strdup (molt_journal_get_string (sw->journal, "snapshot"));
   sw->tag = g_strdup (molt_journal_get_string (sw->journal, "tag"));
   sw->old_boot = g_strdup (molt_journal_get_string (sw->journal, "old-boot-id"));
+  sw->expected_release = g_strdup (molt_journal_get_string (sw->journal, "expected-release"));
   sw->inactive_xml = g_strdup (molt_journal_get_string (sw->journal, "inactive-xml"));
   jobs = molt_journal_get_array (sw->journal, "jobs-before");
   sw->jobs_before = jobs != NULL ? json_array_ref (jobs) : NULL;
@@ -554,6 +558,16 @@ finish_switch (MoltSwitch *sw, GError **error)
       || !molt_reply_get_string (new_info, "info", "kernel-release", 0, &release, &cause))
     return fail_and_roll_back (sw, cause, error);
   json_object_set_string_member (sw->report, "new-kernel-release", release);
+  /* A new kernel that panicked and rebooted into the old one would bring
+   * the jobs back too: that is not the switch that was asked for. */
+  if (sw->expected_release != NULL && !g_str_equal (release, sw->expected_release))
+    {
+      cause = g_error_new (MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED,
+                           "the guest came back running %s, not the new kernel %s (did the new "
+                           "kernel fail and the guest boot another?)",
+                           release, sw->expected_release);
+      return fail_and_roll_back (sw, cause, error);
+    }
 
   begin_step_recorded (sw, MOLT_SWITCH_STEP_VERIFY);
   jobs_after = call_job_list (client, &cause);
@@ -619,6 +633,38 @@ check_no_unresolved (MoltSwitch *sw, GError **error)
   return FALSE;
 }
 
+/* The release the new kernel will report: read from the image, by the
+ * agent for a kexec (the path is in the guest), here for a reboot. An
+ * image it cannot be read from is a warning, and the check is skipped. */
+static gboolean
+expect_release (MoltSwitch *sw, JsonObject *preflight, GError **error)
+{
+  g_autoptr (GError) unknown = NULL;
+  const gchar *release = NULL, *why = NULL;
+
+  if (sw->o->method == MOLT_SWITCH_METHOD_REBOOT)
+    sw->expected_release = molt_kernel_image_release (sw->o->kernel, &unknown);
+  else if (!molt_reply_get_string (preflight, "switch-preflight", "release", MOLT_REPLY_OPTIONAL,
+                                   &release, error)
+           || !molt_reply_get_string (preflight, "switch-preflight", "release-error",
+                                      MOLT_REPLY_OPTIONAL, &why, error))
+    return FALSE;
+  else if (release != NULL)
+    sw->expected_release = g_strdup (release);
+  else
+    unknown = g_error_new (MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED, "%s",
+                           why != NULL ? why : "the agent did not say");
+  if (sw->expected_release != NULL)
+    json_object_set_string_member (sw->report, "expected-kernel-release", sw->expected_release);
+  else
+    {
+      g_prefix_error (&unknown, "cannot tell which release the new kernel reports, so it is "
+                                "not checked after the switch: ");
+      warn (sw, "preflight", unknown);
+    }
+  return TRUE;
+}
+
 /* Preflight: nothing changes until it passes. Fills the old boot and the
  * job list. */
 static gboolean
@@ -663,7 +709,8 @@ preflight (MoltSwitch *sw, MoltAgentClient *client, GError **error)
            || (o->initrd != NULL && !host_file_readable ("initrd", o->initrd, error)))
     return FALSE;
   checked = call_object (client, "switch-preflight", args, error);
-  if (checked == NULL || (sw->jobs_before = call_job_list (client, error)) == NULL)
+  if (checked == NULL || !expect_release (sw, checked, error)
+      || (sw->jobs_before = call_job_list (client, error)) == NULL)
     return FALSE;
   return TRUE;
 }
@@ -680,6 +727,7 @@ journal_start (MoltSwitch *sw, const gchar *snapshot, const gchar *tag, GError *
   molt_journal_set_string (sw->journal, "kernel", o->kernel);
   molt_journal_set_string (sw->journal, "snapshot", snapshot);
   molt_journal_set_string (sw->journal, "old-boot-id", sw->old_boot);
+  molt_journal_set_string (sw->journal, "expected-release", sw->expected_release);
   if (o->method == MOLT_SWITCH_METHOD_REBOOT && virDomainIsPersistent (sw->dom) == 1)
     {
       sw->inactive_xml = virDomainGetXMLDesc (sw->dom, VIR_DOMAIN_XML_INACTIVE);

@@ -138,7 +138,8 @@ answer (FakeGuest *guest, MoltRequest *req)
       return parse (text);
     }
   if (g_str_equal (cmd, "switch-preflight"))
-    return parse ("{\"kernel\":\"/boot/vmlinuz\",\"free-bytes\":1000000000}");
+    return parse ("{\"kernel\":\"/boot/vmlinuz\",\"free-bytes\":1000000000,"
+                  "\"release\":\"6.1.0-new\"}");
   if (g_str_equal (cmd, "job-list"))
     return job_list (guest);
   if (g_str_equal (cmd, "freeze"))
