@@ -1,4 +1,4 @@
-/* images-drop: the checkpoint images of a switch, removed once the host has
+/* The checkpoint images of a switch: removed once the host has
  * committed or rolled it back. They hold the jobs' memory: kept, they
  * would fill the guest's disk over repeated switches. */
 #include <errno.h>
@@ -62,4 +62,55 @@ molt_command_images_drop (MoltAgent *agent, JsonObject *args, GError **error)
   json_object_set_string_member (obj, "images", dir);
   json_object_set_int_member (obj, "removed-bytes", removed_bytes);
   return json_node_init_object (json_node_alloc (), g_steal_pointer (&obj));
+}
+
+#define MOLT_IMAGES_LOG_TAIL (64 * 1024)
+#define MOLT_IMAGES_LOG_MAX  64
+
+/* CRIU's log of one job, its end only. */
+static JsonObject *
+log_entry (const gchar *job, const gchar *path)
+{
+  g_autofree gchar *contents = NULL;
+  gsize len = 0;
+  JsonObject *entry;
+  g_autofree gchar *valid = NULL;
+
+  if (!g_file_get_contents (path, &contents, &len, NULL))
+    return NULL;
+  valid = g_utf8_make_valid (
+      len > MOLT_IMAGES_LOG_TAIL ? contents + len - MOLT_IMAGES_LOG_TAIL : contents, -1);
+  entry = json_object_new ();
+  json_object_set_string_member (entry, "job", job);
+  json_object_set_string_member (entry, "path", path);
+  json_object_set_string_member (entry, "tail", valid);
+  return entry;
+}
+
+/* images-logs: CRIU's dump and restore logs of a switch, for the host to
+ * keep before a rollback reverts the disk they are on. */
+JsonNode *
+molt_command_images_logs (MoltAgent *agent, JsonObject *args, GError **error)
+{
+  g_autoptr (JsonArray) logs = json_array_new ();
+  g_autofree gchar *dir = NULL;
+  g_autoptr (GDir) jobs = NULL;
+  const gchar *tag, *job;
+
+  if (!molt_args_get_string (args, "tag", TRUE, &tag, error)
+      || !molt_job_name_is_valid (tag, error))
+    return NULL;
+  dir = g_build_filename (molt_agent_get_state_dir (agent), "images", tag, NULL);
+  jobs = g_dir_open (dir, 0, NULL);
+  while (jobs != NULL && (job = g_dir_read_name (jobs)) != NULL
+         && json_array_get_length (logs) < MOLT_IMAGES_LOG_MAX)
+    for (guint i = 0; i < 2; i++)
+      {
+        g_autofree gchar *path
+            = g_build_filename (dir, job, i == 0 ? "dump.log" : "restore.log", NULL);
+        JsonObject *entry = log_entry (job, path);
+        if (entry != NULL)
+          json_array_add_object_element (logs, entry);
+      }
+  return json_node_init_array (json_node_alloc (), g_steal_pointer (&logs));
 }

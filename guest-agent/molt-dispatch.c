@@ -17,6 +17,7 @@ static const MoltCommand commands[] = {
   { "checkpoint", molt_command_checkpoint, MOLT_COMMAND_FLAG_ALLOWED_WHILE_FROZEN },
   { "kexec", molt_command_kexec, MOLT_COMMAND_FLAG_ALLOWED_WHILE_FROZEN },
   { "images-drop", molt_command_images_drop, MOLT_COMMAND_FLAG_NONE },
+  { "images-logs", molt_command_images_logs, MOLT_COMMAND_FLAG_ALLOWED_WHILE_FROZEN },
   { NULL, NULL, 0 },
 };
 

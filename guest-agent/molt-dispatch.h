@@ -42,5 +42,6 @@ JsonNode *molt_command_fsfreeze_status (MoltAgent *agent, JsonObject *args, GErr
 JsonNode *molt_command_checkpoint (MoltAgent *agent, JsonObject *args, GError **error);
 JsonNode *molt_command_kexec (MoltAgent *agent, JsonObject *args, GError **error);
 JsonNode *molt_command_images_drop (MoltAgent *agent, JsonObject *args, GError **error);
+JsonNode *molt_command_images_logs (MoltAgent *agent, JsonObject *args, GError **error);
 
 G_END_DECLS

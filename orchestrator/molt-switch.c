@@ -1,3 +1,4 @@
+#include <string.h>
 #include <unistd.h>
 
 #include <gio/gio.h>
@@ -437,6 +438,89 @@ journal_outcome (MoltSwitch *sw, MoltJournalState state)
     }
 }
 
+/* A job name from the guest, as part of a host file name: only if it is
+ * plain. */
+static gboolean
+plain_name (const gchar *name)
+{
+  if (*name == '\0' || *name == '.' || strlen (name) > 64)
+    return FALSE;
+  for (const gchar *p = name; *p != '\0'; p++)
+    if (!g_ascii_isalnum (*p) && *p != '-' && *p != '_' && *p != '.')
+      return FALSE;
+  return TRUE;
+}
+
+/* CRIU's logs live among the images in the guest, which the rollback
+ * erases (a revert takes the disk back, images-drop removes them): copy
+ * them to STATE_DIR/logs/UUID/TAG/ first, and make the message point there. */
+static void
+keep_logs (MoltSwitch *sw, GError *cause)
+{
+  g_autoptr (MoltAgentClient) client = NULL;
+  g_autoptr (JsonObject) args = json_object_new ();
+  g_autoptr (JsonNode) node = NULL;
+  g_autoptr (GError) local_error = NULL;
+  g_autoptr (JsonArray) kept = json_array_new ();
+  g_autofree gchar *dir = NULL;
+  JsonArray *logs;
+
+  if (sw->tag == NULL)
+    return;
+  client = wait_for_agent (sw, 0, &local_error);
+  json_object_set_string_member (args, "tag", sw->tag);
+  node = client != NULL ? molt_agent_client_call (client, "images-logs", args, &local_error) : NULL;
+  logs = node != NULL ? molt_reply_as_array (node, "images-logs", &local_error) : NULL;
+  if (logs == NULL)
+    {
+      g_prefix_error (&local_error, "CRIU's logs could not be copied before the rollback: ");
+      warn (sw, "rollback", local_error);
+      return;
+    }
+  dir = g_build_filename (sw->o->state_dir, "logs", sw->uuid, sw->tag, NULL);
+  for (guint i = 0; i < json_array_get_length (logs); i++)
+    {
+      JsonObject *entry = molt_reply_array_object (logs, "images-logs", i, &local_error);
+      const gchar *job = NULL, *path = NULL, *tail = NULL;
+      g_autofree gchar *base = NULL;
+      g_autofree gchar *file = NULL;
+      g_autofree gchar *host_path = NULL;
+
+      if (entry == NULL
+          || !molt_reply_get_string (entry, "images-logs", "job", 0, &job, &local_error)
+          || !molt_reply_get_string (entry, "images-logs", "path", 0, &path, &local_error)
+          || !molt_reply_get_string (entry, "images-logs", "tail", 0, &tail, &local_error))
+        break;
+      base = g_path_get_basename (path);
+      if (!plain_name (job)
+          || (!g_str_equal (base, "dump.log") && !g_str_equal (base, "restore.log")))
+        continue;
+      file = g_strconcat (job, "-", base, NULL);
+      host_path = g_build_filename (dir, file, NULL);
+      if (g_mkdir_with_parents (dir, 0700) != 0
+          || !g_file_set_contents_full (host_path, tail, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600,
+                                        &local_error))
+        break;
+      json_array_add_string_element (kept, host_path);
+      /* The message names the copy, which outlives the rollback. */
+      if (strstr (cause->message, path) != NULL)
+        {
+          g_autoptr (GString) text = g_string_new (cause->message);
+          g_autofree gchar *where = g_strconcat (host_path, " on the host", NULL);
+          g_string_replace (text, path, where, 0);
+          g_free (cause->message);
+          cause->message = g_string_free (g_steal_pointer (&text), FALSE);
+        }
+    }
+  if (local_error != NULL)
+    {
+      g_prefix_error (&local_error, "CRIU's logs could not all be copied: ");
+      warn (sw, "rollback", local_error);
+    }
+  if (json_array_get_length (kept) > 0)
+    json_object_set_array_member (sw->report, "criu-logs", g_steal_pointer (&kept));
+}
+
 /* Any failure once the jobs are frozen: the least destructive way back.
  * Before the snapshot, thaw in place; after it, revert it. */
 static MoltSwitchResult
@@ -448,6 +532,7 @@ fail_and_roll_back (MoltSwitch *sw, GError *cause, GError **error)
   gboolean revert = sw->snapshot != NULL && json_object_has_member (sw->report, "snapshot");
   MoltSwitchResult result;
 
+  keep_logs (sw, cause);
   json_object_set_string_member (sw->report, "failed-step", failed_step);
   json_object_set_string_member (sw->report, "error", cause->message);
   progress (sw, "%s failed: %s", failed_step, cause->message);

@@ -171,6 +171,10 @@ answer (FakeGuest *guest, MoltRequest *req)
     }
   if (g_str_equal (cmd, "job-log"))
     return parse ("{}");
+  if (g_str_equal (cmd, "images-logs"))
+    return parse ("[{\"job\":\"a\",\"path\":\"/var/lib/molt/images/x/a/dump.log\","
+                  "\"tail\":\"Error (criu/cr-dump.c:1): dump failed\\n\"},"
+                  "{\"job\":\"../../etc\",\"path\":\"/x/dump.log\",\"tail\":\"no\"}]");
   if (g_str_equal (cmd, "images-drop"))
     return parse ("{\"images\":\"/var/lib/molt/images/x\",\"removed-bytes\":4096}");
   return NULL;
@@ -244,10 +248,11 @@ serve (FakeConnection *conn, MoltRequest *req)
     return;
   if (ret == NULL || fault == FAKE_FAULT_ERROR)
     {
-      g_autoptr (GError) err = g_error_new (MOLT_PROTOCOL_ERROR,
-                                            ret == NULL ? MOLT_PROTOCOL_ERROR_COMMAND_NOT_FOUND
-                                                        : MOLT_PROTOCOL_ERROR_GENERIC,
-                                            "injected failure of %s " FAKE_ESCAPES, req->execute);
+      g_autoptr (GError) err = g_error_new (
+          MOLT_PROTOCOL_ERROR,
+          ret == NULL ? MOLT_PROTOCOL_ERROR_COMMAND_NOT_FOUND : MOLT_PROTOCOL_ERROR_GENERIC,
+          "injected failure of %s " FAKE_ESCAPES " (log: /var/lib/molt/images/x/a/dump.log)",
+          req->execute);
       line = molt_reply_build_error (err, req->id);
     }
   else

@@ -107,6 +107,32 @@ test_commit (void)
   run_clear (&r);
 }
 
+/* A failed checkpoint's CRIU log is copied to the host before the rollback
+ * erases it, and the message points at the copy; a job name that is not
+ * plain does not become a host path. */
+static void
+test_logs_kept (void)
+{
+  Run r;
+  g_autofree gchar *copy = NULL;
+  g_autofree gchar *contents = NULL;
+  JsonArray *logs;
+
+  run_init (&r);
+  fake_guest_set_fault (r.guest, "checkpoint", 1, FAKE_FAULT_ERROR);
+  CU_ASSERT_EQUAL (molt_switch_run (&r.o, r.report, &r.error), MOLT_SWITCH_ROLLED_BACK);
+  CU_ASSERT_PTR_NOT_NULL_FATAL (r.error);
+  CU_ASSERT_PTR_NULL (strstr (r.error->message, "(log: /var/lib/molt/images/x/a/dump.log)"));
+  MOLT_ASSERT_CONTAINS (r.error->message, "a-dump.log on the host)");
+  logs = json_object_get_array_member (r.report, "criu-logs");
+  CU_ASSERT_EQUAL_FATAL (json_array_get_length (logs), 1);
+  copy = g_strdup (json_array_get_string_element (logs, 0));
+  MOLT_ASSERT_CONTAINS (copy, state_dir);
+  CU_ASSERT_TRUE (g_file_get_contents (copy, &contents, NULL, NULL));
+  MOLT_ASSERT_CONTAINS (contents, "dump failed");
+  run_clear (&r);
+}
+
 static void
 test_keep_images (void)
 {
@@ -128,17 +154,12 @@ typedef struct
 } AgentCall;
 
 static const AgentCall calls[] = {
-  { "preflight", "info", 1 },
-  { "preflight", "switch-preflight", 1 },
-  { "preflight", "job-list", 1 },
-  { "freeze", "freeze", 1 },
-  { "freeze", "job-list", 2 },
-  { "checkpoint", "checkpoint", 1 },
-  { "switch", "kexec", 1 },
-  { "restore", "info", 2 },
-  { "verify", "job-list", 3 },
-  { "commit", "images-drop", 1 },
-  { "rollback", "thaw", 1 },
+  { "preflight", "info", 1 },       { "preflight", "switch-preflight", 1 },
+  { "preflight", "job-list", 1 },   { "freeze", "freeze", 1 },
+  { "freeze", "job-list", 2 },      { "checkpoint", "checkpoint", 1 },
+  { "switch", "kexec", 1 },         { "restore", "info", 2 },
+  { "verify", "job-list", 3 },      { "commit", "images-drop", 1 },
+  { "rollback", "images-logs", 1 }, { "rollback", "thaw", 1 },
   { "rollback", "job-list", 3 }, /* after preflight's and freeze's */
 };
 
@@ -314,6 +335,7 @@ main (void)
   static const MoltTestCase cases[] = {
     { "a switch that commits", test_commit },
     { "--keep-images keeps them", test_keep_images },
+    { "CRIU's logs outlive the rollback", test_logs_kept },
     { "every step x every broken reply", test_fault_matrix },
     { "a failing probe rolls back", test_failing_probe_rolls_back },
     { "an unresolved switch blocks the next", test_refuses_over_unresolved_journal },
