@@ -13,8 +13,17 @@
 #define MOLT_WRITE_TIMEOUT_MS 5000
 #define MOLT_READ_CHUNK       4096
 
+/* What a late reply writes to: cleared when the session goes, so a reply
+ * for a session that is gone is dropped. */
+typedef struct
+{
+  gint refs;
+  MoltAgentSession *session;
+} MoltReplySink;
+
 struct _MoltAgentSession
 {
+  MoltReplySink *sink;
   MoltAgent *agent;
   gint fd;
   gboolean is_port;
@@ -59,6 +68,29 @@ write_all (MoltAgentSession *session, const gchar *data, gsize len)
 }
 
 static void
+sink_unref (gpointer data)
+{
+  MoltReplySink *sink = data;
+  if (--sink->refs == 0)
+    g_free (sink);
+}
+
+static void
+sink_reply (const gchar *reply, gboolean delimited, gpointer data)
+{
+  MoltReplySink *sink = data;
+
+  if (sink->session == NULL)
+    {
+      g_debug ("dropping a reply: its session has closed");
+      return;
+    }
+  if (delimited)
+    write_all (sink->session, "\xff", 1);
+  write_all (sink->session, reply, strlen (reply));
+}
+
+static void
 handle_lines (MoltAgentSession *session)
 {
   MoltLineStatus status;
@@ -67,18 +99,19 @@ handle_lines (MoltAgentSession *session)
   while ((status = molt_line_reader_next (session->reader, &line)) != MOLT_LINE_NONE)
     {
       g_autofree gchar *owned = line;
-      g_autofree gchar *reply = NULL;
-      gboolean delimited = FALSE;
 
       if (status == MOLT_LINE_DELIMITER)
         continue;
       if (status == MOLT_LINE_OVERSIZED)
-        reply = molt_agent_oversized_reply ();
-      else
-        reply = molt_agent_handle_line (session->agent, owned, &delimited);
-      if (delimited)
-        write_all (session, "\xff", 1);
-      write_all (session, reply, strlen (reply));
+        {
+          g_autofree gchar *reply = molt_agent_oversized_reply ();
+          write_all (session, reply, strlen (reply));
+          continue;
+        }
+      /* Long commands answer later, from the main loop; meanwhile this
+       * session (and every other) is served. */
+      session->sink->refs++;
+      molt_agent_handle_line_async (session->agent, owned, sink_reply, session->sink, sink_unref);
     }
 }
 
@@ -146,6 +179,9 @@ molt_agent_session_new (MoltAgent *agent, gint fd, gboolean is_port, GSocketConn
 {
   MoltAgentSession *session = g_new0 (MoltAgentSession, 1);
 
+  session->sink = g_new0 (MoltReplySink, 1);
+  session->sink->refs = 1;
+  session->sink->session = session;
   session->agent = agent;
   session->fd = fd;
   session->is_port = is_port;
@@ -163,6 +199,8 @@ molt_agent_session_free (MoltAgentSession *session)
 {
   if (session == NULL)
     return;
+  session->sink->session = NULL;
+  sink_unref (session->sink);
   if (session->watch_id != 0)
     g_source_remove (session->watch_id);
   if (session->retry_id != 0)

@@ -15,6 +15,20 @@ struct _MoltAgent
   GStrv frozen_mounts;     /* filesystems we froze, or NULL */
   gboolean registry_dirty; /* a save deferred while filesystems were frozen */
   guint auto_thaw_id;
+  gchar *busy;                     /* a command running off the main loop, or NULL */
+  gboolean thaw_when_idle;         /* the auto-thaw fell due while busy */
+  GStrv dumping;                   /* jobs the running checkpoint dumps */
+  GHashTable *exits_while_dumping; /* name -> wait status */
+};
+
+struct _MoltCall
+{
+  MoltAgent *agent;
+  JsonNode *id;
+  gboolean delimited;
+  MoltReplyFunc reply;
+  gpointer data;
+  GDestroyNotify destroy;
 };
 
 MoltAgent *
@@ -33,6 +47,7 @@ molt_agent_new (const MoltAgentConfig *config, GError **error)
   agent->launcher.setsid_path = agent->config.setsid_path;
   agent->launcher.jobs_dir = agent->jobs_dir;
 
+  agent->exits_while_dumping = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   agent->registry = molt_job_registry_new (registry_path);
   if (!molt_job_registry_load (agent->registry, error))
     return NULL;
@@ -54,6 +69,9 @@ molt_agent_free (MoltAgent *agent)
     g_source_remove (agent->auto_thaw_id);
   molt_fs_thaw_all (agent->frozen_mounts);
   g_strfreev (agent->frozen_mounts);
+  g_free (agent->busy);
+  g_strfreev (agent->dumping);
+  g_hash_table_destroy (agent->exits_while_dumping);
   molt_job_registry_free (agent->registry);
   molt_criu_probe_free (agent->criu);
   g_free (agent->jobs_dir);
@@ -94,6 +112,49 @@ molt_agent_set_frozen (MoltAgent *agent, gboolean frozen)
 }
 
 const gchar *
+molt_agent_get_busy (MoltAgent *agent)
+{
+  return agent->busy;
+}
+
+static gboolean auto_thaw_cb (gpointer data);
+
+void
+molt_agent_set_busy (MoltAgent *agent, const gchar *what)
+{
+  g_free (agent->busy);
+  agent->busy = g_strdup (what);
+  if (what == NULL && agent->thaw_when_idle)
+    {
+      agent->thaw_when_idle = FALSE;
+      auto_thaw_cb (agent);
+    }
+}
+
+void
+molt_agent_set_dumping (MoltAgent *agent, GStrv names)
+{
+  g_strfreev (agent->dumping);
+  agent->dumping = names;
+  g_hash_table_remove_all (agent->exits_while_dumping);
+}
+
+void
+molt_agent_end_dumping (MoltAgent *agent, gboolean dumped)
+{
+  GHashTableIter iter;
+  gpointer name, status;
+
+  g_clear_pointer (&agent->dumping, g_strfreev);
+  /* A failed dump leaves the jobs as they were: one that ended meanwhile
+   * really ended. */
+  g_hash_table_iter_init (&iter, agent->exits_while_dumping);
+  while (!dumped && g_hash_table_iter_next (&iter, &name, &status))
+    molt_agent_job_exited (name, GPOINTER_TO_INT (status), agent);
+  g_hash_table_remove_all (agent->exits_while_dumping);
+}
+
+const gchar *
 molt_agent_get_state_dir (MoltAgent *agent)
 {
   return agent->config.state_dir;
@@ -123,6 +184,12 @@ molt_agent_job_exited (const gchar *name, gint wait_status, gpointer data)
   /* A checkpoint ends the dumped tree on purpose: that is not an exit. */
   if (job == NULL || job->state == MOLT_JOB_STATE_CHECKPOINTED)
     return;
+  if (agent->dumping != NULL && g_strv_contains ((const gchar *const *) agent->dumping, name))
+    {
+      g_hash_table_insert (agent->exits_while_dumping, g_strdup (name),
+                           GINT_TO_POINTER (wait_status));
+      return;
+    }
   job->state = MOLT_JOB_STATE_EXITED;
   job->exit_status = wait_status;
   job->exit_known = wait_status >= 0;
@@ -139,43 +206,122 @@ molt_agent_oversized_reply (void)
   return molt_reply_build_error (error, NULL);
 }
 
-gchar *
-molt_agent_handle_line (MoltAgent *agent, const gchar *line, gboolean *delimited)
+static void
+call_reply (MoltCall *call, gchar *text)
 {
-  g_autoptr (GError) error = NULL;
-  g_autoptr (MoltRequest) request = NULL;
-  g_autoptr (JsonNode) result = NULL;
-  const MoltCommand *cmd;
+  call->reply (text, call->delimited, call->data);
+  if (call->destroy != NULL)
+    call->destroy (call->data);
+  if (call->id != NULL)
+    json_node_unref (call->id);
+  g_free (text);
+  g_free (call);
+}
 
-  *delimited = FALSE;
+void
+molt_call_return (MoltCall *call, JsonNode *result)
+{
+  g_autoptr (JsonNode) owned = result;
+  call_reply (call, molt_reply_build_return (owned, call->id));
+}
+
+void
+molt_call_fail (MoltCall *call, GError *error)
+{
+  g_autoptr (GError) owned = error;
+  g_debug ("command failed: %s", owned->message);
+  call_reply (call, molt_reply_build_error (owned, call->id));
+}
+
+/* What the agent's state forbids, by the command's flags; NULL: allowed. */
+static gchar *
+disabled_because (MoltAgent *agent, const MoltCommand *cmd)
+{
+  if (agent->busy != NULL && !(cmd->flags & MOLT_COMMAND_FLAG_ALLOWED_WHILE_BUSY))
+    return g_strdup_printf ("'%s' is disabled while a %s is in progress", cmd->name, agent->busy);
+  if (agent->frozen && !(cmd->flags & MOLT_COMMAND_FLAG_ALLOWED_WHILE_JOBS_FROZEN))
+    return g_strdup_printf ("'%s' is disabled while the guest is frozen", cmd->name);
+  if (agent->frozen_mounts != NULL && !(cmd->flags & MOLT_COMMAND_FLAG_ALLOWED_WHILE_FS_FROZEN))
+    return g_strdup_printf ("'%s' is disabled while the guest's filesystems are frozen", cmd->name);
+  return NULL;
+}
+
+void
+molt_agent_handle_line_async (MoltAgent *agent, const gchar *line, MoltReplyFunc reply,
+                              gpointer data, GDestroyNotify destroy)
+{
+  GError *error = NULL;
+  g_autoptr (MoltRequest) request = NULL;
+  g_autofree gchar *why = NULL;
+  JsonNode *result;
+  const MoltCommand *cmd;
+  MoltCall *call = g_new0 (MoltCall, 1);
+
+  call->agent = agent;
+  call->reply = reply;
+  call->data = data;
+  call->destroy = destroy;
   request = molt_request_parse (line, &error);
   if (request == NULL)
     {
       g_debug ("bad request: %s", error->message);
-      return molt_reply_build_error (error, NULL);
+      molt_call_fail (call, error);
+      return;
     }
+  call->id = request->id != NULL ? json_node_ref (request->id) : NULL;
   cmd = molt_dispatch_lookup (request->execute);
   if (cmd == NULL)
     {
       g_autofree gchar *name = molt_text_excerpt (request->execute, 64);
-      g_set_error (&error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_COMMAND_NOT_FOUND,
-                   "unknown command '%s' (the 'commands' command lists them)", name);
-      return molt_reply_build_error (error, request->id);
+      molt_call_fail (call, g_error_new (MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_COMMAND_NOT_FOUND,
+                                         "unknown command '%s' (the 'commands' command lists "
+                                         "them)",
+                                         name));
+      return;
     }
-  if (agent->frozen && !(cmd->flags & MOLT_COMMAND_FLAG_ALLOWED_WHILE_FROZEN))
+  if ((why = disabled_because (agent, cmd)) != NULL)
     {
-      g_set_error (&error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_COMMAND_DISABLED,
-                   "'%s' is disabled while the guest is frozen", cmd->name);
-      return molt_reply_build_error (error, request->id);
+      molt_call_fail (call, g_error_new_literal (MOLT_PROTOCOL_ERROR,
+                                                 MOLT_PROTOCOL_ERROR_COMMAND_DISABLED, why));
+      return;
     }
-  *delimited = (cmd->flags & MOLT_COMMAND_FLAG_DELIMITED) != 0;
+  call->delimited = (cmd->flags & MOLT_COMMAND_FLAG_DELIMITED) != 0;
+  if (cmd->async_func != NULL)
+    {
+      cmd->async_func (agent, request->arguments, call);
+      return;
+    }
   result = cmd->func (agent, request->arguments, &error);
   if (result == NULL)
-    {
-      g_debug ("%s failed: %s", cmd->name, error->message);
-      return molt_reply_build_error (error, request->id);
-    }
-  return molt_reply_build_return (result, request->id);
+    molt_call_fail (call, error);
+  else
+    molt_call_return (call, result);
+}
+
+typedef struct
+{
+  gchar *text;
+  gboolean delimited;
+} SyncReply;
+
+static void
+sync_reply (const gchar *reply, gboolean delimited, gpointer data)
+{
+  SyncReply *out = data;
+  out->text = g_strdup (reply);
+  out->delimited = delimited;
+}
+
+gchar *
+molt_agent_handle_line (MoltAgent *agent, const gchar *line, gboolean *delimited)
+{
+  SyncReply out = { NULL, FALSE };
+
+  molt_agent_handle_line_async (agent, line, sync_reply, &out, NULL);
+  while (out.text == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  *delimited = out.delimited;
+  return out.text;
 }
 
 gboolean
@@ -215,6 +361,13 @@ auto_thaw_cb (gpointer data)
   g_autoptr (JsonNode) ignored = NULL;
 
   agent->auto_thaw_id = 0;
+  /* CRIU holds the jobs while it dumps: thaw as soon as it is done. */
+  if (agent->busy != NULL)
+    {
+      g_message ("the host did not thaw within its timeout: thawing once the %s ends", agent->busy);
+      agent->thaw_when_idle = TRUE;
+      return G_SOURCE_REMOVE;
+    }
   g_message ("the host did not thaw within its timeout: thawing by ourselves");
   ignored = molt_command_thaw (agent, NULL, &error);
   return G_SOURCE_REMOVE;

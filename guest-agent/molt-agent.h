@@ -30,8 +30,18 @@ void molt_agent_free (MoltAgent *agent);
 MoltJobRegistry *molt_agent_get_registry (MoltAgent *agent);
 MoltCriuProbe *molt_agent_get_criu_probe (MoltAgent *agent);
 const MoltJobLauncherConfig *molt_agent_get_launcher_config (MoltAgent *agent);
+/* The jobs are frozen (SIGSTOP): separate from the filesystems' freeze. */
 gboolean molt_agent_is_frozen (MoltAgent *agent);
 void molt_agent_set_frozen (MoltAgent *agent, gboolean frozen);
+/* A command running off the main loop ("checkpoint"), or NULL. While one
+ * runs, only commands flagged ALLOWED_WHILE_BUSY are served; an auto-thaw
+ * that falls due waits for it to end. */
+const gchar *molt_agent_get_busy (MoltAgent *agent);
+void molt_agent_set_busy (MoltAgent *agent, const gchar *what);
+/* Jobs a running checkpoint dumps: their trees end on purpose, which is not
+ * an exit, unless the checkpoint fails (then the exit is recorded). */
+void molt_agent_set_dumping (MoltAgent *agent, GStrv names);
+void molt_agent_end_dumping (MoltAgent *agent, gboolean dumped);
 const gchar *molt_agent_get_state_dir (MoltAgent *agent);
 /* Writes the registry; failures are logged, never fatal for the caller. */
 void molt_agent_save_registry (MoltAgent *agent);
@@ -46,8 +56,16 @@ GStrv molt_agent_get_frozen_mounts (MoltAgent *agent);
 void molt_agent_arm_auto_thaw (MoltAgent *agent, guint seconds);
 void molt_agent_disarm_auto_thaw (MoltAgent *agent);
 
-/* Handles one request line. Returns the reply line (with its newline) and
- * sets *delimited when the reply must be preceded by a 0xFF byte. */
+/* Where a reply goes: the reply line (with its newline), and whether a
+ * 0xFF byte must precede it. */
+typedef void (*MoltReplyFunc) (const gchar *reply, gboolean delimited, gpointer data);
+/* Handles one request line. The reply goes to REPLY at once, or later from
+ * the main loop for a command that runs off it (a CRIU dump); DESTROY frees
+ * DATA after the reply, which lets the session vanish meanwhile. */
+void molt_agent_handle_line_async (MoltAgent *agent, const gchar *line, MoltReplyFunc reply,
+                                   gpointer data, GDestroyNotify destroy);
+/* The same, waiting for the reply (iterating the default main context):
+ * for the unit tests. */
 gchar *molt_agent_handle_line (MoltAgent *agent, const gchar *line, gboolean *delimited);
 /* The reply for a line that was too long to parse. */
 gchar *molt_agent_oversized_reply (void);

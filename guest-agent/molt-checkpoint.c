@@ -12,20 +12,32 @@
 #define MOLT_CRIU_DUMP_LOG    "dump.log"
 #define MOLT_CRIU_RESTORE_LOG "restore.log"
 
+/* CRIU's first error line says why (a full disk: "... No space left on
+ * device"); its last one what failed ("Dumping FAILED."): both, when they
+ * differ. */
 gchar *
 molt_checkpoint_log_error (const gchar *log_path)
 {
   g_autofree gchar *contents = NULL;
   g_auto (GStrv) lines = NULL;
-  const gchar *found = NULL;
+  const gchar *first = NULL, *last = NULL;
 
   if (!g_file_get_contents (log_path, &contents, NULL, NULL))
     return NULL;
   lines = g_strsplit (contents, "\n", 0);
   for (guint i = 0; lines[i] != NULL; i++)
     if (strstr (lines[i], "Error") != NULL)
-      found = lines[i];
-  return found != NULL ? g_strstrip (g_strdup (found)) : NULL;
+      {
+        g_strstrip (lines[i]);
+        if (first == NULL)
+          first = lines[i];
+        last = lines[i];
+      }
+  if (first == NULL)
+    return NULL;
+  if (first == last)
+    return g_strdup (first);
+  return g_strdup_printf ("%s ... %s", first, last);
 }
 
 static criu_opts *
@@ -69,9 +81,16 @@ set_criu_error (GError **error, const gchar *what, gint ret, const gchar *images
   g_autofree gchar *log_path = g_build_filename (images_dir, log_name, NULL);
   g_autofree gchar *why = molt_checkpoint_log_error (log_path);
 
-  g_set_error (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_GENERIC,
-               "CRIU %s failed (%s): %s (log: %s)", what, g_strerror (-ret),
-               why != NULL ? why : "no error line in CRIU's log", log_path);
+  /* -EBADE is libcriu's "CRIU said it failed", not an errno worth showing
+   * ("Invalid exchange"): the log says why. */
+  if (ret == -EBADE)
+    g_set_error (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_GENERIC,
+                 "CRIU %s failed: %s (log: %s)", what,
+                 why != NULL ? why : "no error line in CRIU's log", log_path);
+  else
+    g_set_error (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_GENERIC,
+                 "CRIU %s failed (%s): %s (log: %s)", what, g_strerror (-ret),
+                 why != NULL ? why : "no error line in CRIU's log", log_path);
 }
 
 gboolean

@@ -22,7 +22,13 @@ molt_command_commands (MoltAgent *agent, JsonObject *args, GError **error)
       g_autoptr (JsonObject) obj = json_object_new ();
       json_object_set_string_member (obj, "name", cmd->name);
       json_object_set_boolean_member (obj, "allowed-while-frozen",
-                                      (cmd->flags & MOLT_COMMAND_FLAG_ALLOWED_WHILE_FROZEN) != 0);
+                                      (cmd->flags & MOLT_COMMAND_FLAG_ALLOWED_WHILE_JOBS_FROZEN)
+                                          != 0);
+      json_object_set_boolean_member (obj, "allowed-while-filesystems-frozen",
+                                      (cmd->flags & MOLT_COMMAND_FLAG_ALLOWED_WHILE_FS_FROZEN)
+                                          != 0);
+      json_object_set_boolean_member (obj, "allowed-while-busy",
+                                      (cmd->flags & MOLT_COMMAND_FLAG_ALLOWED_WHILE_BUSY) != 0);
       json_array_add_object_element (array, g_steal_pointer (&obj));
     }
   return json_node_init_array (json_node_alloc (), array);

@@ -128,7 +128,7 @@ run_switch (MoltCli *cli, int argc, char **argv)
   g_autoptr (GError) error = NULL;
   g_autofree gchar *probe = NULL;
   gboolean keep = FALSE, keep_images = FALSE, dry_run = FALSE, resume = FALSE;
-  gint boot_timeout = 180, probe_timeout = 60;
+  gint boot_timeout = 180, probe_timeout = 60, checkpoint_timeout = 600;
   MoltSwitchOptions o = { 0 };
   MoltSwitchResult result;
   const GOptionEntry entries[] = {
@@ -154,6 +154,8 @@ run_switch (MoltCli *cli, int argc, char **argv)
       "finish an interrupted switch of DOMAIN from its journal", NULL },
     { "boot-timeout", 0, 0, G_OPTION_ARG_INT, &boot_timeout,
       "seconds for the new kernel to bring the agent back (default 180)", "SECONDS" },
+    { "checkpoint-timeout", 0, 0, G_OPTION_ARG_INT, &checkpoint_timeout,
+      "seconds the CRIU dump of all jobs may take (default 600)", "SECONDS" },
     { NULL },
   };
 
@@ -169,6 +171,8 @@ run_switch (MoltCli *cli, int argc, char **argv)
     return molt_cli_usage (&molt_cmd_switch, "--method must be kexec or reboot");
   if (boot_timeout <= 0)
     return molt_cli_usage (&molt_cmd_switch, "--boot-timeout must be positive");
+  if (checkpoint_timeout <= 0)
+    return molt_cli_usage (&molt_cmd_switch, "--checkpoint-timeout must be positive");
 
   o.uri = cli->uri;
   o.method
@@ -184,7 +188,7 @@ run_switch (MoltCli *cli, int argc, char **argv)
   o.progress = print_progress;
   o.rollback_settle_ms = MOLT_ROLLBACK_SETTLE_MS;
   o.agent_timeout_s = (guint) cli->timeout_s;
-  o.checkpoint_timeout_s = 600;
+  o.checkpoint_timeout_s = (guint) checkpoint_timeout;
   o.boot_timeout_s = (guint) boot_timeout;
   o.probe = probe;
   o.probe_timeout_s = (guint) probe_timeout;

@@ -136,6 +136,35 @@ test_protocol_limits (void)
   CU_ASSERT_STRING_EQUAL (json_node_get_string (string_id->id), "req-7");
 }
 
+/* While a command runs off the main loop (a CRIU dump), the host can still
+ * sync and look, and nothing may change the jobs under CRIU. */
+static void
+test_busy_states (void)
+{
+  g_autoptr (MoltAgent) agent = new_agent ();
+  g_autoptr (MoltReply) listed = NULL;
+  g_autoptr (MoltReply) synced = NULL;
+  g_autoptr (MoltReply) dumped = NULL;
+
+  molt_agent_set_busy (agent, "checkpoint");
+  listed = call (agent, "{\"execute\":\"job-list\"}", NULL);
+  CU_ASSERT_FALSE (molt_reply_is_error (listed));
+  synced = call (agent, "{\"execute\":\"sync\",\"arguments\":{\"id\":3}}", NULL);
+  CU_ASSERT_FALSE (molt_reply_is_error (synced));
+  expect_error (agent, "{\"execute\":\"thaw\"}", "CommandDisabled",
+                "'thaw' is disabled while a checkpoint is in progress");
+  expect_error (agent, "{\"execute\":\"checkpoint\",\"arguments\":{\"tag\":\"t\"}}",
+                "CommandDisabled", "while a checkpoint is in progress");
+  expect_error (agent, "{\"execute\":\"kexec\",\"arguments\":{\"kernel\":\"/k\"}}",
+                "CommandDisabled", "in progress");
+  molt_agent_set_busy (agent, NULL);
+  /* The checkpoint itself answers from its thread, through the main loop. */
+  dumped = call (agent, "{\"execute\":\"checkpoint\",\"arguments\":{\"tag\":\"t\"}}", NULL);
+  CU_ASSERT_FALSE_FATAL (molt_reply_is_error (dumped));
+  CU_ASSERT_EQUAL (json_array_get_length (json_node_get_array (dumped->ret)), 0);
+  CU_ASSERT_PTR_NULL (molt_agent_get_busy (agent));
+}
+
 static void
 test_oversized_reply (void)
 {
@@ -255,6 +284,7 @@ main (void)
     { "errors by class", test_errors },
     { "oversized request reply", test_oversized_reply },
     { "protocol limits", test_protocol_limits },
+    { "a command off the main loop", test_busy_states },
     { "info and commands", test_info_and_commands },
     { "job lifecycle", test_job_lifecycle },
     { NULL, NULL },

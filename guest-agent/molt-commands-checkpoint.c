@@ -1,0 +1,219 @@
+/* checkpoint: every frozen job dumped with CRIU into
+ * /var/lib/molt/images/TAG/JOB, after a record of the regular files it
+ * holds open. The dump takes as long as the jobs' memory: it runs in a
+ * thread, and the agent serves sync, info, job-list and the like meanwhile
+ * (the dispatch table says what). */
+#include <stdio.h>
+#include <unistd.h>
+
+#include <gio/gio.h>
+
+#include "molt-args.h"
+#include "molt-checkpoint.h"
+#include "molt-dispatch.h"
+#include "molt-file-check.h"
+#include "molt-job-freezer.h"
+#include "molt-message.h"
+#include "molt-protocol-error.h"
+
+#ifdef MOLT_TEST_FAULTS
+/* Test-only fault: change a file the job holds open after its checkpoint,
+ * as a careless admin might during the switch. */
+static void
+inject_file_fault (const gchar *images_dir)
+{
+  g_autofree gchar *path = molt_file_check_first_path (images_dir, "/output.log");
+  FILE *f;
+
+  if (path == NULL || (f = fopen (path, "ae")) == NULL)
+    return;
+  fputs ("changed behind the job's back\n", f);
+  fclose (f);
+  g_message ("test fault: changed %s after the checkpoint", path);
+}
+#endif
+
+/* The checkpoint's test-only fault hook (docs/testing.md): compiled in only
+ * with meson -Dtest_faults=true, and even then refused unless the agent was
+ * started with MOLT_AGENT_TEST_FAULTS=1; an unknown fault is refused. */
+static gboolean
+check_test_fault (const gchar *fault, GError **error)
+{
+  if (fault == NULL)
+    return TRUE;
+#ifndef MOLT_TEST_FAULTS
+  g_set_error (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_UNSUPPORTED,
+               "'test-fault' is refused: this molt-agent was built without test faults "
+               "(meson -Dtest_faults=true builds them, for test images only)");
+  return FALSE;
+#else
+  if (!g_str_equal (fault, "modify-open-file"))
+    {
+      g_autofree gchar *shown = molt_text_excerpt (fault, 64);
+      g_set_error (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_INVALID_PARAMETER,
+                   "unknown test fault '%s' (known: modify-open-file)", shown);
+      return FALSE;
+    }
+  if (g_strcmp0 (g_getenv ("MOLT_AGENT_TEST_FAULTS"), "1") != 0)
+    {
+      g_set_error_literal (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_INVALID_PARAMETER,
+                           "'test-fault' is for tests only: start the agent with "
+                           "MOLT_AGENT_TEST_FAULTS=1 to allow it");
+      return FALSE;
+    }
+  return TRUE;
+#endif
+}
+
+/* One job to dump: what the thread needs, copied off the registry. */
+typedef struct
+{
+  gchar *name;
+  gint pid;
+  gchar *dir;
+  gdouble seconds;
+} DumpItem;
+
+typedef struct
+{
+  MoltAgent *agent;
+  MoltCall *call;
+  GArray *items; /* of DumpItem */
+  gchar *fault;
+  guint dumped;
+} DumpWork;
+
+static void
+dump_item_clear (gpointer data)
+{
+  DumpItem *item = data;
+  g_free (item->name);
+  g_free (item->dir);
+}
+
+static void
+dump_work_free (DumpWork *work)
+{
+  g_array_unref (work->items);
+  g_free (work->fault);
+  g_free (work);
+}
+
+/* In the thread: nothing here touches the agent or the registry. */
+static void
+dump_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+  DumpWork *work = data;
+  GError *error = NULL;
+
+  for (guint i = 0; i < work->items->len; i++)
+    {
+      DumpItem *item = &g_array_index (work->items, DumpItem, i);
+      gint64 start = g_get_monotonic_time ();
+
+      if (!molt_file_check_record (item->pid, item->dir, &error)
+          || !molt_checkpoint_dump (item->pid, item->dir, &error))
+        {
+          g_prefix_error (&error, "checkpoint of job %s: ", item->name);
+          g_task_return_error (task, error);
+          return;
+        }
+#ifdef MOLT_TEST_FAULTS
+      if (g_strcmp0 (work->fault, "modify-open-file") == 0)
+        inject_file_fault (item->dir);
+#endif
+      item->seconds = (g_get_monotonic_time () - start) / (gdouble) G_USEC_PER_SEC;
+      work->dumped++;
+    }
+  sync ();
+  g_task_return_boolean (task, TRUE);
+}
+
+/* Back on the main loop: the registry learns what was dumped. */
+static void
+dump_done (GObject *source, GAsyncResult *result, gpointer data)
+{
+  DumpWork *work = data;
+  MoltJobRegistry *registry = molt_agent_get_registry (work->agent);
+  g_autoptr (JsonArray) results = json_array_new ();
+  GError *error = NULL;
+  gboolean ok = g_task_propagate_boolean (G_TASK (result), &error);
+
+  for (guint i = 0; i < work->dumped; i++)
+    {
+      DumpItem *item = &g_array_index (work->items, DumpItem, i);
+      MoltJob *job = molt_job_registry_lookup (registry, item->name);
+      g_autoptr (JsonObject) entry = json_object_new ();
+
+      if (job == NULL)
+        continue;
+      job->state = MOLT_JOB_STATE_CHECKPOINTED;
+      g_free (job->images_dir);
+      job->images_dir = g_strdup (item->dir);
+      g_clear_pointer (&job->restore_error, g_free);
+      json_object_set_string_member (entry, "name", item->name);
+      json_object_set_double_member (entry, "seconds", item->seconds);
+      json_array_add_object_element (results, g_steal_pointer (&entry));
+    }
+  molt_agent_end_dumping (work->agent, ok);
+  molt_agent_save_registry (work->agent);
+  molt_agent_set_busy (work->agent, NULL);
+  if (ok)
+    molt_call_return (work->call,
+                      json_node_init_array (json_node_alloc (), g_steal_pointer (&results)));
+  else
+    molt_call_fail (work->call, error);
+  dump_work_free (work);
+}
+
+void
+molt_command_checkpoint (MoltAgent *agent, JsonObject *args, MoltCall *call)
+{
+  MoltJobRegistry *registry = molt_agent_get_registry (agent);
+  g_autoptr (GPtrArray) jobs = molt_job_registry_list (registry);
+  g_autoptr (GStrvBuilder) names = g_strv_builder_new ();
+  g_autoptr (GTask) task = NULL;
+  g_autofree gchar *base = NULL;
+  const gchar *tag, *fault;
+  GError *error = NULL;
+  DumpWork *work;
+
+  if (!molt_args_get_string (args, "tag", TRUE, &tag, &error)
+      || !molt_job_name_is_valid (tag, &error)
+      || !molt_args_get_string (args, "test-fault", FALSE, &fault, &error)
+      || !check_test_fault (fault, &error))
+    {
+      molt_call_fail (call, error);
+      return;
+    }
+  work = g_new0 (DumpWork, 1);
+  work->agent = agent;
+  work->call = call;
+  work->fault = g_strdup (fault);
+  work->items = g_array_new (FALSE, FALSE, sizeof (DumpItem));
+  g_array_set_clear_func (work->items, dump_item_clear);
+  base = g_build_filename (molt_agent_get_state_dir (agent), "images", tag, NULL);
+  for (guint i = 0; i < jobs->len; i++)
+    {
+      MoltJob *job = g_ptr_array_index (jobs, i);
+      DumpItem item;
+
+      if (job->state != MOLT_JOB_STATE_FROZEN)
+        continue;
+      item.name = g_strdup (job->name);
+      item.pid = job->host_pid;
+      item.dir = g_build_filename (base, job->name, NULL);
+      item.seconds = 0;
+      g_array_append_val (work->items, item);
+      g_strv_builder_add (names, job->name);
+      /* Read before the dump ends the tree, to compare after the restore. */
+      g_free (job->ns_pids_dumped);
+      job->ns_pids_dumped = molt_job_tree_ns_pids (job->host_pid);
+      g_clear_pointer (&job->ns_pids_restored, g_free);
+    }
+  molt_agent_set_busy (agent, "checkpoint");
+  molt_agent_set_dumping (agent, g_strv_builder_end (names));
+  task = g_task_new (NULL, NULL, dump_done, work);
+  g_task_set_task_data (task, work, NULL);
+  g_task_run_in_thread (task, dump_thread);
+}
