@@ -18,6 +18,7 @@ typedef enum
 
 struct _MoltCriuProbe
 {
+  gint refs; /* the agent's, and a running check's: it may outlive the agent */
   GMutex lock;
   gchar *work_dir;
   ProbeState state;
@@ -29,6 +30,7 @@ MoltCriuProbe *
 molt_criu_probe_new (const gchar *work_dir)
 {
   MoltCriuProbe *probe = g_new0 (MoltCriuProbe, 1);
+  probe->refs = 1;
   g_mutex_init (&probe->lock);
   probe->work_dir = g_strdup (work_dir);
   return probe;
@@ -37,7 +39,7 @@ molt_criu_probe_new (const gchar *work_dir)
 void
 molt_criu_probe_free (MoltCriuProbe *probe)
 {
-  if (probe == NULL)
+  if (probe == NULL || !g_atomic_int_dec_and_test (&probe->refs))
     return;
   g_mutex_clear (&probe->lock);
   g_free (probe->work_dir);
@@ -126,7 +128,8 @@ molt_criu_probe_start (MoltCriuProbe *probe)
   g_mutex_unlock (&probe->lock);
 
   task = g_task_new (NULL, NULL, NULL, NULL);
-  g_task_set_task_data (task, probe, NULL);
+  g_atomic_int_inc (&probe->refs);
+  g_task_set_task_data (task, probe, (GDestroyNotify) molt_criu_probe_free);
   g_task_run_in_thread (task, probe_thread);
 }
 

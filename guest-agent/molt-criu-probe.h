@@ -11,6 +11,7 @@ G_BEGIN_DECLS
 typedef struct _MoltCriuProbe MoltCriuProbe;
 
 MoltCriuProbe *molt_criu_probe_new (const gchar *work_dir);
+/* Drops the caller's reference; a check still running keeps its own. */
 void molt_criu_probe_free (MoltCriuProbe *probe);
 void molt_criu_probe_start (MoltCriuProbe *probe);
 /* {"state": "checking"|"ok"|"failed", "version": N, "error": "..."} */

@@ -85,14 +85,15 @@ cell_record restore "new kernel panics at boot" pass \
 before=$(seq_capture)
 target=$(other_kernel)
 readers_log=$(mktemp)
-( while :; do
+( set +e
+  while :; do
     "$MOLT" -c "$MOLT_TEST_URI" --timeout 5 jobs "$dom" >/dev/null 2>>"$readers_log"
     echo "rc=$?" >>"$readers_log"
     sleep 0.5
   done ) &
 readers=$!
 report=$(m --json --timeout 30 switch "$dom" --kernel "/boot/vmlinuz-$target" --initrd "/boot/initrd.img-$target")
-kill "$readers"
+kill "$readers" || testbed_die "the reader loop ended early: $(cat "$readers_log")"
 wait "$readers" 2>/dev/null || true
 assert_json "$report" result committed
 busy=$(grep -c '^rc=6$' "$readers_log" || true)
