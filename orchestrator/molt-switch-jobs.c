@@ -65,6 +65,26 @@ molt_switch_jobs_check_list (JsonArray *jobs, const gchar *what, GError **error)
   return TRUE;
 }
 
+static gboolean job_failed (GError **error, const gchar *format, ...) G_GNUC_PRINTF (2, 3);
+
+gboolean
+molt_switch_jobs_check_restorable (JsonArray *jobs, GError **error)
+{
+  for (guint i = 0; i < json_array_get_length (jobs); i++)
+    {
+      JobView v;
+      if (!job_view_read (jobs, i, "job-list", &v, error))
+        return FALSE;
+      if (g_str_equal (v.state, "running") && v.pid > 1 && v.ns_pid == v.pid)
+        return job_failed (error,
+                           "job %s runs in the guest's own PID namespace (started with "
+                           "--no-pid-namespace), so it could not be restored after the switch: "
+                           "stop it first ('molt stop DOMAIN %s')",
+                           v.name, v.name);
+    }
+  return TRUE;
+}
+
 /* The job named NAME in AFTER; FALSE only on a malformed list. */
 static gboolean
 find_job (JsonArray *after, const gchar *name, JobView *found, gboolean *present, GError **error)

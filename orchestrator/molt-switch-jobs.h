@@ -22,6 +22,11 @@ gboolean molt_switch_jobs_verify_switch (JsonArray *before, JsonArray *after,
 guint molt_switch_jobs_verify_rollback (JsonArray *before, JsonArray *after, JsonArray *report_jobs,
                                         gchar **summary);
 
+/* Every running job can be restored after a switch: one started without
+ * its own PID namespace (its PID there is its guest PID) would collide
+ * with the new boot's PIDs. FALSE names the first that cannot. */
+gboolean molt_switch_jobs_check_restorable (JsonArray *jobs, GError **error);
+
 /* Every entry of a job list is well formed (typed members, in range). */
 gboolean molt_switch_jobs_check_list (JsonArray *jobs, const gchar *what, GError **error);
 

@@ -795,7 +795,8 @@ preflight (MoltSwitch *sw, MoltAgentClient *client, GError **error)
     return FALSE;
   checked = call_object (client, "switch-preflight", args, error);
   if (checked == NULL || !expect_release (sw, checked, error)
-      || (sw->jobs_before = call_job_list (client, error)) == NULL)
+      || (sw->jobs_before = call_job_list (client, error)) == NULL
+      || !molt_switch_jobs_check_restorable (sw->jobs_before, error))
     return FALSE;
   return TRUE;
 }

@@ -157,6 +157,23 @@ test_rollback_unknown (void)
   MOLT_ASSERT_CONTAINS (summary, "job a is unknown (the agent could not be asked)");
 }
 
+static void
+test_restorable (void)
+{
+  g_autoptr (JsonArray) fine
+      = parse ("[{\"name\":\"a\",\"state\":\"running\",\"pid\":120,\"ns-pid\":1},"
+               "{\"name\":\"b\",\"state\":\"exited\",\"pid\":130,\"ns-pid\":130}]");
+  g_autoptr (JsonArray) shared
+      = parse ("[{\"name\":\"tool\",\"state\":\"running\",\"pid\":140,\"ns-pid\":140}]");
+  g_autoptr (GError) error = NULL;
+
+  CU_ASSERT_TRUE (molt_switch_jobs_check_restorable (fine, &error));
+  MOLT_ASSERT_NO_ERROR (error);
+  CU_ASSERT_FALSE (molt_switch_jobs_check_restorable (shared, &error));
+  CU_ASSERT_PTR_NOT_NULL_FATAL (error);
+  MOLT_ASSERT_CONTAINS (error->message, "job tool runs in the guest's own PID namespace");
+}
+
 int
 main (void)
 {
@@ -167,6 +184,7 @@ main (void)
     { "a guest clock that went backwards", test_switch_clock_backwards },
     { "rollback: running, gone", test_rollback_report },
     { "rollback: the agent cannot be asked", test_rollback_unknown },
+    { "a job without its own PID namespace", test_restorable },
     { NULL, NULL },
   };
   return molt_test_run ("switch-jobs", cases);
