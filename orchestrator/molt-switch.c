@@ -569,6 +569,7 @@ run_probe (MoltSwitch *sw, MoltAgentClient *client, GError **error)
   g_autoptr (JsonObject) started = NULL;
   g_autofree gchar *name = g_strdup_printf ("molt-probe-%" G_GINT64_FORMAT, g_get_real_time ());
   gint64 deadline = g_get_monotonic_time () + sw->o->probe_timeout_s * G_USEC_PER_SEC;
+  gboolean status_pending = FALSE;
 
   json_array_add_string_element (argv, "sh");
   json_array_add_string_element (argv, "-c");
@@ -600,8 +601,14 @@ run_probe (MoltSwitch *sw, MoltAgentClient *client, GError **error)
           if (!g_str_equal (job_name, name) || g_str_equal (state, "running"))
             continue;
           if (!molt_reply_get_int (job, "job-list", "exit-status", MOLT_WAIT_STATUS_MIN,
-                                   MOLT_WAIT_STATUS_MAX, 0, &status, error))
+                                   MOLT_WAIT_STATUS_MAX, MOLT_REPLY_OPTIONAL, &status, error))
             return FALSE;
+          /* Seen gone before the agent reaped it: its status comes next. */
+          if (!json_object_has_member (job, "exit-status"))
+            {
+              status_pending = TRUE;
+              continue;
+            }
           if (status == 0)
             return TRUE;
           log_args = json_object_new ();
@@ -620,7 +627,9 @@ run_probe (MoltSwitch *sw, MoltAgentClient *client, GError **error)
       g_usleep (G_USEC_PER_SEC / 2);
     }
   g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED,
-               "the probe '%s' did not finish within %u s", sw->o->probe, sw->o->probe_timeout_s);
+               status_pending ? "the probe '%s' ended, but the agent did not report how within %u s"
+                              : "the probe '%s' did not finish within %u s",
+               sw->o->probe, sw->o->probe_timeout_s);
   return FALSE;
 }
 

@@ -22,6 +22,7 @@ struct _FakeGuest
   char job_state[32];
   int probe_status;
   char *probe_name; /* NULL until a probe job starts */
+  unsigned probe_polls;
 };
 
 typedef struct
@@ -112,7 +113,11 @@ job_list (FakeGuest *guest)
   g_autofree char *probe = NULL;
   g_autofree char *text = NULL;
 
-  if (guest->probe_name != NULL)
+  /* Like the real agent, the first look may find the probe gone before
+   * its status was collected. */
+  if (guest->probe_name != NULL && guest->probe_polls++ == 0)
+    probe = g_strdup_printf (",{\"name\":\"%s\",\"state\":\"exited\"}", guest->probe_name);
+  else if (guest->probe_name != NULL)
     probe = g_strdup_printf (",{\"name\":\"%s\",\"state\":\"exited\",\"exit-status\":%d}",
                              guest->probe_name, guest->probe_status);
   text = g_strdup_printf (
