@@ -51,7 +51,8 @@ assert_fails 4 "did not finish within 2 s" \
   m --timeout 30 switch "$dom" --kernel "/boot/vmlinuz-$k_new" --initrd "/boot/initrd.img-$k_new" \
   --probe 'sleep 60' --probe-timeout 2
 [ -z "$(snapshots)" ] || testbed_die "a rollback left its snapshot: $(snapshots)"
-testbed_log "failing and slow probes rolled back: $(expect_survived "$before")"
+survived=$(expect_survived "$before")
+testbed_log "failing and slow probes rolled back: $survived"
 
 # --- one switch at a time: a second one is refused, not queued ---
 log=$(mktemp)

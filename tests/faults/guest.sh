@@ -39,16 +39,20 @@ assert_contains "$out" "on the host)"
 [ "$(current_release)" = "$from" ] || testbed_die "the guest left $from"
 assert_job_state ghost running
 m stop "$dom" ghost --grace 0 >/dev/null
+# An assignment, so that a failed check stops the test (set -e).
+survived=$(expect_survived "$before")
 cell_record checkpoint "a job CRIU cannot dump" pass \
-  "exit 4, rolled back; $(grep -o 'CRIU dump failed[^.]*' <<<"$out" | head -n1 | cut -c1-120); $(expect_survived "$before")"
+  "exit 4, rolled back; $(grep -o 'CRIU dump failed[^.]*' <<<"$out" | head -n1 | cut -c1-120); $survived"
 
 # --- the image store is full: a 256 KiB filesystem where the images go ---
 before=$(seq_capture)
 guest_run sh -c 'mkdir -p /var/lib/molt/images && mount -t tmpfs -o size=256k molt-full /var/lib/molt/images' >/dev/null
 out=$(switch_expecting 4 "No space left on device")
 guest_run umount /var/lib/molt/images >/dev/null
+# An assignment, so that a failed check stops the test (set -e).
+survived=$(expect_survived "$before")
 cell_record checkpoint "image store full" pass \
-  "exit 4, rolled back, the message says \"No space left on device\"; $(expect_survived "$before")"
+  "exit 4, rolled back, the message says \"No space left on device\"; $survived"
 
 # --- the agent SIGKILLed in the guest while it dumps: a watcher outside
 #     the managed jobs (a managed job would be frozen with the others)
@@ -68,8 +72,10 @@ assert_contains "$out" "failed at step 'checkpoint'"
 m exec "$dom" --no-pid-namespace --name unwatch -- sh -c \
   'for p in /proc/[0-9]*; do grep -q "kill-agen[t]" $p/cmdline 2>/dev/null && kill -9 ${p#/proc/}; done; true' >/dev/null
 sleep 1
+# An assignment, so that a failed check stops the test (set -e).
+survived=$(expect_survived "$before")
 cell_record checkpoint "agent SIGKILL in the guest" pass \
-  "exit 4, rolled back: $(grep -o "failed at step '[a-z]*': [^.]*" <<<"$out" | head -n1 | cut -c1-100); $(expect_survived "$before")"
+  "exit 4, rolled back: $(grep -o "failed at step '[a-z]*': [^.]*" <<<"$out" | head -n1 | cut -c1-100); $survived"
 
 # --- the new kernel panics at boot (no initramfs init, so no root disk):
 #     panic=-1 reboots it, and the old direct-boot kernel comes up and
@@ -78,8 +84,10 @@ before=$(seq_capture)
 from=$(current_release)
 out=$(switch_expecting 4 "not the new kernel" --append "root=/dev/vda rw console=ttyS0 panic=-1 rdinit=/nonexistent")
 [ "$(current_release)" = "$from" ] || testbed_die "the guest left $from"
+# An assignment, so that a failed check stops the test (set -e).
+survived=$(expect_survived "$before")
 cell_record restore "new kernel panics at boot" pass \
-  "exit 4, rolled back: the guest came back on $from, not the new kernel; $(expect_survived "$before")"
+  "exit 4, rolled back: the guest came back on $from, not the new kernel; $survived"
 
 # --- read-only molt commands in a loop during the switch ---
 before=$(seq_capture)
@@ -101,6 +109,8 @@ other=$(grep '^rc=' "$readers_log" | grep -vc '^rc=[06]$' || true)
 [ "$other" = 0 ] || { cat "$readers_log" >&2; testbed_die "a reader failed otherwise than busy"; }
 [ "$busy" -gt 0 ] || testbed_die "no reader was told the domain is busy"
 rm -f "$readers_log"
+# An assignment, so that a failed check stops the test (set -e).
+survived=$(expect_survived "$before")
 cell_record "every step" "molt jobs every 0.5 s during the switch" pass \
-  "committed to $target; $busy reads answered busy (exit 6), none failed otherwise; $(expect_survived "$before")"
+  "committed to $target; $busy reads answered busy (exit 6), none failed otherwise; $survived"
 echo "guest.sh: all cells passed"

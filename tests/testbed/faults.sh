@@ -47,15 +47,3 @@ journal_step() {
   python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("step", "?"))' \
     "$MOLT_STATE_DIR/journal/$uuid.json"
 }
-
-# expect_survived BEFORE: every job runs and the sequence went on without
-# a restart, a lost or a repeated number.
-expect_survived() {
-  local before=$1 after result
-  assert_job_state pipeline running
-  wait_sequence_grows "$SEQ_FILE" 5
-  after=$(seq_capture)
-  result=$(check_continuity "$before" "$after" 900)
-  rm -f "$before" "$after"
-  echo "$result"
-}

@@ -95,6 +95,20 @@ print(len(nums), gap)
 PY
 }
 
+# expect_survived BEFORE [MAX_GAP_S]: the job "pipeline" runs, and its
+# sequence went on from BEFORE (a capture, removed here) without a restart,
+# a lost or a repeated number (default gap bound 900 s: a whole failed
+# attempt). Prints "LINES MAXGAP".
+expect_survived() {
+  local before=$1 max_gap=${2:-900} after result
+  assert_job_state pipeline running
+  wait_sequence_grows "$SEQ_FILE" 5
+  after=$(seq_capture)
+  result=$(check_continuity "$before" "$after" "$max_gap")
+  rm -f "$before" "$after"
+  echo "$result"
+}
+
 # seq_capture: the sequence file now, into a new host file; prints its path.
 seq_capture() {
   local file
