@@ -17,19 +17,41 @@
 #include "molt-protocol-error.h"
 
 #ifdef MOLT_TEST_FAULTS
-/* Test-only fault: change a file the job holds open after its checkpoint,
- * as a careless admin might during the switch. */
+/* The test-only faults: what a careless admin might do to a file a job
+ * holds open while the switch runs. */
+static const gchar *const test_faults[] = {
+  "modify-open-file",  /* appended to */
+  "remove-open-file",  /* unlinked */
+  "replace-open-file", /* a copy renamed over it: another inode */
+  NULL,
+};
+
 static void
-inject_file_fault (const gchar *images_dir)
+inject_file_fault (const gchar *images_dir, const gchar *fault)
 {
   g_autofree gchar *path = molt_file_check_first_path (images_dir, "/output.log");
+  g_autofree gchar *copy = NULL;
+  g_autofree gchar *contents = NULL;
+  gsize len = 0;
   FILE *f;
 
-  if (path == NULL || (f = fopen (path, "ae")) == NULL)
+  if (path == NULL)
     return;
-  fputs ("changed behind the job's back\n", f);
-  fclose (f);
-  g_message ("test fault: changed %s after the checkpoint", path);
+  if (g_str_equal (fault, "modify-open-file") && (f = fopen (path, "ae")) != NULL)
+    {
+      fputs ("changed behind the job's back\n", f);
+      fclose (f);
+    }
+  else if (g_str_equal (fault, "remove-open-file"))
+    unlink (path);
+  else if (g_str_equal (fault, "replace-open-file")
+           && g_file_get_contents (path, &contents, &len, NULL))
+    {
+      copy = g_strconcat (path, ".molt-test", NULL);
+      if (g_file_set_contents (copy, contents, (gssize) len, NULL))
+        rename (copy, path);
+    }
+  g_message ("test fault %s on %s after the checkpoint", fault, path);
 }
 #endif
 
@@ -47,11 +69,12 @@ check_test_fault (const gchar *fault, GError **error)
                "(meson -Dtest_faults=true builds them, for test images only)");
   return FALSE;
 #else
-  if (!g_str_equal (fault, "modify-open-file"))
+  if (!g_strv_contains (test_faults, fault))
     {
       g_autofree gchar *shown = molt_text_excerpt (fault, 64);
+      g_autofree gchar *known = g_strjoinv (", ", (gchar **) test_faults);
       g_set_error (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_INVALID_PARAMETER,
-                   "unknown test fault '%s' (known: modify-open-file)", shown);
+                   "unknown test fault '%s' (known: %s)", shown, known);
       return FALSE;
     }
   if (g_strcmp0 (g_getenv ("MOLT_AGENT_TEST_FAULTS"), "1") != 0)
@@ -119,8 +142,8 @@ dump_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancella
           return;
         }
 #ifdef MOLT_TEST_FAULTS
-      if (g_strcmp0 (work->fault, "modify-open-file") == 0)
-        inject_file_fault (item->dir);
+      if (work->fault != NULL)
+        inject_file_fault (item->dir, work->fault);
 #endif
       item->seconds = (g_get_monotonic_time () - start) / (gdouble) G_USEC_PER_SEC;
       work->dumped++;
@@ -159,8 +182,7 @@ dump_done (GObject *source, GAsyncResult *result, gpointer data)
   molt_agent_save_registry (work->agent);
   molt_agent_set_busy (work->agent, NULL);
   if (ok)
-    molt_call_return (work->call,
-                      json_node_init_array (json_node_alloc (), g_steal_pointer (&results)));
+    molt_call_return (work->call, json_node_init_array (json_node_alloc (), results));
   else
     molt_call_fail (work->call, error);
   dump_work_free (work);

@@ -61,7 +61,7 @@ molt_command_images_drop (MoltAgent *agent, JsonObject *args, GError **error)
   molt_agent_save_registry (agent);
   json_object_set_string_member (obj, "images", dir);
   json_object_set_int_member (obj, "removed-bytes", removed_bytes);
-  return json_node_init_object (json_node_alloc (), g_steal_pointer (&obj));
+  return json_node_init_object (json_node_alloc (), obj);
 }
 
 #define MOLT_IMAGES_LOG_TAIL (64 * 1024)
@@ -112,5 +112,5 @@ molt_command_images_logs (MoltAgent *agent, JsonObject *args, GError **error)
         if (entry != NULL)
           json_array_add_object_element (logs, entry);
       }
-  return json_node_init_array (json_node_alloc (), g_steal_pointer (&logs));
+  return json_node_init_array (json_node_alloc (), logs);
 }

@@ -1,8 +1,9 @@
 #!/bin/bash
 # e2e: every way a switch can fail ends with the jobs running on the old
 # kernel, nothing lost:
-#  - a file the job holds open changes between checkpoint and restore
-#    (test-only fault hook): the restore fails naming the file, rollback;
+#  - a file the job holds open changes, vanishes or is replaced between
+#    checkpoint and restore (test-only fault hook): the restore fails
+#    naming the file, rollback;
 #  - the new kernel cannot boot (an initrd that cannot mount the root):
 #    the boot timeout triggers the rollback;
 #  - the orchestrator is SIGKILLed mid-switch: molt rollback undoes it;
@@ -26,17 +27,21 @@ assert_rolled_back() {
   testbed_log "$what: rolled back, sequence intact ($result)"
 }
 
-# --- a file changed between checkpoint and restore ---
-BEFORE=$(seq_capture)
-set +e
-out=$(MOLT_TEST_FAULT=modify-open-file "$MOLT" -c "$MOLT_TEST_URI" --timeout 30 switch "$dom" \
-        --kernel "/boot/vmlinuz-$k_new" --initrd "/boot/initrd.img-$k_new" 2>&1)
-rc=$?
-set -e
-[ "$rc" = 4 ] || testbed_die "changed file: exit $rc, expected 4 (rolled back): $out"
-assert_contains "$out" "file $SEQ_FILE, open in the job, changed between checkpoint and restore"
-assert_contains "$out" "Rolled back"
-assert_rolled_back "changed file"
+# --- a file the job holds open changed, vanished or was replaced between
+#     checkpoint and restore (the test-only fault hook): the restore fails
+#     naming the file, and the switch rolls back ---
+for fault in modify:changed remove:vanished replace:"was replaced"; do
+  BEFORE=$(seq_capture)
+  set +e
+  out=$(MOLT_TEST_FAULT=${fault%%:*}-open-file "$MOLT" -c "$MOLT_TEST_URI" --timeout 30 switch "$dom" \
+          --kernel "/boot/vmlinuz-$k_new" --initrd "/boot/initrd.img-$k_new" 2>&1)
+  rc=$?
+  set -e
+  [ "$rc" = 4 ] || testbed_die "${fault%%:*}d file: exit $rc, expected 4 (rolled back): $out"
+  assert_contains "$out" "file $SEQ_FILE, open in the job, ${fault#*:} between checkpoint and restore"
+  assert_contains "$out" "Rolled back"
+  assert_rolled_back "file ${fault#*:}"
+done
 BEFORE=$(seq_capture)
 
 # --- the new kernel cannot boot: the old kernel's initrd cannot load the

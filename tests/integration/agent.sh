@@ -31,13 +31,16 @@ assert_contains "$(m logs "$dom" counter)" "tick 5"
 
 # --- jobs: namespace PID differs from host PID ---
 jobs=$(m --json jobs "$dom")
-assert_json "$jobs" jobs.0.name counter
+python3 -c 'import json,sys; sys.exit(0 if [j["name"] for j in json.load(sys.stdin)["jobs"]] == ["counter"] else 1)' <<<"$jobs" \
+  || testbed_die "expected exactly the job counter in: $jobs"
 assert_job_state counter running
 pid=$(job_field counter pid)
 ns_pid=$(job_field counter ns-pid)
 [ "$ns_pid" = 1 ] || testbed_die "job init should be pid 1 in its namespace, got $ns_pid"
 [ "$pid" != "$ns_pid" ] || testbed_die "host pid $pid equals namespace pid $ns_pid"
-assert_contains "$(m jobs "$dom")" "counter"
+# The table says the same as --json: its row for counter.
+grep -qE "^counter +running +$pid +1 " <<<"$(m jobs "$dom")" \
+  || testbed_die "molt jobs has no row 'counter running $pid 1': $(m jobs "$dom")"
 
 # --- env and cwd reach the job ---
 m exec "$dom" --name envjob --cwd /var/lib/molt --env GREETING=hello -- sh -c 'echo "$GREETING from $(pwd)"; sleep 600' >/dev/null
@@ -92,6 +95,19 @@ readers=()
 for i in 1 2 3 4; do m --json jobs "$dom" >/dev/null & readers+=($!); done
 for pid in "${readers[@]}"; do wait "$pid" || testbed_die "a concurrent molt jobs failed"; done
 assert_job_state counter running
+
+# --- molt-run(1): a job started from inside the guest, and --wait ---
+m exec "$dom" --name outer -- molt-run inner -- sleep 100000 >/dev/null
+for i in $(seq 1 50); do [ "$(job_field inner state 2>/dev/null)" = running ] && break; sleep 0.2; done
+assert_job_state inner running
+m exec "$dom" --name waiter -- molt-run --wait w2 -- sh -c 'sleep 1; exit 7' >/dev/null
+for i in $(seq 1 100); do [ "$(job_field waiter state)" = exited ] && break; sleep 0.2; done
+assert_job_state waiter exited
+# molt-run --wait exits with the job's status (7), for systemd to see.
+python3 -c 'import sys; s = int(sys.argv[1]); sys.exit(0 if s >> 8 == 7 else 1)' "$(job_field waiter exit-status)" \
+  || testbed_die "molt-run --wait ended with wait status $(job_field waiter exit-status), expected exit 7"
+assert_job_state w2 exited
+m stop "$dom" inner --grace 0 >/dev/null
 
 # --- measured, not asserted: the agent's idle memory ---
 m exec "$dom" --name rss -- sh -c 'grep VmRSS /proc/$(pidof molt-agent)/status' >/dev/null

@@ -5,7 +5,10 @@
 #    user took is never pruned;
 #  - a memory snapshot taken by the policy (quiesced) reverts with the
 #    managed job alive and counting on;
-#  - quiesce=required with the agent stopped takes no snapshot and says why.
+#  - quiesce=required with the agent stopped takes no snapshot and says why;
+#    best-effort takes it and says it is crash-consistent;
+#  - plan changes nothing; a domain another operation holds is skipped; one
+#    apply at a time; memory=false on a running domain is refused.
 source "$(dirname "$0")/../testbed/vm-test.sh"
 policies=$(mktemp -d)
 
@@ -69,6 +72,61 @@ check_continuity "$at_snapshot" "$after" 600 >/dev/null
 rm -f "$at_snapshot" "$after"
 testbed_log "reverted to a quiesced memory snapshot: job running, sequence intact"
 
+# --- what apply and plan promise (docs/policies.md, Safety) ---
+uuid=$(virsh -q -c "$MOLT_TEST_URI" domuuid "$dom")
+# hold_lock FILE: a stand-in for another molt operation holding FILE.
+hold_lock() {
+  mkdir -p "$(dirname "$1")"
+  python3 -c '
+import fcntl, os, sys, time
+f = open(sys.argv[1], "a+")
+fcntl.flock(f, fcntl.LOCK_EX)
+f.truncate(0)
+f.write("%d %d %s\n" % (os.getpid(), int(time.time()), sys.argv[2]))
+f.flush()
+time.sleep(120)' "$1" "$2" &
+  HOLDER=$!
+  for i in $(seq 1 50); do [ -s "$1" ] && return 0; sleep 0.1; done
+  testbed_die "could not hold $1"
+}
+# plan changes nothing, whatever it plans.
+before_plan=$(m --json snapshot list "$dom")
+plan=$(m --json policy plan --policy-dir "$policies" --at 2026-03-11T03:00:00Z)
+assert_json "$plan" actions.0.action create
+[ "$(m --json snapshot list "$dom")" = "$before_plan" ] || testbed_die "policy plan changed the snapshots"
+# A domain another operation holds is skipped, and taken next time.
+hold_lock "$MOLT_STATE_DIR/locks/$uuid.lock" switch
+out=$(apply_at 2026-03-11T03:00:00Z)
+assert_json "$out" actions.0.status skipped
+assert_contains "$(json_get actions.0.message <<<"$out")" "busy: switch in progress"
+kill "$HOLDER"; wait "$HOLDER" 2>/dev/null || true
+[ "$(m --json snapshot list "$dom")" = "$before_plan" ] || testbed_die "a busy domain was snapshotted"
+# Two applies at once: the second stops at once and says why (exit 6).
+hold_lock "$MOLT_STATE_DIR/locks/.policy-apply.lock" policy-apply
+assert_fails 6 "another policy-apply holds .policy-apply" \
+  m policy apply --policy-dir "$policies" --at 2026-03-11T03:00:00Z
+kill "$HOLDER"; wait "$HOLDER" 2>/dev/null || true
+out=$(apply_at 2026-03-11T03:00:00Z)
+assert_json "$out" actions.0.status done
+# memory = false cannot snapshot a running domain here (libvirt 9.0 has no
+# internal disk-only snapshot of one): the action fails and says what to do.
+cat >"$policies/diskonly.conf" <<CONF
+[policy diskonly]
+domains = $dom
+schedule = daily 04:00
+memory = false
+quiesce = off
+keep-last = 1
+CONF
+set +e
+out=$(m --json --timeout 30 policy apply --policy-dir "$policies" --at 2026-03-11T04:30:00Z 2>/dev/null)
+rc=$?
+set -e
+[ "$rc" = 1 ] || testbed_die "memory=false on a running domain: exit $rc, expected 1"
+assert_contains "$out" "set memory=true"
+rm -f "$policies/diskonly.conf"
+testbed_log "plan changes nothing; busy domain skipped; one apply at a time; memory=false refused on a running domain"
+
 # --- quiesce=required and no agent: no snapshot, and why ---
 testbed_wait_console "$silent" "molt-guest: .* up" 180
 cat >"$policies/nightly.conf" <<CONF
@@ -87,5 +145,10 @@ assert_json "$out" actions.0.status failed
 assert_contains "$(json_get actions.0.message <<<"$out")" "cannot quiesce"
 [ -z "$(m --json snapshot list "$silent" | json_get snapshots | tr -d '[]')" ] \
   || testbed_die "a snapshot was taken of $silent without quiescing"
+# best-effort: the snapshot is taken anyway, and reported as crash-consistent.
+sed -i 's/quiesce = required/quiesce = best-effort/' "$policies/nightly.conf"
+out=$(m --json --timeout 3 policy apply --policy-dir "$policies" --at 2026-03-10T00:30:00Z 2>/dev/null)
+assert_json "$out" actions.0.status done
+assert_contains "$(json_get actions.0.message <<<"$out")" "crash-consistent"
 rm -rf "$policies"
 echo "policy.sh: all checks passed"

@@ -197,11 +197,11 @@ break_node (JsonNode *node, FakeFault fault, int depth)
       for (GList *m = members; m != NULL && fault != FAKE_FAULT_MISSING; m = m->next)
         {
           JsonNode *value = json_object_get_member (obj, m->data);
-          json_object_set_member (
-              out, m->data,
-              fault == FAKE_FAULT_WRONG_TYPE
-                  ? json_node_init_object (json_node_alloc (), json_object_new ())
-                  : break_node (value, fault, depth + 1));
+          g_autoptr (JsonObject) empty = json_object_new ();
+          json_object_set_member (out, m->data,
+                                  fault == FAKE_FAULT_WRONG_TYPE
+                                      ? json_node_init_object (json_node_alloc (), empty)
+                                      : break_node (value, fault, depth + 1));
         }
       g_list_free (members);
       return json_node_init_object (json_node_alloc (), out);

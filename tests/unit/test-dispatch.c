@@ -165,6 +165,45 @@ test_busy_states (void)
   CU_ASSERT_PTR_NULL (molt_agent_get_busy (agent));
 }
 
+static gboolean
+is_frozen (MoltAgent *agent)
+{
+  g_autoptr (MoltReply) info = call (agent, "{\"execute\":\"info\"}", NULL);
+  return json_object_get_boolean_member (json_node_get_object (info->ret), "frozen");
+}
+
+static void
+spin (guint ms)
+{
+  gint64 until = g_get_monotonic_time () + ms * 1000;
+  while (g_get_monotonic_time () < until)
+    g_main_context_iteration (NULL, FALSE), g_usleep (10000);
+}
+
+/* A host that froze the guest and vanished: the agent thaws by itself;
+ * if a dump runs when the time comes, right after it. */
+static void
+test_auto_thaw (void)
+{
+  g_autoptr (MoltAgent) agent = new_agent ();
+  g_autoptr (MoltReply) frozen = NULL;
+  g_autoptr (MoltReply) again = NULL;
+
+  frozen = call (agent, "{\"execute\":\"freeze\",\"arguments\":{\"timeout\":1}}", NULL);
+  CU_ASSERT_FALSE_FATAL (molt_reply_is_error (frozen));
+  CU_ASSERT_TRUE (is_frozen (agent));
+  spin (2600); /* a seconds timer may fire up to a second late */
+  CU_ASSERT_FALSE (is_frozen (agent));
+
+  again = call (agent, "{\"execute\":\"freeze\",\"arguments\":{\"timeout\":1}}", NULL);
+  CU_ASSERT_FALSE_FATAL (molt_reply_is_error (again));
+  molt_agent_set_busy (agent, "checkpoint");
+  spin (2600); /* a seconds timer may fire up to a second late */
+  CU_ASSERT_TRUE (is_frozen (agent));
+  molt_agent_set_busy (agent, NULL);
+  CU_ASSERT_FALSE (is_frozen (agent));
+}
+
 static void
 test_oversized_reply (void)
 {
@@ -285,6 +324,7 @@ main (void)
     { "oversized request reply", test_oversized_reply },
     { "protocol limits", test_protocol_limits },
     { "a command off the main loop", test_busy_states },
+    { "the agent thaws by itself", test_auto_thaw },
     { "info and commands", test_info_and_commands },
     { "job lifecycle", test_job_lifecycle },
     { NULL, NULL },

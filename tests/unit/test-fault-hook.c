@@ -37,7 +37,8 @@ test_hook (void)
   g_unsetenv ("MOLT_AGENT_TEST_FAULTS");
 #ifdef MOLT_EXPECT_TEST_FAULTS
   expect_refused ("no-such-fault", "InvalidParameter",
-                  "unknown test fault 'no-such-fault' (known: modify-open-file)");
+                  "unknown test fault 'no-such-fault' (known: modify-open-file, "
+                  "remove-open-file, replace-open-file)");
   expect_refused ("modify-open-file", "InvalidParameter", "MOLT_AGENT_TEST_FAULTS=1");
 #else
   expect_refused ("modify-open-file", "Unsupported", "built without test faults");
