@@ -4,7 +4,8 @@
 # PID namespace is refused at preflight; a failing or slow --probe rolls
 # back; --keep-snapshot keeps the rollback point and a plain switch leaves
 # none; a second switch of the same domain is refused while one runs; molt
-# stop escalates to SIGKILL after the grace period.
+# stop escalates to SIGKILL after the grace period; a rollback that fails
+# is reported as such (exit 5, result broken, the journal kept).
 source "$(dirname "$0")/../testbed/vm-test.sh"
 source "$(dirname "$0")/../testbed/faults.sh"
 
@@ -84,4 +85,27 @@ status=$(job_field stubborn exit-status)
 python3 -c 'import sys; s = int(sys.argv[1]); sys.exit(0 if s & 0x7f == 9 or s >> 8 == 137 else 1)' "$status" \
   || testbed_die "stubborn ended with wait status $status, not SIGKILL"
 assert_job_state pipeline running
+
+# --- last, as it breaks the guest: when the rollback itself fails, molt
+#     says so (exit 5, result broken) and keeps the journal for a retry.
+#     The snapshot is deleted behind its back while the new kernel (with an
+#     initrd that cannot mount its root) hangs ---
+log=$(mktemp)
+# The unbootable combination: the new kernel with the old initrd.
+"$MOLT" -c "$MOLT_TEST_URI" --json --timeout 30 switch "$dom" --kernel "/boot/vmlinuz-$k_new" \
+  --initrd "/boot/initrd.img-$k_old" --boot-timeout 30 >"$log.json" 2>"$log" &
+SWITCH_PID=$!
+wait_for_step "$log" restore
+virsh -q -c "$MOLT_TEST_URI" snapshot-delete "$dom" "$(snapshots | head -n1)" >/dev/null
+set +e
+wait "$SWITCH_PID"
+rc=$?
+set -e
+[ "$rc" = 5 ] || { cat "$log" >&2; testbed_die "a failed rollback: exit $rc, expected 5"; }
+assert_json "$(cat "$log.json")" result broken
+assert_contains "$(cat "$log")" "The rollback failed too"
+assert_contains "$(cat "$log")" "'molt rollback $dom' retries"
+assert_json "$(python3 -c 'import json,sys; print(json.dumps({"state": json.load(open(sys.argv[1]))["state"]}))' \
+  "$MOLT_STATE_DIR/journal/$uuid.json")" state failed
+rm -f "$log" "$log.json"
 echo "promises.sh: all checks passed"

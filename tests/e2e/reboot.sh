@@ -2,7 +2,8 @@
 # e2e: jobs survive molt switch --method reboot (a new QEMU process with a
 # new direct-boot kernel, host paths): 6.1.0-47 -> 6.1.0-56 -> 6.1.0-47 on a
 # transient domain (whose snapshot metadata a destroy drops), and a switch
-# of a persistent domain whose definition must keep the new kernel.
+# of a persistent domain whose definition must keep the new kernel, and a
+# reboot switch that fails and rolls back, definition included.
 source "$(dirname "$0")/../testbed/vm-test.sh"
 [ "$k_old" != "$k_new" ] || testbed_die "the test image has one kernel ($k_old): a switch to itself proves nothing"
 guest=$(testbed_guest_dir)
@@ -49,4 +50,17 @@ reboot_to "$k_new"
 definition=$(virsh -c "$MOLT_TEST_URI" dumpxml --inactive "$dom")
 assert_contains "$definition" "<kernel>$guest/vmlinuz-$k_new</kernel>"
 assert_contains "$definition" "<initrd>$guest/initrd.img-$k_new</initrd>"
+
+# A reboot switch that fails (the old kernel with the new kernel's initrd
+# cannot mount its root): rolled back to the snapshot, the job alive, and
+# the persistent definition keeps the kernel it had.
+before=$(seq_capture)
+assert_fails 4 "did not bring the agent back within 45 s" \
+  m --timeout 30 switch "$dom" --method reboot --boot-timeout 45 \
+  --kernel "$guest/vmlinuz-$k_old" --initrd "$guest/initrd.img-$k_new"
+assert_json "$(m --json info "$dom")" kernel-release "$k_new"
+survived=$(expect_survived "$before")
+definition=$(virsh -c "$MOLT_TEST_URI" dumpxml --inactive "$dom")
+assert_contains "$definition" "<kernel>$guest/vmlinuz-$k_new</kernel>"
+testbed_log "a failed reboot switch rolled back: still $k_new, job alive ($survived)"
 echo "reboot.sh: all checks passed"
