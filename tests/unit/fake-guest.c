@@ -21,6 +21,7 @@ struct _FakeGuest
   int boot;
   char job_state[32];
   int probe_status;
+  gboolean criu_broken;
   char *probe_name; /* NULL until a probe job starts */
   unsigned probe_polls;
 };
@@ -84,6 +85,12 @@ fake_guest_set_fault (FakeGuest *guest, const char *command, unsigned nth, FakeF
 }
 
 void
+fake_guest_set_criu_broken (FakeGuest *guest)
+{
+  guest->criu_broken = TRUE;
+}
+
+void
 fake_guest_set_probe_status (FakeGuest *guest, int status)
 {
   guest->probe_status = status;
@@ -138,8 +145,11 @@ answer (FakeGuest *guest, MoltRequest *req)
     {
       g_autofree char *text = g_strdup_printf (
           "{\"version\":\"0.1.0\",\"kernel-release\":\"6.1.0-%s\",\"boot-id\":\"boot-%d\","
-          "\"uptime\":1.0,\"criu\":{\"state\":\"works\",\"works\":true,\"version\":31700}}",
-          guest->boot == 1 ? "old" : "new", guest->boot);
+          "\"uptime\":1.0,\"criu\":%s}",
+          guest->boot == 1 ? "old" : "new", guest->boot,
+          guest->criu_broken ? "{\"state\":\"failed\",\"works\":false,\"error\":\"criu check "
+                               "failed: Error (criu/kerndat.c:1): no vDSO\"}"
+                             : "{\"state\":\"ok\",\"works\":true,\"version\":31700}");
       return parse (text);
     }
   if (g_str_equal (cmd, "switch-preflight"))

@@ -29,6 +29,8 @@ FakeGuest *fake_guest_new (void);
 void fake_guest_free (FakeGuest *guest);
 /* Breaks the reply to the Nth call (from 1) of COMMAND. */
 void fake_guest_set_fault (FakeGuest *guest, const char *command, unsigned nth, FakeFault fault);
+/* info says CRIU does not work. */
+void fake_guest_set_criu_broken (FakeGuest *guest);
 /* The probe job exits with this wait status and its log reply is {}. */
 void fake_guest_set_probe_status (FakeGuest *guest, int status);
 /* A MoltSwitchOpenAgentFunc: data is the FakeGuest. */

@@ -204,6 +204,25 @@ test_auto_thaw (void)
   CU_ASSERT_FALSE (is_frozen (agent));
 }
 
+/* The preflight refuses what the switch could not do, saying what is
+ * missing: a kernel file, or kexec itself. */
+static void
+test_preflight_refusals (void)
+{
+  g_autoptr (MoltAgent) agent = new_agent ();
+  g_autofree gchar *path = g_strdup (g_getenv ("PATH"));
+
+  expect_error (
+      agent,
+      "{\"execute\":\"switch-preflight\",\"arguments\":{\"kernel\":\"/nonexistent/vmlinuz\"}}",
+      "NotFound", "kernel /nonexistent/vmlinuz is missing or unreadable in the guest");
+  g_setenv ("PATH", "/nonexistent", TRUE);
+  expect_error (agent,
+                "{\"execute\":\"switch-preflight\",\"arguments\":{\"kernel\":\"/etc/passwd\"}}",
+                "Unsupported", "kexec is not installed in the guest (package kexec-tools)");
+  g_setenv ("PATH", path, TRUE);
+}
+
 static void
 test_oversized_reply (void)
 {
@@ -325,6 +344,7 @@ main (void)
     { "protocol limits", test_protocol_limits },
     { "a command off the main loop", test_busy_states },
     { "the agent thaws by itself", test_auto_thaw },
+    { "preflight refusals", test_preflight_refusals },
     { "info and commands", test_info_and_commands },
     { "job lifecycle", test_job_lifecycle },
     { NULL, NULL },

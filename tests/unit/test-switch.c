@@ -274,6 +274,39 @@ test_refuses_over_unresolved_journal (void)
   run_clear (&r);
 }
 
+/* A preflight that fails changes nothing: no journal, no freeze, no
+ * snapshot; the message says why. */
+static void
+expect_preflight_refusal (Run *r, const char *needle)
+{
+  g_autoptr (virConnect) conn = virConnectOpen (URI);
+  g_autoptr (virDomain) dom = virDomainLookupByName (conn, "test");
+
+  CU_ASSERT_EQUAL (molt_switch_run (&r->o, r->report, &r->error), MOLT_SWITCH_NOTHING_DONE);
+  CU_ASSERT_PTR_NOT_NULL_FATAL (r->error);
+  MOLT_ASSERT_CONTAINS (r->error->message, needle);
+  CU_ASSERT_EQUAL (journal_state (), MOLT_JOURNAL_NONE);
+  CU_ASSERT_EQUAL (fake_guest_calls (r->guest, "freeze"), 0);
+  CU_ASSERT_EQUAL (virDomainSnapshotNum (dom, 0), 0);
+}
+
+static void
+test_preflight_refusals (void)
+{
+  Run r;
+
+  run_init (&r);
+  fake_guest_set_criu_broken (r.guest);
+  expect_preflight_refusal (&r, "CRIU does not work in the guest (criu check failed: Error");
+  run_clear (&r);
+
+  /* What the agent says when kexec-tools is missing. */
+  run_init (&r);
+  fake_guest_set_fault (r.guest, "switch-preflight", 1, FAKE_FAULT_ERROR);
+  expect_preflight_refusal (&r, "preflight: injected failure of switch-preflight");
+  run_clear (&r);
+}
+
 static void
 test_busy_while_switching (void)
 {
@@ -338,6 +371,7 @@ main (void)
     { "CRIU's logs outlive the rollback", test_logs_kept },
     { "every step x every broken reply", test_fault_matrix },
     { "a failing probe rolls back", test_failing_probe_rolls_back },
+    { "a failed preflight changes nothing", test_preflight_refusals },
     { "an unresolved switch blocks the next", test_refuses_over_unresolved_journal },
     { "busy while another switch runs", test_busy_while_switching },
     { "resume before the kexec rolls back in place", test_resume_before_kexec_rolls_back },
