@@ -143,6 +143,30 @@ next_event (MoltAgentClient *client, gint64 deadline, const gchar *what, gchar *
 }
 
 /* Reads until the reply carrying id; stale replies (other ids) are skipped. */
+/* JSON nodes in NODE, counting stops past LIMIT (nesting is bounded by
+ * the parser, so the recursion is too). */
+static guint
+count_elements (JsonNode *node, guint limit)
+{
+  guint n = 1;
+
+  if (JSON_NODE_HOLDS_ARRAY (node))
+    {
+      JsonArray *array = json_node_get_array (node);
+      for (guint i = 0; i < json_array_get_length (array) && n <= limit; i++)
+        n += count_elements (json_array_get_element (array, i), limit - n);
+    }
+  else if (JSON_NODE_HOLDS_OBJECT (node))
+    {
+      JsonObjectIter iter;
+      JsonNode *member;
+      json_object_iter_init (&iter, json_node_get_object (node));
+      while (n <= limit && json_object_iter_next (&iter, NULL, &member))
+        n += count_elements (member, limit - n);
+    }
+  return n;
+}
+
 static MoltReply *
 read_reply (MoltAgentClient *client, gint64 id, gint64 deadline, const gchar *what, GError **error)
 {
@@ -177,9 +201,23 @@ read_reply (MoltAgentClient *client, gint64 id, gint64 deadline, const gchar *wh
                        local_error->message, excerpt);
           return NULL;
         }
-      if (molt_reply_id_equals (reply, id))
-        return g_steal_pointer (&reply);
-      g_debug ("skipping a reply for another request");
+      if (!molt_reply_id_equals (reply, id))
+        {
+          g_debug ("skipping a reply for another request");
+          continue;
+        }
+      /* Within the size cap a reply can still be hundreds of thousands of
+       * tiny elements: a budget on those too. */
+      if (reply->ret != NULL
+          && count_elements (reply->ret, MOLT_AGENT_CLIENT_MAX_ELEMENTS + 1)
+                 > MOLT_AGENT_CLIENT_MAX_ELEMENTS)
+        {
+          g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_REPLY_TOO_LARGE,
+                       "the agent's reply to '%s' has more than %d elements; dropped", what,
+                       MOLT_AGENT_CLIENT_MAX_ELEMENTS);
+          return NULL;
+        }
+      return g_steal_pointer (&reply);
     }
 }
 

@@ -15,6 +15,8 @@ G_BEGIN_DECLS
 
 #define MOLT_AGENT_CLIENT_MAX_REPLY          (1024 * 1024)
 #define MOLT_AGENT_CLIENT_DEFAULT_TIMEOUT_MS 10000
+/* JSON nodes in one reply: a few thousand jobs' worth. */
+#define MOLT_AGENT_CLIENT_MAX_ELEMENTS 100000
 
 typedef struct _MoltAgentClient MoltAgentClient;
 

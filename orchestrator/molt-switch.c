@@ -219,14 +219,50 @@ switch_load (MoltSwitch *sw, const gchar *operation, GError **error)
   return TRUE;
 }
 
+/* libvirtd may restart during a switch (an upgrade, a crash) and take the
+ * connection with it; the domain runs on. Reconnect, and find the domain
+ * again by its UUID. */
+static gboolean
+ensure_connected (MoltSwitch *sw, GError **error)
+{
+  virConnectPtr conn;
+  virDomainPtr dom;
+
+  if (virConnectIsAlive (sw->conn) == 1)
+    return TRUE;
+  conn = molt_libvirt_connect (sw->o->uri, error);
+  if (conn == NULL)
+    {
+      g_prefix_error (error, "the connection to libvirt was lost: ");
+      return FALSE;
+    }
+  dom = virDomainLookupByUUIDString (conn, sw->uuid);
+  if (dom == NULL)
+    {
+      g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_DOMAIN_NOT_FOUND,
+                   "reconnected to libvirt, but domain %s (%s) is gone: %s", sw->name, sw->uuid,
+                   virGetLastErrorMessage ());
+      virConnectClose (conn);
+      return FALSE;
+    }
+  virDomainFree (sw->dom);
+  virConnectClose (sw->conn);
+  sw->conn = conn;
+  sw->dom = dom;
+  progress (sw, "reconnected to libvirt (the connection was lost)");
+  return TRUE;
+}
+
 static MoltAgentClient *
 open_agent (MoltSwitch *sw, guint timeout_s, GError **error)
 {
   g_autoptr (MoltAgentClient) client = NULL;
-  MoltTransport *transport = sw->o->open_agent != NULL
-                                 ? sw->o->open_agent (sw->dom, sw->o->open_agent_data, error)
-                                 : molt_libvirt_open_agent (sw->dom, error);
+  MoltTransport *transport;
 
+  if (!ensure_connected (sw, error))
+    return NULL;
+  transport = sw->o->open_agent != NULL ? sw->o->open_agent (sw->dom, sw->o->open_agent_data, error)
+                                        : molt_libvirt_open_agent (sw->dom, error);
   if (transport == NULL)
     return NULL;
   client = molt_agent_client_new (transport);
@@ -370,7 +406,7 @@ rollback (MoltSwitch *sw, gboolean revert, GError **error)
   if (revert)
     {
       progress (sw, "rollback: reverting to snapshot %s", sw->snapshot);
-      if (!molt_snapshot_revert (sw->dom, sw->snapshot, error))
+      if (!ensure_connected (sw, error) || !molt_snapshot_revert (sw->dom, sw->snapshot, error))
         return FALSE;
     }
   if (revert && sw->inactive_xml != NULL)
@@ -683,7 +719,9 @@ finish_switch (MoltSwitch *sw, GError **error)
                       sw->snapshot, sw->name);
       warn (sw, "commit", journal_error);
     }
-  else if (!sw->o->keep_snapshot && !molt_snapshot_delete (sw->dom, sw->snapshot, &cause))
+  else if (!sw->o->keep_snapshot
+           && (!ensure_connected (sw, &cause)
+               || !molt_snapshot_delete (sw->dom, sw->snapshot, &cause)))
     {
       warn (sw, "commit", cause);
       g_clear_error (&cause);

@@ -27,6 +27,7 @@ typedef enum
   FAKE_ERROR,        /* answers commands with an error */
   FAKE_CLOSE,        /* closes the channel on the first command */
   FAKE_SLOW_ONCE,    /* the first command's reply comes too late */
+  FAKE_MANY,         /* a reply under the size cap with 150 000 elements */
 } FakeMode;
 
 typedef struct
@@ -88,6 +89,17 @@ fake_reply (FakeAgent *fake, MoltRequest *req)
     case FAKE_CLOSE:
       shutdown (fake->fd, SHUT_RDWR);
       return;
+    case FAKE_MANY:
+      {
+        g_autoptr (GString) many = g_string_new ("[0");
+        g_autofree gchar *id = json_to_string (req->id, FALSE);
+        for (int i = 1; i < 150000; i++)
+          g_string_append (many, ",0");
+        g_string_append_printf (many, "]");
+        line = g_strdup_printf ("{\"return\": %s, \"id\": %s}\n", many->str, id);
+        fake_peer_write (fake->fd, line);
+        return;
+      }
     case FAKE_SLOW_ONCE:
       if (fake->commands_seen == 1)
         {
@@ -205,6 +217,13 @@ test_endless (void)
 }
 
 static void
+test_many_elements (void)
+{
+  expect_failure (FAKE_MANY, 5000, MOLT_HOST_ERROR, MOLT_HOST_ERROR_REPLY_TOO_LARGE,
+                  "has more than 100000 elements");
+}
+
+static void
 test_no_delimiter (void)
 {
   expect_failure (FAKE_NO_DELIMITER, 300, MOLT_HOST_ERROR, MOLT_HOST_ERROR_AGENT_UNRESPONSIVE,
@@ -266,6 +285,7 @@ main (void)
     { "silent agent times out", test_silence },
     { "garbage is a protocol error", test_garbage },
     { "endless reply is capped", test_endless },
+    { "a reply of too many elements is refused", test_many_elements },
     { "stream without delimiter times out", test_no_delimiter },
     { "agent error keeps its class", test_agent_error },
     { "closed channel", test_closed },
