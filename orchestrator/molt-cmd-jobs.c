@@ -15,7 +15,8 @@ format_time (gint64 epoch)
 static gchar *
 cell (const gchar *text, gsize width)
 {
-  return molt_text_excerpt (text, width - 3);
+  /* Whole if it fits; else cut to leave room for the "..." that says so. */
+  return molt_text_excerpt (text, (gsize) g_utf8_strlen (text, -1) <= width ? width : width - 3);
 }
 
 static gchar *
