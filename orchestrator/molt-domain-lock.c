@@ -22,13 +22,14 @@ struct _MoltDomainLock
 gchar *
 molt_domain_uuid (virDomainPtr dom, GError **error)
 {
+  const gchar *name = virDomainGetName (dom); /* before the call: it resets the error */
   gchar uuid[VIR_UUID_STRING_BUFLEN];
 
   if (virDomainGetUUIDString (dom, uuid) < 0)
     {
       const gchar *msg = virGetLastErrorMessage ();
       g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED,
-                   "cannot read the UUID of '%s': %s", virDomainGetName (dom),
+                   "cannot read the UUID of '%s': %s", name,
                    msg != NULL ? msg : "unknown libvirt error");
       return NULL;
     }

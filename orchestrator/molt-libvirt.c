@@ -302,6 +302,7 @@ static const MoltTransportClass stream_transport_class = {
 MoltTransport *
 molt_libvirt_open_agent (virDomainPtr dom, GError **error)
 {
+  const gchar *dom_name = virDomainGetName (dom); /* before any call that may fail */
   g_autoptr (MoltTransport) transport = NULL;
   MoltStreamTransport *self;
   virStreamPtr stream;
@@ -327,8 +328,7 @@ molt_libvirt_open_agent (virDomainPtr dom, GError **error)
   if (virDomainOpenChannel (dom, MOLT_AGENT_CHANNEL, stream, VIR_DOMAIN_CHANNEL_FORCE) < 0)
     {
       g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_NO_CHANNEL,
-                   "cannot open the agent channel of domain '%s': %s", virDomainGetName (dom),
-                   last_error ());
+                   "cannot open the agent channel of domain '%s': %s", dom_name, last_error ());
       return NULL;
     }
   if (virStreamEventAddCallback (stream,

@@ -20,12 +20,16 @@ molt_snapshot_create (virDomainPtr dom, const gchar *name, const gchar *descript
   g_autofree gchar *xml = g_markup_printf_escaped (
       "<domainsnapshot><name>%s</name><description>%s</description></domainsnapshot>", name,
       description);
+  /* Before the call that may fail: every libvirt call resets the last
+   * error, virDomainGetName too, so it must not run between the failure
+   * and the reading of its message. */
+  const gchar *dom_name = virDomainGetName (dom);
   g_autoptr (virDomainSnapshot) snap = virDomainSnapshotCreateXML (dom, xml, 0);
 
   if (snap == NULL)
     {
       g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED,
-                   "cannot snapshot domain '%s': %s", virDomainGetName (dom), last_error ());
+                   "cannot snapshot domain '%s': %s", dom_name, last_error ());
       return FALSE;
     }
   return TRUE;
@@ -34,18 +38,19 @@ molt_snapshot_create (virDomainPtr dom, const gchar *name, const gchar *descript
 static virDomainSnapshotPtr
 lookup (virDomainPtr dom, const gchar *name, GError **error)
 {
+  const gchar *dom_name = virDomainGetName (dom); /* before the call: see create */
   virDomainSnapshotPtr snap = virDomainSnapshotLookupByName (dom, name, 0);
 
   if (snap == NULL)
     g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED,
-                 "domain '%s' has no snapshot '%s': %s", virDomainGetName (dom), name,
-                 last_error ());
+                 "domain '%s' has no snapshot '%s': %s", dom_name, name, last_error ());
   return snap;
 }
 
 gboolean
 molt_snapshot_revert (virDomainPtr dom, const gchar *name, GError **error)
 {
+  const gchar *dom_name = virDomainGetName (dom); /* before the call: see create */
   g_autoptr (virDomainSnapshot) snap = lookup (dom, name, error);
 
   if (snap == NULL)
@@ -57,8 +62,7 @@ molt_snapshot_revert (virDomainPtr dom, const gchar *name, GError **error)
       < 0)
     {
       g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED,
-                   "cannot revert domain '%s' to snapshot '%s': %s", virDomainGetName (dom), name,
-                   last_error ());
+                   "cannot revert domain '%s' to snapshot '%s': %s", dom_name, name, last_error ());
       return FALSE;
     }
   return TRUE;
@@ -67,6 +71,7 @@ molt_snapshot_revert (virDomainPtr dom, const gchar *name, GError **error)
 gboolean
 molt_snapshot_delete (virDomainPtr dom, const gchar *name, GError **error)
 {
+  const gchar *dom_name = virDomainGetName (dom); /* before the call: see create */
   g_autoptr (virDomainSnapshot) snap = lookup (dom, name, error);
 
   if (snap == NULL)
@@ -74,8 +79,7 @@ molt_snapshot_delete (virDomainPtr dom, const gchar *name, GError **error)
   if (virDomainSnapshotDelete (snap, 0) < 0)
     {
       g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED,
-                   "cannot delete snapshot '%s' of domain '%s': %s", name, virDomainGetName (dom),
-                   last_error ());
+                   "cannot delete snapshot '%s' of domain '%s': %s", name, dom_name, last_error ());
       return FALSE;
     }
   return TRUE;
@@ -137,6 +141,7 @@ oldest_first (gconstpointer a, gconstpointer b)
 GPtrArray *
 molt_snapshot_list (virDomainPtr dom, GError **error)
 {
+  const gchar *dom_name = virDomainGetName (dom); /* before the call: see create */
   virDomainSnapshotPtr *snaps = NULL;
   GPtrArray *list;
   int n = virDomainListAllSnapshots (dom, &snaps, 0);
@@ -144,7 +149,7 @@ molt_snapshot_list (virDomainPtr dom, GError **error)
   if (n < 0)
     {
       g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED,
-                   "cannot list the snapshots of '%s': %s", virDomainGetName (dom), last_error ());
+                   "cannot list the snapshots of '%s': %s", dom_name, last_error ());
       return NULL;
     }
   list = g_ptr_array_new_with_free_func ((GDestroyNotify) molt_snapshot_info_free);

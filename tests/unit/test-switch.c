@@ -10,6 +10,7 @@
 #include "molt-domain-lock.h"
 #include "molt-journal.h"
 #include "molt-libvirt.h"
+#include "molt-snapshot.h"
 #include "molt-switch.h"
 #include "molt-test.h"
 
@@ -362,11 +363,32 @@ test_resume_before_kexec_rolls_back (void)
   run_clear (&r);
 }
 
+/* libvirt's message reaches molt's error whole: every libvirt call resets
+ * the last error, so a name looked up while formatting once left a
+ * dangling pointer (garbled text in a clean-clone run). */
+static void
+test_libvirt_error_kept (void)
+{
+  g_autoptr (virConnect) conn = virConnectOpen (URI);
+  g_autoptr (virDomain) dom = virDomainLookupByName (conn, "test");
+  g_autoptr (GError) error = NULL;
+
+  CU_ASSERT_FALSE (molt_snapshot_revert (dom, "no-such-snapshot", &error));
+  CU_ASSERT_PTR_NOT_NULL_FATAL (error);
+  CU_ASSERT_TRUE (g_utf8_validate (error->message, -1, NULL));
+  MOLT_ASSERT_CONTAINS (
+      error->message,
+      "domain 'test' has no snapshot 'no-such-snapshot': Domain snapshot not found");
+  /* One prefix per layer: not repeated. */
+  CU_ASSERT_PTR_NULL (strstr (strstr (error->message, "has no snapshot") + 1, "has no snapshot"));
+}
+
 int
 main (void)
 {
   static const MoltTestCase cases[] = {
     { "a switch that commits", test_commit },
+    { "libvirt's error kept whole", test_libvirt_error_kept },
     { "--keep-images keeps them", test_keep_images },
     { "CRIU's logs outlive the rollback", test_logs_kept },
     { "every step x every broken reply", test_fault_matrix },
