@@ -181,9 +181,22 @@ typedef struct
 {
   MoltTransport parent;
   virStreamPtr stream;
+  virConnectPtr conn; /* the stream's; it holds the reference */
   MoltStreamSignal *sig;
   gboolean callback_added;
 } MoltStreamTransport;
+
+/* A stream whose connection died (libvirtd restarted) reports no event
+ * and no error, only "would block" for ever: ask the connection. */
+static gboolean
+stream_connection_lost (MoltStreamTransport *self, GError **error)
+{
+  if (virConnectIsAlive (self->conn) != 0)
+    return FALSE;
+  g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED,
+                       "the connection to libvirt was lost (libvirtd restarted?)");
+  return TRUE;
+}
 
 static void
 stream_event_cb (virStreamPtr stream, int events, void *opaque)
@@ -240,6 +253,8 @@ stream_recv (MoltTransport *transport, guint8 *buf, gsize len, gint64 deadline, 
           g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s", last_error ());
           return -1;
         }
+      if (stream_connection_lost (self, error))
+        return -1;
       if (!stream_wait (self, seen, deadline))
         {
           g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT, "timed out");
@@ -270,6 +285,8 @@ stream_send (MoltTransport *transport, const guint8 *buf, gsize len, gint64 dead
           g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s", last_error ());
           return FALSE;
         }
+      if (stream_connection_lost (self, error))
+        return FALSE;
       if (!stream_wait (self, seen, deadline))
         {
           g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT, "timed out");
@@ -319,6 +336,7 @@ molt_libvirt_open_agent (virDomainPtr dom, GError **error)
   self = g_new0 (MoltStreamTransport, 1);
   self->parent.klass = &stream_transport_class;
   self->stream = stream;
+  self->conn = virDomainGetConnect (dom);
   self->sig = signal_new ();
   transport = &self->parent;
 

@@ -19,6 +19,8 @@
 
 /* How often to knock while the new kernel boots. */
 #define MOLT_BOOT_POLL_S 3
+/* How long a restarting libvirtd may take to accept connections again. */
+#define MOLT_RECONNECT_WAIT_S 60
 /* How long a reverted guest may take to answer again. */
 #define MOLT_REVERT_AGENT_WAIT_S 60
 /* Bounds on what a guest may report as a wait status. */
@@ -228,12 +230,24 @@ ensure_connected (MoltSwitch *sw, GError **error)
   virConnectPtr conn;
   virDomainPtr dom;
 
+  gint64 deadline = g_get_monotonic_time () + MOLT_RECONNECT_WAIT_S * G_USEC_PER_SEC;
+  g_autoptr (GError) last = NULL;
+
   if (virConnectIsAlive (sw->conn) == 1)
     return TRUE;
-  conn = molt_libvirt_connect (sw->o->uri, error);
+  /* A restarting libvirtd takes a few seconds to accept connections. */
+  while ((conn = molt_libvirt_connect (sw->o->uri, &last)) == NULL
+         && g_get_monotonic_time () < deadline)
+    {
+      g_clear_error (&last);
+      g_usleep (G_USEC_PER_SEC);
+    }
   if (conn == NULL)
     {
-      g_prefix_error (error, "the connection to libvirt was lost: ");
+      g_propagate_prefixed_error (error, g_steal_pointer (&last),
+                                  "the connection to libvirt was lost and did not come back "
+                                  "within %d s: ",
+                                  MOLT_RECONNECT_WAIT_S);
       return FALSE;
     }
   dom = virDomainLookupByUUIDString (conn, sw->uuid);
