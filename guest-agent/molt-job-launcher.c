@@ -44,7 +44,8 @@ find_program (const gchar *configured, const gchar *name, GError **error)
   return path;
 }
 
-/* unshare has exited (a zombie until its watch reaps it). */
+/* unshare has exited: a zombie until GLib's child watch reaps it (off the
+ * main loop, so it may be gone already). */
 static gboolean
 is_zombie (gint pid)
 {
@@ -167,8 +168,14 @@ molt_job_launcher_start (const MoltJobLauncherConfig *config, MoltJob *job,
       g_subprocess_force_exit (proc);
       return FALSE;
     }
-  if (!molt_proc_read_starttime (init_pid, &starttime, error))
-    return FALSE;
+  /* A command that ended at once may be reaped already (GLib's child
+   * watch does it off the main loop): the job started, and its wait
+   * callback brings its status. */
+  if (!molt_proc_read_starttime (init_pid, &starttime, NULL))
+    {
+      g_debug ("job %s ended before it was seen", job->name);
+      starttime = 0;
+    }
 
   job->host_pid = init_pid;
   job->ns_pid = molt_proc_read_ns_pid (init_pid);
