@@ -70,26 +70,15 @@ line=$(grep '^hostile' <<<"$table")
 
 # --- a domain held by a switch: read-only commands say so at once ---
 uuid=$(virsh -q -c "$MOLT_TEST_URI" domuuid "$dom")
-mkdir -p "$MOLT_STATE_DIR/locks"
-# A stand-in switch: one process holding the lock (killing it releases it).
-python3 -c '
-import fcntl, os, sys, time
-f = open(sys.argv[1], "a+")
-fcntl.flock(f, fcntl.LOCK_EX)
-f.truncate(0)
-f.write("%d %d switch\n" % (os.getpid(), int(time.time())))
-f.flush()
-time.sleep(60)' "$MOLT_STATE_DIR/locks/$uuid.lock" &
-holder=$!
-for i in $(seq 1 50); do [ -s "$MOLT_STATE_DIR/locks/$uuid.lock" ] && break; sleep 0.1; done
+hold_lock "$MOLT_STATE_DIR/locks/$uuid.lock" switch
 assert_fails 6 "$dom: busy: switch in progress since 20" m jobs "$dom"
 # The same domain typed by its UUID takes the same lock.
 assert_fails 6 "busy: switch in progress" m info "$uuid"
 out=$(m --json jobs "$dom" 2>/dev/null || true)
 assert_json "$out" error.code busy
 assert_json_is "$out" error.exit-code 6
-kill "$holder"
-wait "$holder" 2>/dev/null || true
+kill "$HOLDER"
+wait "$HOLDER" 2>/dev/null || true
 # Readers queue for the channel instead of stealing it from each other.
 readers=()
 for i in 1 2 3 4; do m --json jobs "$dom" >/dev/null & readers+=($!); done

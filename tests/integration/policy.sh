@@ -74,21 +74,6 @@ testbed_log "reverted to a quiesced memory snapshot: job running, sequence intac
 
 # --- what apply and plan promise (docs/policies.md, Safety) ---
 uuid=$(virsh -q -c "$MOLT_TEST_URI" domuuid "$dom")
-# hold_lock FILE: a stand-in for another molt operation holding FILE.
-hold_lock() {
-  mkdir -p "$(dirname "$1")"
-  python3 -c '
-import fcntl, os, sys, time
-f = open(sys.argv[1], "a+")
-fcntl.flock(f, fcntl.LOCK_EX)
-f.truncate(0)
-f.write("%d %d %s\n" % (os.getpid(), int(time.time()), sys.argv[2]))
-f.flush()
-time.sleep(120)' "$1" "$2" &
-  HOLDER=$!
-  for i in $(seq 1 50); do [ -s "$1" ] && return 0; sleep 0.1; done
-  testbed_die "could not hold $1"
-}
 # plan changes nothing, whatever it plans.
 before_plan=$(m --json snapshot list "$dom")
 plan=$(m --json policy plan --policy-dir "$policies" --at 2026-03-11T03:00:00Z)

@@ -202,3 +202,22 @@ testbed_init() {
   trap 'testbed_failed=1; exit 130' INT TERM
   testbed_sweep_stale
 }
+
+# hold_lock FILE OPERATION: a stand-in for another molt operation holding
+# FILE (an flock, and the "PID EPOCH OPERATION" line molt writes); its pid
+# in $HOLDER. Killing it releases the lock.
+hold_lock() {
+  mkdir -p "$(dirname "$1")"
+  python3 -c '
+import fcntl, os, sys, time
+f = open(sys.argv[1], "a+")
+fcntl.flock(f, fcntl.LOCK_EX)
+f.truncate(0)
+f.write("%d %d %s\n" % (os.getpid(), int(time.time()), sys.argv[2]))
+f.flush()
+time.sleep(120)' "$1" "$2" &
+  HOLDER=$!
+  local i
+  for i in $(seq 1 50); do [ -s "$1" ] && return 0; sleep 0.1; done
+  testbed_die "could not hold $1"
+}
