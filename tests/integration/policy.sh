@@ -103,11 +103,8 @@ memory = false
 quiesce = off
 keep-last = 1
 CONF
-set +e
-out=$(m --json --timeout 30 policy apply --policy-dir "$policies" --at 2026-03-11T04:30:00Z 2>/dev/null)
-rc=$?
-set -e
-[ "$rc" = 1 ] || testbed_die "memory=false on a running domain: exit $rc, expected 1"
+# (An assignment, so that a wrong exit code stops the test.)
+out=$(expect_rc 1 m --json --timeout 30 policy apply --policy-dir "$policies" --at 2026-03-11T04:30:00Z)
 assert_contains "$out" "set memory=true"
 rm -f "$policies/diskonly.conf"
 testbed_log "plan changes nothing; busy domain skipped; one apply at a time; memory=false refused on a running domain"
@@ -121,11 +118,7 @@ schedule = hourly
 quiesce = required
 keep-last = 2
 CONF
-set +e
-out=$(m --json --timeout 3 policy apply --policy-dir "$policies" --at 2026-03-10T00:30:00Z 2>/dev/null)
-rc=$?
-set -e
-[ "$rc" = 1 ] || testbed_die "apply with an unreachable agent: exit $rc, expected 1"
+out=$(expect_rc 1 m --json --timeout 3 policy apply --policy-dir "$policies" --at 2026-03-10T00:30:00Z)
 assert_json "$out" actions.0.status failed
 assert_contains "$(json_get actions.0.message <<<"$out")" "cannot quiesce"
 [ -z "$(m --json snapshot list "$silent" | json_get snapshots | tr -d '[]')" ] \

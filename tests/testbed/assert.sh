@@ -40,6 +40,19 @@ assert_contains() {
   esac
 }
 
+# expect_rc EXPECTED_RC CMD...: runs CMD and prints its standard output
+# (a JSON report, say); dies unless it exits EXPECTED_RC.
+expect_rc() {
+  local expected=$1 out rc
+  shift
+  set +e
+  out=$("$@" 2>/dev/null)
+  rc=$?
+  set -e
+  [ "$rc" = "$expected" ] || testbed_die "'$*' exited $rc, expected $expected: $out"
+  printf '%s\n' "$out"
+}
+
 # assert_fails EXPECTED_RC NEEDLE CMD...: CMD exits EXPECTED_RC and prints NEEDLE.
 assert_fails() {
   local expected=$1 needle=$2 out rc

@@ -301,7 +301,8 @@ test_preflight_refusals (void)
   expect_preflight_refusal (&r, "CRIU does not work in the guest (criu check failed: Error");
   run_clear (&r);
 
-  /* What the agent says when kexec-tools is missing. */
+  /* An agent that refuses the preflight, as it does when kexec-tools is
+   * missing (that check of its own is in test-dispatch). */
   run_init (&r);
   fake_guest_set_fault (r.guest, "switch-preflight", 1, FAKE_FAULT_ERROR);
   expect_preflight_refusal (&r, "preflight: injected failure of switch-preflight");
