@@ -3,9 +3,12 @@
 #include "molt-message.h"
 #include "molt-protocol-error.h"
 
-/* json-glib's parser is recursive: reject deep nesting before it runs. */
+/* What json-glib accepts but JSON does not, checked before it runs: its
+ * parser is recursive, so deep nesting must be refused first; and it takes
+ * GScanner's octal escapes ("\\333" is the byte 0xDB), which turn a valid
+ * UTF-8 line into a string that is not. */
 static gboolean
-depth_is_bounded (const gchar *text, guint max_depth)
+text_is_acceptable (const gchar *text, guint max_depth, GError **error)
 {
   guint depth = 0;
   gboolean in_string = FALSE;
@@ -15,7 +18,16 @@ depth_is_bounded (const gchar *text, guint max_depth)
       if (in_string)
         {
           if (*p == '\\' && p[1] != '\0')
-            p++;
+            {
+              p++;
+              if (strchr ("\"\\/bfnrtu", *p) == NULL)
+                {
+                  g_set_error (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_PARSE,
+                               "message is not valid JSON: escape '\\%c' in a string",
+                               g_ascii_isprint (*p) ? *p : '?');
+                  return FALSE;
+                }
+            }
           else if (*p == '"')
             in_string = FALSE;
           continue;
@@ -28,7 +40,11 @@ depth_is_bounded (const gchar *text, guint max_depth)
         case '[':
         case '{':
           if (++depth > max_depth)
-            return FALSE;
+            {
+              g_set_error (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_PARSE,
+                           "message nests deeper than %u levels", max_depth);
+              return FALSE;
+            }
           break;
         case ']':
         case '}':
@@ -89,12 +105,8 @@ molt_json_parse_bounded (const gchar *text, GError **error)
                            "message is not valid UTF-8");
       return NULL;
     }
-  if (!depth_is_bounded (text, MOLT_JSON_MAX_DEPTH))
-    {
-      g_set_error (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_PARSE,
-                   "message nests deeper than %u levels", MOLT_JSON_MAX_DEPTH);
-      return NULL;
-    }
+  if (!text_is_acceptable (text, MOLT_JSON_MAX_DEPTH, error))
+    return NULL;
   parser = json_parser_new_immutable ();
   if (!json_parser_load_from_data (parser, text, -1, &local_error))
     {

@@ -53,6 +53,14 @@ test_request_errors (void)
   expect_request_error ("{\"execute\":\"x\",\"id\":{}}", MOLT_PROTOCOL_ERROR_INVALID_PARAMETER,
                         "'id'");
   expect_request_error ("{\"execute\":\"\xc3\x28\"}", MOLT_PROTOCOL_ERROR_PARSE, "UTF-8");
+  /* Valid UTF-8 on the wire, but json-glib decodes GScanner's octal escapes
+   * ("\333" is the byte 0xDB): found by fuzz-protocol, a request that did not
+   * survive its own build/parse round trip. */
+  expect_request_error ("{\"execute\":\"a\\333b\"}", MOLT_PROTOCOL_ERROR_PARSE, "escape '\\3'");
+  expect_request_error ("{\"execute\":\"x\",\"arguments\":{\"\\333\":1}}",
+                        MOLT_PROTOCOL_ERROR_PARSE, "escape '\\3'");
+  expect_request_error ("{\"execute\":\"x\",\"arguments\":{\"k\":[\"\\x41\"]}}",
+                        MOLT_PROTOCOL_ERROR_PARSE, "escape '\\x'");
 }
 
 static void
