@@ -13,6 +13,7 @@ struct _MoltAgent
   MoltCriuProbe *criu;
   gboolean frozen;
   GStrv frozen_mounts;     /* filesystems we froze, or NULL */
+  gboolean fs_freezing;    /* a thread is freezing them: they may be frozen */
   gboolean registry_dirty; /* a save deferred while filesystems were frozen */
   guint auto_thaw_id;
   gchar *busy;                     /* a command running off the main loop, or NULL */
@@ -139,6 +140,12 @@ molt_agent_set_dumping (MoltAgent *agent, GStrv names)
   g_hash_table_remove_all (agent->exits_while_dumping);
 }
 
+gboolean
+molt_agent_is_dumping (MoltAgent *agent)
+{
+  return agent->dumping != NULL;
+}
+
 void
 molt_agent_end_dumping (MoltAgent *agent, gboolean dumped)
 {
@@ -166,7 +173,7 @@ molt_agent_save_registry (MoltAgent *agent)
   g_autoptr (GError) error = NULL;
 
   /* A write to a frozen filesystem blocks until it thaws: defer it. */
-  if (agent->frozen_mounts != NULL)
+  if (agent->frozen_mounts != NULL || agent->fs_freezing)
     {
       agent->registry_dirty = TRUE;
       return;
@@ -324,13 +331,30 @@ molt_agent_handle_line (MoltAgent *agent, const gchar *line, gboolean *delimited
   return out.text;
 }
 
-gboolean
-molt_agent_freeze_filesystems (MoltAgent *agent, GError **error)
+void
+molt_agent_begin_fs_freeze (MoltAgent *agent)
 {
-  if (agent->frozen_mounts != NULL)
-    return TRUE;
-  agent->frozen_mounts = molt_fs_freeze_all (error);
-  return agent->frozen_mounts != NULL;
+  agent->fs_freezing = TRUE;
+}
+
+void
+molt_agent_end_fs_freeze (MoltAgent *agent, GStrv mounts)
+{
+  agent->fs_freezing = FALSE;
+  if (mounts != NULL)
+    {
+      /* Frozen twice: the first list stands, the second thaw is a no-op. */
+      if (agent->frozen_mounts == NULL)
+        agent->frozen_mounts = mounts;
+      else
+        g_strfreev (mounts);
+      return;
+    }
+  if (agent->registry_dirty && agent->frozen_mounts == NULL)
+    {
+      agent->registry_dirty = FALSE;
+      molt_agent_save_registry (agent);
+    }
 }
 
 GStrv
@@ -361,8 +385,9 @@ auto_thaw_cb (gpointer data)
   g_autoptr (JsonNode) ignored = NULL;
 
   agent->auto_thaw_id = 0;
-  /* CRIU holds the jobs while it dumps: thaw as soon as it is done. */
-  if (agent->busy != NULL)
+  /* CRIU holds the jobs while it dumps: thaw as soon as it is done. Any
+   * other work off the main loop (a sync that hangs) does not delay it. */
+  if (agent->dumping != NULL)
     {
       g_message ("the host did not thaw within its timeout: thawing once the %s ends", agent->busy);
       agent->thaw_when_idle = TRUE;

@@ -33,23 +33,28 @@ const MoltJobLauncherConfig *molt_agent_get_launcher_config (MoltAgent *agent);
 /* The jobs are frozen (SIGSTOP): separate from the filesystems' freeze. */
 gboolean molt_agent_is_frozen (MoltAgent *agent);
 void molt_agent_set_frozen (MoltAgent *agent, gboolean frozen);
-/* A command running off the main loop ("checkpoint"), or NULL. While one
- * runs, only commands flagged ALLOWED_WHILE_BUSY are served; an auto-thaw
- * that falls due waits for it to end. */
+/* A command running off the main loop ("checkpoint", "freeze", "kexec",
+ * "job-start"), or NULL. While one runs, only commands flagged
+ * ALLOWED_WHILE_BUSY are served; an auto-thaw that falls due during a
+ * checkpoint waits for it to end, and runs at once during anything else. */
 const gchar *molt_agent_get_busy (MoltAgent *agent);
 void molt_agent_set_busy (MoltAgent *agent, const gchar *what);
 /* Jobs a running checkpoint dumps: their trees end on purpose, which is not
  * an exit, unless the checkpoint fails (then the exit is recorded). */
 void molt_agent_set_dumping (MoltAgent *agent, GStrv names);
 void molt_agent_end_dumping (MoltAgent *agent, gboolean dumped);
+gboolean molt_agent_is_dumping (MoltAgent *agent);
 const gchar *molt_agent_get_state_dir (MoltAgent *agent);
 /* Writes the registry; failures are logged, never fatal for the caller. */
 void molt_agent_save_registry (MoltAgent *agent);
 /* Called from the launcher when a job's tree ends. */
 void molt_agent_job_exited (const gchar *name, gint wait_status, gpointer agent);
 
-/* Filesystem freeze (FIFREEZE) of every block-device mount. */
-gboolean molt_agent_freeze_filesystems (MoltAgent *agent, GError **error);
+/* Filesystem freeze (FIFREEZE) of every block-device mount, done by a
+ * thread: between begin and end the filesystems may be frozen, so the
+ * registry is not written. end takes the mounts frozen (NULL: none). */
+void molt_agent_begin_fs_freeze (MoltAgent *agent);
+void molt_agent_end_fs_freeze (MoltAgent *agent, GStrv mounts);
 void molt_agent_thaw_filesystems (MoltAgent *agent);
 GStrv molt_agent_get_frozen_mounts (MoltAgent *agent);
 /* If the host does not thaw within seconds (it may be gone), thaw anyway. */

@@ -52,8 +52,47 @@ find_job (MoltJobRegistry *registry, const gchar *name, GError **error)
   return job;
 }
 
-JsonNode *
-molt_command_job_start (MoltAgent *agent, JsonObject *args, GError **error)
+typedef struct
+{
+  MoltAgent *agent;
+  MoltCall *call;
+  MoltJob *job;
+} JobStart;
+
+/* Back from the launcher: the job joins the registry. */
+static void
+job_started (GObject *source, GAsyncResult *result, gpointer data)
+{
+  JobStart *start = data;
+  MoltAgent *agent = start->agent;
+  MoltJobRegistry *registry = molt_agent_get_registry (agent);
+  g_autoptr (MoltJob) job = g_steal_pointer (&start->job);
+  MoltCall *call = start->call;
+  GError *error = NULL;
+  MoltJob *added = job;
+
+  g_free (start);
+  molt_agent_set_busy (agent, NULL);
+  if (!molt_job_launcher_start_finish (result, &error))
+    {
+      molt_call_fail (call, error);
+      return;
+    }
+  g_message ("job %s started: pid %d (%d in its namespace)", job->name, job->host_pid, job->ns_pid);
+  if (!molt_job_registry_add (registry, g_steal_pointer (&job), &error))
+    {
+      molt_call_fail (call, error);
+      return;
+    }
+  molt_agent_save_registry (agent);
+  molt_call_return (call, molt_job_to_json (added));
+}
+
+/* job-start {name, argv, cwd?, env?, pid-namespace?}: the reply comes once
+ * the job's namespace has its init (the agent is busy until then, so no
+ * freeze can miss the job). */
+void
+molt_command_job_start (MoltAgent *agent, JsonObject *args, MoltCall *call)
 {
   MoltJobRegistry *registry = molt_agent_get_registry (agent);
   g_autoptr (MoltJob) job = NULL;
@@ -62,19 +101,25 @@ molt_command_job_start (MoltAgent *agent, JsonObject *args, GError **error)
   const gchar *name, *cwd;
   gboolean own_ns = TRUE;
   MoltJob *existing;
+  GError *error = NULL;
+  JobStart *start;
 
-  if (!molt_args_get_string (args, "name", TRUE, &name, error)
-      || !molt_job_name_is_valid (name, error)
-      || !molt_args_get_strv (args, "argv", TRUE, &argv, error)
-      || !molt_args_get_string (args, "cwd", FALSE, &cwd, error)
-      || !molt_args_get_strv (args, "env", FALSE, &env, error) || !validate_env (env, error)
-      || !molt_args_get_bool (args, "pid-namespace", TRUE, &own_ns, error))
-    return NULL;
+  if (!molt_args_get_string (args, "name", TRUE, &name, &error)
+      || !molt_job_name_is_valid (name, &error)
+      || !molt_args_get_strv (args, "argv", TRUE, &argv, &error)
+      || !molt_args_get_string (args, "cwd", FALSE, &cwd, &error)
+      || !molt_args_get_strv (args, "env", FALSE, &env, &error) || !validate_env (env, &error)
+      || !molt_args_get_bool (args, "pid-namespace", TRUE, &own_ns, &error))
+    {
+      molt_call_fail (call, error);
+      return;
+    }
   if (argv[0] == NULL || argv[0][0] == '\0')
     {
-      g_set_error_literal (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_INVALID_PARAMETER,
-                           "argument 'argv' must name a program");
-      return NULL;
+      molt_call_fail (call, g_error_new_literal (MOLT_PROTOCOL_ERROR,
+                                                 MOLT_PROTOCOL_ERROR_INVALID_PARAMETER,
+                                                 "argument 'argv' must name a program"));
+      return;
     }
   existing = molt_job_registry_lookup (registry, name);
   if (existing != NULL)
@@ -82,9 +127,10 @@ molt_command_job_start (MoltAgent *agent, JsonObject *args, GError **error)
       molt_job_refresh (existing);
       if (existing->state != MOLT_JOB_STATE_EXITED)
         {
-          g_set_error (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_EXISTS,
-                       "a job named '%s' is already running (pid %d)", name, existing->host_pid);
-          return NULL;
+          molt_call_fail (call, g_error_new (MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_EXISTS,
+                                             "a job named '%s' is already running (pid %d)", name,
+                                             existing->host_pid));
+          return;
         }
     }
 
@@ -92,15 +138,13 @@ molt_command_job_start (MoltAgent *agent, JsonObject *args, GError **error)
   job->argv = g_steal_pointer (&argv);
   job->cwd = g_strdup (cwd != NULL ? cwd : "/");
   job->env = env_with_default_path (env);
-  if (!molt_job_launcher_start (molt_agent_get_launcher_config (agent), job, own_ns,
-                                molt_agent_job_exited, agent, error))
-    return NULL;
-  g_message ("job %s started: pid %d (%d in its namespace)", job->name, job->host_pid, job->ns_pid);
-  existing = job;
-  if (!molt_job_registry_add (registry, g_steal_pointer (&job), error))
-    return NULL;
-  molt_agent_save_registry (agent);
-  return molt_job_to_json (existing);
+  start = g_new0 (JobStart, 1);
+  start->agent = agent;
+  start->call = call;
+  start->job = g_steal_pointer (&job);
+  molt_agent_set_busy (agent, "job-start");
+  molt_job_launcher_start_async (molt_agent_get_launcher_config (agent), start->job, own_ns,
+                                 molt_agent_job_exited, agent, job_started, start);
 }
 
 /* Every process of the job with its PID inside the job's namespace: what a

@@ -1,5 +1,6 @@
-/* freeze, thaw, checkpoint, switch-preflight, kexec: the guest's half of a
- * kernel switch. The restore half runs at boot (molt-restore.c). */
+/* switch-preflight, kexec: the guest's half of a kernel switch, with freeze
+ * (molt-commands-freeze.c) and checkpoint (molt-commands-checkpoint.c). The
+ * restore half runs at boot (molt-restore.c). */
 #include <stdio.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -17,121 +18,8 @@
 
 /* Time for the reply to reach the host before the kernel goes away. */
 #define MOLT_KEXEC_DELAY_MS 500
-
-static JsonNode *
-job_names (GPtrArray *jobs)
-{
-  g_autoptr (JsonArray) names = json_array_new ();
-
-  for (guint i = 0; i < jobs->len; i++)
-    json_array_add_string_element (names, ((MoltJob *) g_ptr_array_index (jobs, i))->name);
-  return json_node_init_array (json_node_alloc (), names);
-}
-
-#define MOLT_AUTO_THAW_DEFAULT_S 60
-
-/* freeze {filesystems?: bool, timeout?: s}: stop every running job; with
- * filesystems, also FIFREEZE the guest's disks. Without a thaw within the
- * timeout (the host may be gone), the agent thaws by itself. */
-JsonNode *
-molt_command_freeze (MoltAgent *agent, JsonObject *args, GError **error)
-{
-  MoltJobRegistry *registry = molt_agent_get_registry (agent);
-  g_autoptr (GPtrArray) jobs = NULL;
-  g_autoptr (GPtrArray) frozen = g_ptr_array_new ();
-  g_autoptr (JsonObject) obj = json_object_new ();
-  gint64 now = g_get_real_time ();
-  gint64 timeout = MOLT_AUTO_THAW_DEFAULT_S;
-  gboolean filesystems = FALSE;
-
-  if (!molt_args_get_bool (args, "filesystems", FALSE, &filesystems, error)
-      || !molt_args_get_int (args, "timeout", FALSE, 0, 86400, &timeout, error))
-    return NULL;
-  molt_job_registry_refresh (registry);
-  jobs = molt_job_registry_list (registry);
-  for (guint i = 0; i < jobs->len; i++)
-    {
-      MoltJob *job = g_ptr_array_index (jobs, i);
-      if (job->state != MOLT_JOB_STATE_RUNNING)
-        continue;
-      if (!molt_job_tree_signal (job->host_pid, TRUE, error))
-        {
-          /* All or nothing: continue what was already stopped. */
-          for (guint j = 0; j < frozen->len; j++)
-            {
-              MoltJob *undo = g_ptr_array_index (frozen, j);
-              molt_job_tree_signal (undo->host_pid, FALSE, NULL);
-              undo->state = MOLT_JOB_STATE_RUNNING;
-              undo->frozen_at = 0;
-            }
-          g_prefix_error (error, "cannot freeze job %s: ", job->name);
-          return NULL;
-        }
-      job->state = MOLT_JOB_STATE_FROZEN;
-      job->frozen_at = now;
-      g_ptr_array_add (frozen, job);
-    }
-  molt_agent_set_frozen (agent, TRUE);
-  /* The registry on disk is part of the snapshot that comes next. */
-  molt_agent_save_registry (agent);
-  sync ();
-  if (filesystems && !molt_agent_freeze_filesystems (agent, error))
-    {
-      g_autoptr (JsonNode) ignored = molt_command_thaw (agent, NULL, NULL);
-      g_prefix_error (error, "cannot freeze the filesystems (jobs thawed again): ");
-      return NULL;
-    }
-  molt_agent_arm_auto_thaw (agent, (guint) timeout);
-  json_object_set_member (obj, "jobs", job_names (frozen));
-  json_object_set_int_member (obj, "frozen-at-us", now);
-  if (filesystems)
-    json_object_set_member (
-        obj, "filesystems",
-        molt_json_from_strv ((const gchar *const *) molt_agent_get_frozen_mounts (agent)));
-  return json_node_init_object (json_node_alloc (), obj);
-}
-
-/* thaw: filesystems first (the registry write waits for them), then jobs. */
-JsonNode *
-molt_command_thaw (MoltAgent *agent, JsonObject *args, GError **error)
-{
-  MoltJobRegistry *registry = molt_agent_get_registry (agent);
-  g_autoptr (GPtrArray) jobs = molt_job_registry_list (registry);
-  g_autoptr (GPtrArray) thawed = g_ptr_array_new ();
-  g_autoptr (JsonObject) obj = json_object_new ();
-  gint64 now = g_get_real_time ();
-
-  molt_agent_disarm_auto_thaw (agent);
-  molt_agent_thaw_filesystems (agent);
-  for (guint i = 0; i < jobs->len; i++)
-    {
-      MoltJob *job = g_ptr_array_index (jobs, i);
-      if (job->state != MOLT_JOB_STATE_FROZEN)
-        continue;
-      molt_job_tree_signal (job->host_pid, FALSE, NULL);
-      job->state = MOLT_JOB_STATE_RUNNING;
-      job->resumed_at = now;
-      g_ptr_array_add (thawed, job);
-    }
-  molt_agent_set_frozen (agent, FALSE);
-  molt_job_registry_refresh (registry);
-  molt_agent_save_registry (agent);
-  json_object_set_member (obj, "jobs", job_names (thawed));
-  json_object_set_int_member (obj, "resumed-at-us", now);
-  return json_node_init_object (json_node_alloc (), obj);
-}
-
-JsonNode *
-molt_command_fsfreeze_status (MoltAgent *agent, JsonObject *args, GError **error)
-{
-  g_autoptr (JsonObject) obj = json_object_new ();
-  GStrv mounts = molt_agent_get_frozen_mounts (agent);
-
-  json_object_set_string_member (obj, "status", mounts != NULL ? "frozen" : "thawed");
-  json_object_set_boolean_member (obj, "jobs-frozen", molt_agent_is_frozen (agent));
-  json_object_set_member (obj, "filesystems", molt_json_from_strv ((const gchar *const *) mounts));
-  return json_node_init_object (json_node_alloc (), obj);
-}
+/* kexec -l reads and checks the image: seconds, not minutes. */
+#define MOLT_KEXEC_LOAD_TIMEOUT_S 120
 
 static gboolean
 check_readable (const gchar *what, const gchar *path, GError **error)
@@ -214,37 +102,105 @@ current_cmdline (void)
   return g_strjoinv (" ", result);
 }
 
-JsonNode *
-molt_command_kexec (MoltAgent *agent, JsonObject *args, GError **error)
+typedef struct
 {
+  MoltAgent *agent;
+  MoltCall *call;
+  GSubprocess *proc;
+  gchar *kernel;
+  gchar *append;
+  guint timeout_id;
+  gboolean timed_out;
+} KexecLoad;
+
+static gboolean
+kexec_load_timeout (gpointer data)
+{
+  KexecLoad *load = data;
+
+  load->timeout_id = 0;
+  load->timed_out = TRUE;
+  g_subprocess_force_exit (load->proc);
+  return G_SOURCE_REMOVE;
+}
+
+/* kexec -l has ended (or was killed by the timeout). */
+static void
+kexec_loaded (GObject *source, GAsyncResult *result, gpointer data)
+{
+  KexecLoad *load = data;
+  GSubprocess *proc = G_SUBPROCESS (source);
   g_autoptr (JsonObject) obj = json_object_new ();
+  g_autofree gchar *output = NULL;
+  GError *error = NULL;
+
+  if (load->timeout_id != 0)
+    g_source_remove (load->timeout_id);
+  molt_agent_set_busy (load->agent, NULL);
+  if (!g_subprocess_communicate_utf8_finish (proc, result, &output, NULL, &error))
+    g_prefix_error (&error, "kexec -l %s: ", load->kernel);
+  else if (load->timed_out)
+    error = g_error_new (MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_GENERIC,
+                         "kexec -l %s did not finish within %d s (killed)", load->kernel,
+                         MOLT_KEXEC_LOAD_TIMEOUT_S);
+  else if (!g_subprocess_get_successful (proc))
+    error = g_error_new (MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_GENERIC, "kexec -l %s failed: %s",
+                         load->kernel, output != NULL ? g_strstrip (output) : "");
+  if (error != NULL)
+    molt_call_fail (load->call, error);
+  else
+    {
+      g_timeout_add (MOLT_KEXEC_DELAY_MS, kexec_now, NULL);
+      json_object_set_string_member (obj, "kernel", load->kernel);
+      json_object_set_string_member (obj, "append", load->append);
+      molt_call_return (load->call, json_node_init_object (json_node_alloc (), obj));
+    }
+  g_object_unref (load->proc);
+  g_free (load->kernel);
+  g_free (load->append);
+  g_free (load);
+}
+
+/* kexec {kernel, initrd?, append?}: load the new kernel (kexec -l, which
+ * reads and checks the image: seconds on a slow disk, so off the main loop),
+ * and execute it shortly after the reply has gone. */
+void
+molt_command_kexec (MoltAgent *agent, JsonObject *args, MoltCall *call)
+{
   g_autoptr (GSubprocess) proc = NULL;
   g_autofree gchar *append = NULL;
   g_autofree gchar *initrd_opt = NULL;
   g_autofree gchar *append_opt = NULL;
-  g_autofree gchar *output = NULL;
   const gchar *kernel, *initrd, *cmdline;
+  GError *error = NULL;
+  KexecLoad *load;
 
-  if (!molt_args_get_string (args, "kernel", TRUE, &kernel, error)
-      || !molt_args_get_string (args, "initrd", FALSE, &initrd, error)
-      || !molt_args_get_string (args, "append", FALSE, &cmdline, error)
-      || !check_readable ("kernel", kernel, error) || !check_readable ("initrd", initrd, error))
-    return NULL;
+  if (!molt_args_get_string (args, "kernel", TRUE, &kernel, &error)
+      || !molt_args_get_string (args, "initrd", FALSE, &initrd, &error)
+      || !molt_args_get_string (args, "append", FALSE, &cmdline, &error)
+      || !check_readable ("kernel", kernel, &error) || !check_readable ("initrd", initrd, &error))
+    {
+      molt_call_fail (call, error);
+      return;
+    }
   append = cmdline != NULL ? g_strdup (cmdline) : current_cmdline ();
   append_opt = g_strdup_printf ("--append=%s", append);
   initrd_opt = initrd != NULL ? g_strdup_printf ("--initrd=%s", initrd) : NULL;
-  proc = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE, error,
+  proc = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE, &error,
                            "kexec", "-l", kernel, append_opt, initrd_opt, NULL);
-  if (proc == NULL || !g_subprocess_communicate_utf8 (proc, NULL, NULL, &output, NULL, error))
-    return NULL;
-  if (!g_subprocess_get_successful (proc))
+  if (proc == NULL)
     {
-      g_set_error (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_GENERIC,
-                   "kexec -l %s failed: %s", kernel, output != NULL ? g_strstrip (output) : "");
-      return NULL;
+      molt_call_fail (call, error);
+      return;
     }
-  g_timeout_add (MOLT_KEXEC_DELAY_MS, kexec_now, NULL);
-  json_object_set_string_member (obj, "kernel", kernel);
-  json_object_set_string_member (obj, "append", append);
-  return json_node_init_object (json_node_alloc (), obj);
+  load = g_new0 (KexecLoad, 1);
+  load->agent = agent;
+  load->call = call;
+  load->proc = g_object_ref (proc);
+  load->kernel = g_strdup (kernel);
+  load->append = g_steal_pointer (&append);
+  load->timeout_id = g_timeout_add_seconds_full (G_PRIORITY_DEFAULT, MOLT_KEXEC_LOAD_TIMEOUT_S,
+                                                 kexec_load_timeout, load, NULL);
+  molt_agent_set_busy (agent, "kexec");
+  g_subprocess_communicate_utf8_async (proc, NULL, NULL, kexec_loaded, load);
 }

@@ -10,19 +10,19 @@ static const MoltCommand commands[] = {
   { "sync-delimited", molt_command_sync, ANYTIME | MOLT_COMMAND_FLAG_DELIMITED, NULL },
   { "info", molt_command_info, ANYTIME, NULL },
   { "commands", molt_command_commands, ANYTIME, NULL },
-  { "job-start", molt_command_job_start, MOLT_COMMAND_FLAG_NONE, NULL },
+  { "job-start", NULL, MOLT_COMMAND_FLAG_NONE, molt_command_job_start },
   { "job-list", molt_command_job_list, ANYTIME, NULL },
   { "job-stop", molt_command_job_stop, MOLT_COMMAND_FLAG_NONE, NULL },
   { "job-log", molt_command_job_log, ANYTIME, NULL },
   { "switch-preflight", molt_command_switch_preflight, ANYTIME, NULL },
-  { "freeze", molt_command_freeze, MOLT_COMMAND_FLAG_NONE, NULL },
-  /* Not while a dump runs: CRIU holds the jobs then. */
-  { "thaw", molt_command_thaw,
-    MOLT_COMMAND_FLAG_ALLOWED_WHILE_JOBS_FROZEN | MOLT_COMMAND_FLAG_ALLOWED_WHILE_FS_FROZEN, NULL },
+  { "freeze", NULL, MOLT_COMMAND_FLAG_NONE, molt_command_freeze },
+  /* Also while a freeze syncs (the thaw wins, the freeze fails); thaw itself
+   * refuses while a dump runs: CRIU holds the jobs then. */
+  { "thaw", molt_command_thaw, ANYTIME, NULL },
   { "fsfreeze-status", molt_command_fsfreeze_status, ANYTIME, NULL },
   /* Writes images: never to a frozen filesystem. */
   { "checkpoint", NULL, MOLT_COMMAND_FLAG_ALLOWED_WHILE_JOBS_FROZEN, molt_command_checkpoint },
-  { "kexec", molt_command_kexec, MOLT_COMMAND_FLAG_ALLOWED_WHILE_JOBS_FROZEN, NULL },
+  { "kexec", NULL, MOLT_COMMAND_FLAG_ALLOWED_WHILE_JOBS_FROZEN, molt_command_kexec },
   { "images-drop", molt_command_images_drop, MOLT_COMMAND_FLAG_NONE, NULL },
   { "images-logs", molt_command_images_logs, ANYTIME, NULL },
   { NULL, NULL, 0, NULL },

@@ -16,7 +16,7 @@ typedef enum
   MOLT_COMMAND_FLAG_DELIMITED = 1 << 1,
   /* Allowed while the filesystems are frozen (FIFREEZE): writes nothing. */
   MOLT_COMMAND_FLAG_ALLOWED_WHILE_FS_FROZEN = 1 << 2,
-  /* Allowed while a command runs off the main loop (a CRIU dump). */
+  /* Allowed while a command runs off the main loop (a CRIU dump, a sync). */
   MOLT_COMMAND_FLAG_ALLOWED_WHILE_BUSY = 1 << 3,
 } MoltCommandFlags;
 
@@ -48,16 +48,16 @@ const MoltCommand *molt_dispatch_table (void);
 JsonNode *molt_command_sync (MoltAgent *agent, JsonObject *args, GError **error);
 JsonNode *molt_command_info (MoltAgent *agent, JsonObject *args, GError **error);
 JsonNode *molt_command_commands (MoltAgent *agent, JsonObject *args, GError **error);
-JsonNode *molt_command_job_start (MoltAgent *agent, JsonObject *args, GError **error);
+void molt_command_job_start (MoltAgent *agent, JsonObject *args, MoltCall *call);
 JsonNode *molt_command_job_list (MoltAgent *agent, JsonObject *args, GError **error);
 JsonNode *molt_command_job_stop (MoltAgent *agent, JsonObject *args, GError **error);
 JsonNode *molt_command_job_log (MoltAgent *agent, JsonObject *args, GError **error);
 JsonNode *molt_command_switch_preflight (MoltAgent *agent, JsonObject *args, GError **error);
-JsonNode *molt_command_freeze (MoltAgent *agent, JsonObject *args, GError **error);
+void molt_command_freeze (MoltAgent *agent, JsonObject *args, MoltCall *call);
 JsonNode *molt_command_thaw (MoltAgent *agent, JsonObject *args, GError **error);
 JsonNode *molt_command_fsfreeze_status (MoltAgent *agent, JsonObject *args, GError **error);
 void molt_command_checkpoint (MoltAgent *agent, JsonObject *args, MoltCall *call);
-JsonNode *molt_command_kexec (MoltAgent *agent, JsonObject *args, GError **error);
+void molt_command_kexec (MoltAgent *agent, JsonObject *args, MoltCall *call);
 JsonNode *molt_command_images_drop (MoltAgent *agent, JsonObject *args, GError **error);
 JsonNode *molt_command_images_logs (MoltAgent *agent, JsonObject *args, GError **error);
 

@@ -59,30 +59,6 @@ is_zombie (gint pid)
   return after_comm != NULL && after_comm[1] == ' ' && after_comm[2] == 'Z';
 }
 
-/* unshare forks the namespace's init right after it starts: find that
- * child. A command that ends at once (cat FILE) may be gone, and unshare
- * with it, before we look: the job then is unshare itself, which exits with
- * its child's status. */
-static gint
-wait_for_namespace_init (gint parent_pid, GError **error)
-{
-  g_autofree gchar *path = g_strdup_printf ("/proc/%d/task/%d/children", parent_pid, parent_pid);
-  gint64 deadline = g_get_monotonic_time () + MOLT_LAUNCH_CHILD_TIMEOUT_US;
-
-  while (g_get_monotonic_time () < deadline)
-    {
-      g_autofree gchar *contents = NULL;
-      if (g_file_get_contents (path, &contents, NULL, NULL) && contents[0] != '\0')
-        return (gint) g_ascii_strtoll (contents, NULL, 10);
-      if (is_zombie (parent_pid))
-        return parent_pid;
-      g_usleep (5000);
-    }
-  g_set_error (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_GENERIC,
-               "the job's PID namespace did not start (unshare pid %d)", parent_pid);
-  return -1;
-}
-
 static gint
 open_log (const gchar *jobs_dir, const gchar *name, gchar **log_path, GError **error)
 {
@@ -109,36 +85,123 @@ open_log (const gchar *jobs_dir, const gchar *name, gchar **log_path, GError **e
   return fd;
 }
 
-gboolean
-molt_job_launcher_start (const MoltJobLauncherConfig *config, MoltJob *job,
-                         gboolean own_pid_namespace, MoltJobExitFunc on_exit, gpointer user_data,
-                         GError **error)
+/* A launch waiting for unshare to fork the namespace's init: polled from
+ * the main loop, which keeps serving meanwhile. */
+typedef struct
 {
+  GSubprocess *proc;
+  MoltJob *job; /* the caller's, alive until the callback */
+  gchar *log_path;
+  gchar *children_path;
+  gint parent_pid;
+  gint64 deadline;
+  MoltJobExitFunc on_exit;
+  gpointer user_data;
+} MoltLaunch;
+
+static void
+launch_free (gpointer data)
+{
+  MoltLaunch *launch = data;
+
+  g_clear_object (&launch->proc);
+  g_free (launch->log_path);
+  g_free (launch->children_path);
+  g_free (launch);
+}
+
+/* The job runs as init_pid: record it and watch for its end. */
+static void
+launch_complete (GTask *task, gint init_pid)
+{
+  MoltLaunch *launch = g_task_get_task_data (task);
+  MoltJob *job = launch->job;
+  MoltJobWatch *watch;
+  guint64 starttime = 0;
+
+  /* A command that ended at once may be reaped already (GLib's child
+   * watch does it off the main loop): the job started, and its wait
+   * callback brings its status. */
+  if (!molt_proc_read_starttime (init_pid, &starttime, NULL))
+    {
+      g_debug ("job %s ended before it was seen", job->name);
+      starttime = 0;
+    }
+  job->host_pid = init_pid;
+  job->ns_pid = molt_proc_read_ns_pid (init_pid);
+  job->proc_starttime = starttime;
+  job->start_time = g_get_real_time () / G_USEC_PER_SEC;
+  job->state = MOLT_JOB_STATE_RUNNING;
+  g_free (job->log_path);
+  job->log_path = g_steal_pointer (&launch->log_path);
+
+  watch = g_new0 (MoltJobWatch, 1);
+  watch->name = g_strdup (job->name);
+  watch->on_exit = launch->on_exit;
+  watch->user_data = launch->user_data;
+  g_subprocess_wait_async (launch->proc, NULL, job_wait_cb, watch);
+  g_task_return_boolean (task, TRUE);
+}
+
+/* unshare forks the namespace's init right after it starts: find that
+ * child. A command that ends at once (cat FILE) may be gone, and unshare
+ * with it, before we look: the job then is unshare itself, which exits with
+ * its child's status. */
+static gboolean
+poll_namespace_init (gpointer data)
+{
+  GTask *task = data;
+  MoltLaunch *launch = g_task_get_task_data (task);
+  g_autofree gchar *contents = NULL;
+
+  if (g_file_get_contents (launch->children_path, &contents, NULL, NULL) && contents[0] != '\0')
+    launch_complete (task, (gint) g_ascii_strtoll (contents, NULL, 10));
+  else if (is_zombie (launch->parent_pid))
+    launch_complete (task, launch->parent_pid);
+  else if (g_get_monotonic_time () < launch->deadline)
+    return G_SOURCE_CONTINUE;
+  else
+    {
+      g_subprocess_force_exit (launch->proc);
+      g_task_return_new_error (task, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_GENERIC,
+                               "the job's PID namespace did not start within %d s "
+                               "(unshare pid %d, killed)",
+                               (gint) (MOLT_LAUNCH_CHILD_TIMEOUT_US / G_USEC_PER_SEC),
+                               launch->parent_pid);
+    }
+  g_object_unref (task);
+  return G_SOURCE_REMOVE;
+}
+
+void
+molt_job_launcher_start_async (const MoltJobLauncherConfig *config, MoltJob *job,
+                               gboolean own_pid_namespace, MoltJobExitFunc on_exit,
+                               gpointer user_data, GAsyncReadyCallback callback,
+                               gpointer callback_data)
+{
+  g_autoptr (GTask) task = g_task_new (NULL, NULL, callback, callback_data);
   g_autofree gchar *unshare = NULL;
   g_autofree gchar *setsid = NULL;
   g_autofree gchar *log_path = NULL;
   g_autoptr (GSubprocessLauncher) launcher = NULL;
-  g_autoptr (GSubprocess) proc = NULL;
   g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  MoltJobWatch *watch;
-  gint log_fd, parent_pid, init_pid;
-  guint64 starttime = 0;
+  GError *error = NULL;
+  MoltLaunch *launch;
+  gint log_fd;
 
   if (!g_file_test (job->cwd, G_FILE_TEST_IS_DIR))
     {
-      g_set_error (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_INVALID_PARAMETER,
-                   "working directory '%s' does not exist in the guest", job->cwd);
-      return FALSE;
+      g_task_return_new_error (task, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_INVALID_PARAMETER,
+                               "working directory '%s' does not exist in the guest", job->cwd);
+      return;
     }
-  unshare = find_program (config->unshare_path, "unshare", error);
-  if (unshare == NULL)
-    return FALSE;
-  setsid = find_program (config->setsid_path, "setsid", error);
-  if (setsid == NULL)
-    return FALSE;
-  log_fd = open_log (config->jobs_dir, job->name, &log_path, error);
-  if (log_fd < 0)
-    return FALSE;
+  if ((unshare = find_program (config->unshare_path, "unshare", &error)) == NULL
+      || (setsid = find_program (config->setsid_path, "setsid", &error)) == NULL
+      || (log_fd = open_log (config->jobs_dir, job->name, &log_path, &error)) < 0)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
 
   launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
   g_subprocess_launcher_set_cwd (launcher, job->cwd);
@@ -157,38 +220,35 @@ molt_job_launcher_start (const MoltJobLauncherConfig *config, MoltJob *job,
     g_ptr_array_add (argv, job->argv[i]);
   g_ptr_array_add (argv, NULL);
 
-  proc = g_subprocess_launcher_spawnv (launcher, (const gchar *const *) argv->pdata, error);
-  if (proc == NULL)
-    return FALSE;
-  parent_pid = (gint) g_ascii_strtoll (g_subprocess_get_identifier (proc), NULL, 10);
+  launch = g_new0 (MoltLaunch, 1);
+  launch->job = job;
+  launch->log_path = g_steal_pointer (&log_path);
+  launch->on_exit = on_exit;
+  launch->user_data = user_data;
+  g_task_set_task_data (task, launch, launch_free);
+  launch->proc
+      = g_subprocess_launcher_spawnv (launcher, (const gchar *const *) argv->pdata, &error);
+  if (launch->proc == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  launch->parent_pid
+      = (gint) g_ascii_strtoll (g_subprocess_get_identifier (launch->proc), NULL, 10);
   /* Without a namespace, setsid execs the command in place. */
-  init_pid = own_pid_namespace ? wait_for_namespace_init (parent_pid, error) : parent_pid;
-  if (init_pid < 0)
+  if (!own_pid_namespace)
     {
-      g_subprocess_force_exit (proc);
-      return FALSE;
+      launch_complete (task, launch->parent_pid);
+      return;
     }
-  /* A command that ended at once may be reaped already (GLib's child
-   * watch does it off the main loop): the job started, and its wait
-   * callback brings its status. */
-  if (!molt_proc_read_starttime (init_pid, &starttime, NULL))
-    {
-      g_debug ("job %s ended before it was seen", job->name);
-      starttime = 0;
-    }
+  launch->children_path
+      = g_strdup_printf ("/proc/%d/task/%d/children", launch->parent_pid, launch->parent_pid);
+  launch->deadline = g_get_monotonic_time () + MOLT_LAUNCH_CHILD_TIMEOUT_US;
+  g_timeout_add (5, poll_namespace_init, g_steal_pointer (&task));
+}
 
-  job->host_pid = init_pid;
-  job->ns_pid = molt_proc_read_ns_pid (init_pid);
-  job->proc_starttime = starttime;
-  job->start_time = g_get_real_time () / G_USEC_PER_SEC;
-  job->state = MOLT_JOB_STATE_RUNNING;
-  g_free (job->log_path);
-  job->log_path = g_steal_pointer (&log_path);
-
-  watch = g_new0 (MoltJobWatch, 1);
-  watch->name = g_strdup (job->name);
-  watch->on_exit = on_exit;
-  watch->user_data = user_data;
-  g_subprocess_wait_async (proc, NULL, job_wait_cb, watch);
-  return TRUE;
+gboolean
+molt_job_launcher_start_finish (GAsyncResult *result, GError **error)
+{
+  return g_task_propagate_boolean (G_TASK (result), error);
 }

@@ -20,13 +20,19 @@ typedef struct
   const gchar *jobs_dir;     /* logs go to JOBS_DIR/NAME/output.log */
 } MoltJobLauncherConfig;
 
-/* Fills job->host_pid, ns_pid, proc_starttime, start_time and log_path.
+/* Fills job->host_pid, ns_pid, proc_starttime, start_time and log_path,
+ * then calls back (on the main context): finish with
+ * molt_job_launcher_start_finish. The wait for the namespace's init (up to
+ * 5 s) is polled from the main loop, which serves other calls meanwhile; job
+ * must live until the callback.
  * With own_pid_namespace FALSE the job runs in the agent's PID namespace
  * (for tools that must see the whole guest; such a job is not portable
  * across a switch: its PIDs are the new kernel's to give).
  * on_exit runs on the main context when the job's tree has ended. */
-gboolean molt_job_launcher_start (const MoltJobLauncherConfig *config, MoltJob *job,
-                                  gboolean own_pid_namespace, MoltJobExitFunc on_exit,
-                                  gpointer user_data, GError **error);
+void molt_job_launcher_start_async (const MoltJobLauncherConfig *config, MoltJob *job,
+                                    gboolean own_pid_namespace, MoltJobExitFunc on_exit,
+                                    gpointer user_data, GAsyncReadyCallback callback,
+                                    gpointer callback_data);
+gboolean molt_job_launcher_start_finish (GAsyncResult *result, GError **error);
 
 G_END_DECLS

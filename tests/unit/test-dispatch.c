@@ -147,6 +147,7 @@ test_busy_states (void)
   g_autoptr (MoltReply) dumped = NULL;
 
   molt_agent_set_busy (agent, "checkpoint");
+  molt_agent_set_dumping (agent, g_strsplit ("a-job", ",", -1));
   listed = call (agent, "{\"execute\":\"job-list\"}", NULL);
   CU_ASSERT_FALSE (molt_reply_is_error (listed));
   synced = call (agent, "{\"execute\":\"sync\",\"arguments\":{\"id\":3}}", NULL);
@@ -157,6 +158,9 @@ test_busy_states (void)
                 "CommandDisabled", "while a checkpoint is in progress");
   expect_error (agent, "{\"execute\":\"kexec\",\"arguments\":{\"kernel\":\"/k\"}}",
                 "CommandDisabled", "in progress");
+  expect_error (agent, "{\"execute\":\"freeze\"}", "CommandDisabled",
+                "'freeze' is disabled while a checkpoint is in progress");
+  molt_agent_end_dumping (agent, TRUE);
   molt_agent_set_busy (agent, NULL);
   /* The checkpoint itself answers from its thread, through the main loop. */
   dumped = call (agent, "{\"execute\":\"checkpoint\",\"arguments\":{\"tag\":\"t\"}}", NULL);
@@ -198,10 +202,131 @@ test_auto_thaw (void)
   again = call (agent, "{\"execute\":\"freeze\",\"arguments\":{\"timeout\":1}}", NULL);
   CU_ASSERT_FALSE_FATAL (molt_reply_is_error (again));
   molt_agent_set_busy (agent, "checkpoint");
+  molt_agent_set_dumping (agent, g_strsplit ("a-job", ",", -1));
   spin (2600); /* a seconds timer may fire up to a second late */
   CU_ASSERT_TRUE (is_frozen (agent));
+  molt_agent_end_dumping (agent, TRUE);
   molt_agent_set_busy (agent, NULL);
   CU_ASSERT_FALSE (is_frozen (agent));
+
+  /* Work off the main loop that is not a dump (a sync that hangs on a dead
+   * disk) does not hold the auto-thaw back. */
+  g_clear_pointer (&again, molt_reply_free);
+  again = call (agent, "{\"execute\":\"freeze\",\"arguments\":{\"timeout\":1}}", NULL);
+  CU_ASSERT_FALSE_FATAL (molt_reply_is_error (again));
+  molt_agent_set_busy (agent, "freeze");
+  spin (2600);
+  CU_ASSERT_FALSE (is_frozen (agent));
+  molt_agent_set_busy (agent, NULL);
+}
+
+typedef struct
+{
+  gchar *text;
+} LaterReply;
+
+static void
+later_reply (const gchar *reply, gboolean delimited, gpointer data)
+{
+  ((LaterReply *) data)->text = g_strdup (reply);
+}
+
+static MoltReply *
+wait_reply (LaterReply *later)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree gchar *text = NULL;
+  MoltReply *reply;
+
+  while (later->text == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  text = g_steal_pointer (&later->text);
+  reply = molt_reply_parse (g_strchomp (text), &error);
+  MOLT_ASSERT_NO_ERROR (error);
+  return reply;
+}
+
+/* freeze syncs the disks in a thread: meanwhile the agent answers, a thaw
+ * wins over the freeze (which then says so, leaving nothing frozen), and
+ * nothing that changes the jobs runs. */
+static void
+test_freeze_off_the_loop (void)
+{
+  g_autoptr (MoltAgent) agent = new_agent ();
+  g_autoptr (MoltReply) info = NULL;
+  g_autoptr (MoltReply) thawed = NULL;
+  g_autoptr (MoltReply) frozen = NULL;
+  g_autoptr (MoltReply) status = NULL;
+  LaterReply later = { NULL };
+
+  molt_agent_handle_line_async (agent, "{\"execute\":\"freeze\",\"arguments\":{\"timeout\":60}}",
+                                later_reply, &later, NULL);
+  /* Before the main loop has run: the thread's sync cannot have been seen. */
+  CU_ASSERT_STRING_EQUAL (molt_agent_get_busy (agent), "freeze");
+  info = call (agent, "{\"execute\":\"info\"}", NULL);
+  CU_ASSERT_FALSE (molt_reply_is_error (info));
+  expect_error (agent, "{\"execute\":\"job-stop\",\"arguments\":{\"name\":\"x\"}}",
+                "CommandDisabled", "'job-stop' is disabled while a freeze is in progress");
+  thawed = call (agent, "{\"execute\":\"thaw\"}", NULL);
+  CU_ASSERT_FALSE (molt_reply_is_error (thawed));
+  frozen = wait_reply (&later);
+  CU_ASSERT_TRUE_FATAL (molt_reply_is_error (frozen));
+  MOLT_ASSERT_CONTAINS (frozen->error_desc, "thawed (by a thaw or the auto-thaw) before");
+  CU_ASSERT_PTR_NULL (molt_agent_get_busy (agent));
+  CU_ASSERT_FALSE (is_frozen (agent));
+  status = call (agent, "{\"execute\":\"fsfreeze-status\"}", NULL);
+  CU_ASSERT_STRING_EQUAL (
+      json_object_get_string_member (json_node_get_object (status->ret), "status"), "thawed");
+
+  /* Undisturbed, it answers from the thread through the main loop. */
+  g_clear_pointer (&frozen, molt_reply_free);
+  molt_agent_handle_line_async (agent, "{\"execute\":\"freeze\",\"arguments\":{\"timeout\":60}}",
+                                later_reply, &later, NULL);
+  frozen = wait_reply (&later);
+  CU_ASSERT_FALSE (molt_reply_is_error (frozen));
+  CU_ASSERT_PTR_NULL (molt_agent_get_busy (agent));
+  CU_ASSERT_TRUE (is_frozen (agent));
+  g_clear_pointer (&thawed, molt_reply_free);
+  thawed = call (agent, "{\"execute\":\"thaw\"}", NULL);
+  CU_ASSERT_FALSE (molt_reply_is_error (thawed));
+}
+
+/* kexec -l reads the image for seconds: off the main loop, its output in
+ * the error when it fails. A stand-in kexec in PATH, so nothing is loaded. */
+static void
+test_kexec_off_the_loop (void)
+{
+  g_autoptr (MoltAgent) agent = new_agent ();
+  g_autofree gchar *path = g_strdup (g_getenv ("PATH"));
+  g_autofree gchar *bin = g_build_filename (state_dir, "bin", NULL);
+  g_autofree gchar *kexec = g_build_filename (bin, "kexec", NULL);
+  g_autofree gchar *fake_path = g_strdup_printf ("%s:%s", bin, path);
+  g_autoptr (MoltReply) info = NULL;
+  g_autoptr (MoltReply) loaded = NULL;
+  LaterReply later = { NULL };
+
+  g_mkdir (bin, 0700);
+  CU_ASSERT_TRUE_FATAL (g_file_set_contents (
+      kexec, "#!/bin/sh\nsleep 0.5\necho \"Cannot determine the file type of $2\"\nexit 1\n", -1,
+      NULL));
+  g_chmod (kexec, 0700);
+  g_setenv ("PATH", fake_path, TRUE);
+  molt_agent_handle_line_async (
+      agent, "{\"execute\":\"kexec\",\"arguments\":{\"kernel\":\"/etc/passwd\"}}", later_reply,
+      &later, NULL);
+  CU_ASSERT_STRING_EQUAL (molt_agent_get_busy (agent), "kexec");
+  info = call (agent, "{\"execute\":\"info\"}", NULL);
+  CU_ASSERT_FALSE (molt_reply_is_error (info));
+  CU_ASSERT_PTR_NULL (later.text);
+  loaded = wait_reply (&later);
+  g_setenv ("PATH", path, TRUE);
+  g_unlink (kexec);
+  g_rmdir (bin);
+  CU_ASSERT_TRUE_FATAL (molt_reply_is_error (loaded));
+  MOLT_ASSERT_CONTAINS (
+      loaded->error_desc,
+      "kexec -l /etc/passwd failed: Cannot determine the file type of /etc/passwd");
+  CU_ASSERT_PTR_NULL (molt_agent_get_busy (agent));
 }
 
 /* The preflight refuses what the switch could not do, saying what is
@@ -271,6 +396,7 @@ test_job_lifecycle (void)
   g_autoptr (MoltReply) started = NULL;
   g_autoptr (MoltReply) stopped = NULL;
   g_autoptr (MoltReply) log = NULL;
+  LaterReply later = { NULL };
   gint64 deadline;
   JsonObject *job;
 
@@ -282,10 +408,16 @@ test_job_lifecycle (void)
       CU_FAIL_FATAL ("not root");
     }
   agent = new_agent ();
-  started = call (agent,
-                  "{\"execute\":\"job-start\",\"arguments\":{\"name\":\"sleeper\","
-                  "\"argv\":[\"sh\",\"-c\",\"echo started; exec sleep 600\"],\"cwd\":\"/\"}}",
-                  NULL);
+  /* The reply waits for the namespace's init, the main loop does not; a
+   * freeze meanwhile would miss the job, so it is refused. */
+  molt_agent_handle_line_async (agent,
+                                "{\"execute\":\"job-start\",\"arguments\":{\"name\":\"sleeper\","
+                                "\"argv\":[\"sh\",\"-c\",\"echo started; exec sleep 600\"],"
+                                "\"cwd\":\"/\"}}",
+                                later_reply, &later, NULL);
+  expect_error (agent, "{\"execute\":\"freeze\"}", "CommandDisabled",
+                "'freeze' is disabled while a job-start is in progress");
+  started = wait_reply (&later);
   CU_ASSERT_FALSE_FATAL (molt_reply_is_error (started));
   job = json_node_get_object (started->ret);
   CU_ASSERT_EQUAL (json_object_get_int_member (job, "ns-pid"), 1);
@@ -344,6 +476,8 @@ main (void)
     { "protocol limits", test_protocol_limits },
     { "a command off the main loop", test_busy_states },
     { "the agent thaws by itself", test_auto_thaw },
+    { "freeze off the main loop", test_freeze_off_the_loop },
+    { "kexec off the main loop", test_kexec_off_the_loop },
     { "preflight refusals", test_preflight_refusals },
     { "info and commands", test_info_and_commands },
     { "job lifecycle", test_job_lifecycle },
