@@ -147,16 +147,17 @@ molt_agent_is_dumping (MoltAgent *agent)
 }
 
 void
-molt_agent_end_dumping (MoltAgent *agent, gboolean dumped)
+molt_agent_end_dumping (MoltAgent *agent)
 {
   GHashTableIter iter;
   gpointer name, status;
 
   g_clear_pointer (&agent->dumping, g_strfreev);
-  /* A failed dump leaves the jobs as they were: one that ended meanwhile
-   * really ended. */
+  /* The dump leaves the trees running (stopped): one that ended meanwhile
+   * was killed, and really ended, dumped or not. Recorded after the dump's
+   * own state changes, so the exit is what stays. */
   g_hash_table_iter_init (&iter, agent->exits_while_dumping);
-  while (!dumped && g_hash_table_iter_next (&iter, &name, &status))
+  while (g_hash_table_iter_next (&iter, &name, &status))
     molt_agent_job_exited (name, GPOINTER_TO_INT (status), agent);
   g_hash_table_remove_all (agent->exits_while_dumping);
 }
@@ -188,8 +189,7 @@ molt_agent_job_exited (const gchar *name, gint wait_status, gpointer data)
   MoltAgent *agent = data;
   MoltJob *job = molt_job_registry_lookup (agent->registry, name);
 
-  /* A checkpoint ends the dumped tree on purpose: that is not an exit. */
-  if (job == NULL || job->state == MOLT_JOB_STATE_CHECKPOINTED)
+  if (job == NULL)
     return;
   if (agent->dumping != NULL && g_strv_contains ((const gchar *const *) agent->dumping, name))
     {

@@ -39,10 +39,10 @@ void molt_agent_set_frozen (MoltAgent *agent, gboolean frozen);
  * checkpoint waits for it to end, and runs at once during anything else. */
 const gchar *molt_agent_get_busy (MoltAgent *agent);
 void molt_agent_set_busy (MoltAgent *agent, const gchar *what);
-/* Jobs a running checkpoint dumps: their trees end on purpose, which is not
- * an exit, unless the checkpoint fails (then the exit is recorded). */
+/* Jobs a running checkpoint dumps: an exit meanwhile is recorded when the
+ * dump ends, after the dump's own changes to the registry. */
 void molt_agent_set_dumping (MoltAgent *agent, GStrv names);
-void molt_agent_end_dumping (MoltAgent *agent, gboolean dumped);
+void molt_agent_end_dumping (MoltAgent *agent);
 gboolean molt_agent_is_dumping (MoltAgent *agent);
 const gchar *molt_agent_get_state_dir (MoltAgent *agent);
 /* Writes the registry; failures are logged, never fatal for the caller. */

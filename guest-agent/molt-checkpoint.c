@@ -102,7 +102,9 @@ molt_checkpoint_dump (gint pid, const gchar *images_dir, GError **error)
   if (opts == NULL)
     return FALSE;
   criu_local_set_pid (opts, pid);
-  criu_local_set_leave_running (opts, false);
+  /* The tree stays as it was (stopped: CRIU puts a stopped task back
+   * stopped), so a switch that fails before its kexec only has to thaw it. */
+  criu_local_set_leave_running (opts, true);
   ret = criu_local_dump (opts);
   criu_local_free_opts (opts);
   close (dir_fd);

@@ -2,7 +2,11 @@
  * /var/lib/molt/images/TAG/JOB, after a record of the regular files it
  * holds open. The dump takes as long as the jobs' memory: it runs in a
  * thread, and the agent serves sync, info, job-list and the like meanwhile
- * (the dispatch table says what). */
+ * (the dispatch table says what).
+ *
+ * The dumped trees stay (stopped, state checkpointed) until the kernel goes:
+ * a switch that fails before its kexec thaws them where they are, their
+ * connections untouched, instead of restoring or reverting anything. */
 #include <stdio.h>
 #include <unistd.h>
 
@@ -178,7 +182,7 @@ dump_done (GObject *source, GAsyncResult *result, gpointer data)
       json_object_set_double_member (entry, "seconds", item->seconds);
       json_array_add_object_element (results, g_steal_pointer (&entry));
     }
-  molt_agent_end_dumping (work->agent, ok);
+  molt_agent_end_dumping (work->agent);
   molt_agent_save_registry (work->agent);
   molt_agent_set_busy (work->agent, NULL);
   if (ok)

@@ -171,7 +171,8 @@ molt_command_freeze (MoltAgent *agent, JsonObject *args, MoltCall *call)
   g_task_run_in_thread (task, freeze_thread);
 }
 
-/* thaw: filesystems first (the registry write waits for them), then jobs.
+/* thaw: filesystems first (the registry write waits for them), then jobs,
+ * the frozen and the checkpointed whose trees still run in this boot.
  * Refused while CRIU dumps: it holds the jobs, and the dump's end thaws
  * what it did not take. */
 JsonNode *
@@ -195,7 +196,11 @@ molt_command_thaw (MoltAgent *agent, JsonObject *args, GError **error)
   for (guint i = 0; i < jobs->len; i++)
     {
       MoltJob *job = g_ptr_array_index (jobs, i);
-      if (job->state != MOLT_JOB_STATE_FROZEN)
+      /* A checkpointed job's tree is still here, stopped, until a kexec:
+       * thawed, it runs on; its images go with images-drop. */
+      if (job->state == MOLT_JOB_STATE_CHECKPOINTED && !molt_job_tree_is_alive (job))
+        continue;
+      if (job->state != MOLT_JOB_STATE_FROZEN && job->state != MOLT_JOB_STATE_CHECKPOINTED)
         continue;
       molt_job_tree_signal (job->host_pid, FALSE, NULL);
       job->state = MOLT_JOB_STATE_RUNNING;

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
@@ -17,17 +18,21 @@ typedef struct
 } MoltJobWatch;
 
 static void
-job_wait_cb (GObject *source, GAsyncResult *result, gpointer data)
+job_exited (GPid pid, gint wait_status, gpointer data)
 {
   MoltJobWatch *watch = data;
-  GSubprocess *proc = G_SUBPROCESS (source);
-  gint status = -1;
 
-  if (g_subprocess_wait_finish (proc, result, NULL))
-    status = g_subprocess_get_status (proc);
-  watch->on_exit (watch->name, status, watch->user_data);
+  watch->on_exit (watch->name, wait_status, watch->user_data);
+  g_spawn_close_pid (pid);
   g_free (watch->name);
   g_free (watch);
+}
+
+/* Reaps a launch given up on. */
+static void
+launch_reaped (GPid pid, gint wait_status, gpointer data)
+{
+  g_spawn_close_pid (pid);
 }
 
 static gchar *
@@ -44,8 +49,8 @@ find_program (const gchar *configured, const gchar *name, GError **error)
   return path;
 }
 
-/* unshare has exited: a zombie until GLib's child watch reaps it (off the
- * main loop, so it may be gone already). */
+/* unshare has exited: a zombie until the child watch reaps it (which may
+ * have run already). */
 static gboolean
 is_zombie (gint pid)
 {
@@ -89,11 +94,10 @@ open_log (const gchar *jobs_dir, const gchar *name, gchar **log_path, GError **e
  * the main loop, which keeps serving meanwhile. */
 typedef struct
 {
-  GSubprocess *proc;
-  MoltJob *job; /* the caller's, alive until the callback */
+  GPid parent_pid; /* not reaped before launch_complete watches it */
+  MoltJob *job;    /* the caller's, alive until the callback */
   gchar *log_path;
   gchar *children_path;
-  gint parent_pid;
   gint64 deadline;
   MoltJobExitFunc on_exit;
   gpointer user_data;
@@ -104,7 +108,6 @@ launch_free (gpointer data)
 {
   MoltLaunch *launch = data;
 
-  g_clear_object (&launch->proc);
   g_free (launch->log_path);
   g_free (launch->children_path);
   g_free (launch);
@@ -119,9 +122,8 @@ launch_complete (GTask *task, gint init_pid)
   MoltJobWatch *watch;
   guint64 starttime = 0;
 
-  /* A command that ended at once may be reaped already (GLib's child
-   * watch does it off the main loop): the job started, and its wait
-   * callback brings its status. */
+  /* A command that ended at once may be gone already: the job started,
+   * and its exit callback brings its status. */
   if (!molt_proc_read_starttime (init_pid, &starttime, NULL))
     {
       g_debug ("job %s ended before it was seen", job->name);
@@ -139,7 +141,7 @@ launch_complete (GTask *task, gint init_pid)
   watch->name = g_strdup (job->name);
   watch->on_exit = launch->on_exit;
   watch->user_data = launch->user_data;
-  g_subprocess_wait_async (launch->proc, NULL, job_wait_cb, watch);
+  g_child_watch_add (launch->parent_pid, job_exited, watch);
   g_task_return_boolean (task, TRUE);
 }
 
@@ -162,7 +164,8 @@ poll_namespace_init (gpointer data)
     return G_SOURCE_CONTINUE;
   else
     {
-      g_subprocess_force_exit (launch->proc);
+      kill (launch->parent_pid, SIGKILL);
+      g_child_watch_add (launch->parent_pid, launch_reaped, NULL);
       g_task_return_new_error (task, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_GENERIC,
                                "the job's PID namespace did not start within %d s "
                                "(unshare pid %d, killed)",
@@ -183,10 +186,10 @@ molt_job_launcher_start_async (const MoltJobLauncherConfig *config, MoltJob *job
   g_autofree gchar *unshare = NULL;
   g_autofree gchar *setsid = NULL;
   g_autofree gchar *log_path = NULL;
-  g_autoptr (GSubprocessLauncher) launcher = NULL;
   g_autoptr (GPtrArray) argv = g_ptr_array_new ();
   GError *error = NULL;
   MoltLaunch *launch;
+  gboolean spawned;
   gint log_fd;
 
   if (!g_file_test (job->cwd, G_FILE_TEST_IS_DIR))
@@ -202,12 +205,6 @@ molt_job_launcher_start_async (const MoltJobLauncherConfig *config, MoltJob *job
       g_task_return_error (task, error);
       return;
     }
-
-  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
-  g_subprocess_launcher_set_cwd (launcher, job->cwd);
-  g_subprocess_launcher_set_environ (launcher, job->env);
-  g_subprocess_launcher_take_stdout_fd (launcher, dup (log_fd));
-  g_subprocess_launcher_take_stderr_fd (launcher, log_fd);
 
   if (own_pid_namespace)
     {
@@ -226,15 +223,18 @@ molt_job_launcher_start_async (const MoltJobLauncherConfig *config, MoltJob *job
   launch->on_exit = on_exit;
   launch->user_data = user_data;
   g_task_set_task_data (task, launch, launch_free);
-  launch->proc
-      = g_subprocess_launcher_spawnv (launcher, (const gchar *const *) argv->pdata, &error);
-  if (launch->proc == NULL)
+  /* Not GSubprocess: its PID is gone once it has reaped a child that ended
+   * at once, and the launcher needs that PID. Not reaped until watched. */
+  spawned = g_spawn_async_with_pipes_and_fds (
+      job->cwd, (const gchar *const *) argv->pdata, (const gchar *const *) job->env,
+      G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDIN_FROM_DEV_NULL, NULL, NULL, -1, log_fd, log_fd, NULL,
+      NULL, 0, &launch->parent_pid, NULL, NULL, NULL, &error);
+  close (log_fd);
+  if (!spawned)
     {
       g_task_return_error (task, error);
       return;
     }
-  launch->parent_pid
-      = (gint) g_ascii_strtoll (g_subprocess_get_identifier (launch->proc), NULL, 10);
   /* Without a namespace, setsid execs the command in place. */
   if (!own_pid_namespace)
     {

@@ -262,15 +262,21 @@ bad:
 }
 
 gboolean
-molt_job_refresh (MoltJob *job)
+molt_job_tree_is_alive (const MoltJob *job)
 {
   guint64 starttime = 0;
 
+  return job->host_pid > 0 && molt_proc_read_starttime (job->host_pid, &starttime, NULL)
+         && starttime == job->proc_starttime;
+}
+
+gboolean
+molt_job_refresh (MoltJob *job)
+{
   if (job->state != MOLT_JOB_STATE_RUNNING && job->state != MOLT_JOB_STATE_STOPPING
       && job->state != MOLT_JOB_STATE_FROZEN)
     return FALSE;
-  if (job->host_pid > 0 && molt_proc_read_starttime (job->host_pid, &starttime, NULL)
-      && starttime == job->proc_starttime)
+  if (molt_job_tree_is_alive (job))
     return FALSE;
   job->state = MOLT_JOB_STATE_EXITED;
   job->exit_known = FALSE;

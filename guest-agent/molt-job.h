@@ -58,6 +58,9 @@ gchar *molt_job_tree_ns_pids (gint pid);
 gint molt_proc_read_ns_pid (gint pid);
 /* Marks a RUNNING/STOPPING job EXITED when its process is gone or was replaced. */
 gboolean molt_job_refresh (MoltJob *job);
+/* The job's recorded init still runs, the same process (PID and start
+ * time): not a PID that a new boot gave to something else. */
+gboolean molt_job_tree_is_alive (const MoltJob *job);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MoltJob, molt_job_free)
 

@@ -180,8 +180,8 @@ describe_exit (gint64 status)
 }
 
 guint
-molt_switch_jobs_verify_rollback (JsonArray *before, JsonArray *after, JsonArray *report_jobs,
-                                  gchar **summary)
+molt_switch_jobs_verify_rollback (JsonArray *before, JsonArray *after, const GError *list_error,
+                                  JsonArray *report_jobs, gchar **summary)
 {
   g_autoptr (GString) text = g_string_new (NULL);
   guint not_running = 0;
@@ -202,8 +202,10 @@ molt_switch_jobs_verify_rollback (JsonArray *before, JsonArray *after, JsonArray
       if (after == NULL || !find_job (after, old.name, &now, &present, &local_error))
         {
           state = "unknown";
-          detail = g_strdup (local_error != NULL ? local_error->message
-                                                 : "the agent could not be asked");
+          detail = local_error != NULL ? g_strdup (local_error->message)
+                   : list_error != NULL
+                       ? g_strdup_printf ("the agent could not be asked: %s", list_error->message)
+                       : g_strdup ("the agent could not be asked");
         }
       else if (!present)
         {

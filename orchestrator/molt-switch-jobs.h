@@ -19,7 +19,8 @@ gboolean molt_switch_jobs_verify_switch (JsonArray *before, JsonArray *after,
  * its exit status or signal), or "unknown" (after NULL: the agent could not
  * be asked). Returns how many are not running; *summary (may be NULL) says
  * which, for a message. */
-guint molt_switch_jobs_verify_rollback (JsonArray *before, JsonArray *after, JsonArray *report_jobs,
+guint molt_switch_jobs_verify_rollback (JsonArray *before, JsonArray *after,
+                                        const GError *list_error, JsonArray *report_jobs,
                                         gchar **summary);
 
 /* Every running job can be restored after a switch: one started without

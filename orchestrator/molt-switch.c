@@ -42,7 +42,8 @@ typedef struct
   gboolean journal_started; /* steps are journaled from the freeze on */
   gint64 start;
   gint64 step_start;
-  MoltSwitchStep step; /* MOLT_SWITCH_STEP_LAST: none running */
+  MoltSwitchStep step;           /* MOLT_SWITCH_STEP_LAST: none running */
+  MoltSwitchStep journaled_step; /* where a loaded switch stopped */
   /* What the way back needs; from the run itself or from the journal. */
   gchar *snapshot;
   gchar *tag; /* the checkpoint images' directory in the guest */
@@ -77,6 +78,7 @@ switch_init (MoltSwitch *sw, const MoltSwitchOptions *o, JsonObject *report)
 {
   *sw = (MoltSwitch){ .o = o, .report = report, .start = g_get_monotonic_time () };
   sw->step = MOLT_SWITCH_STEP_LAST;
+  sw->journaled_step = MOLT_SWITCH_STEP_LAST;
   sw->steps = json_array_new ();
   json_object_set_array_member (report, "steps", sw->steps);
   json_object_set_string_member (report, "domain", o->domain);
@@ -217,6 +219,10 @@ switch_load (MoltSwitch *sw, const gchar *operation, GError **error)
   sw->inactive_xml = g_strdup (molt_journal_get_string (sw->journal, "inactive-xml"));
   jobs = molt_journal_get_array (sw->journal, "jobs-before");
   sw->jobs_before = jobs != NULL ? json_array_ref (jobs) : NULL;
+  /* Where the interrupted switch was: the way back depends on whether its
+   * kexec may have taken. */
+  sw->journaled_step
+      = molt_switch_step_from_string (molt_journal_get_last_step (sw->journal, NULL));
   sw->journal_started = TRUE;
   return TRUE;
 }
@@ -401,12 +407,37 @@ drop_images (MoltSwitch *sw, MoltAgentClient *client)
   json_object_set_int_member (sw->report, "images-removed-bytes", bytes);
 }
 
-/* The way back: revert the snapshot if there is one (the old kernel, the
- * jobs frozen as they were), thaw the jobs, and check what is true of each.
- * FALSE when a step of it failed or a job does not run; the report's
- * "jobs" says which. */
+/* Whether the boot the switch started from still runs: then the jobs'
+ * trees are there, stopped (the checkpoint leaves them), and thawing them
+ * is the whole way back. The agent may be restarting (it was killed, say):
+ * give it wait_s to answer. */
+static MoltAgentClient *
+old_boot_agent (MoltSwitch *sw, guint wait_s)
+{
+  g_autoptr (MoltAgentClient) client = NULL;
+  g_autoptr (JsonObject) info = NULL;
+  g_autoptr (GError) local_error = NULL;
+  const gchar *boot_id = NULL;
+
+  if (sw->old_boot == NULL || !ensure_connected (sw, &local_error)
+      || virDomainIsActive (sw->dom) != 1)
+    return NULL;
+  client = wait_for_agent (sw, wait_s, &local_error);
+  if (client != NULL)
+    info = call_object (client, "info", NULL, &local_error);
+  if (info == NULL || !molt_reply_get_string (info, "info", "boot-id", 0, &boot_id, &local_error)
+      || g_strcmp0 (boot_id, sw->old_boot) != 0)
+    return NULL;
+  return g_steal_pointer (&client);
+}
+
+/* The way back, least destructive first: if the old boot still runs (the
+ * failure came before the kexec took), thaw the jobs where they are; else
+ * revert the snapshot (the old kernel, the jobs frozen as they were) and
+ * thaw. Then check what is true of each job. FALSE when a step of it failed
+ * or a job does not run; the report's "jobs" says which. */
 static gboolean
-rollback (MoltSwitch *sw, gboolean revert, GError **error)
+rollback (MoltSwitch *sw, GError **error)
 {
   g_autoptr (MoltAgentClient) client = NULL;
   g_autoptr (JsonObject) thawed = NULL;
@@ -414,15 +445,33 @@ rollback (MoltSwitch *sw, gboolean revert, GError **error)
   g_autoptr (JsonArray) report_jobs = json_array_new ();
   g_autoptr (GError) list_error = NULL;
   g_autofree gchar *summary = NULL;
+  MoltSwitchStep at = sw->step != MOLT_SWITCH_STEP_LAST ? sw->step : sw->journaled_step;
+  gboolean before_kexec = !molt_switch_step_kernel_switched (at);
+  gboolean revert = FALSE;
   guint not_running;
 
   begin_step_recorded (sw, MOLT_SWITCH_STEP_ROLLBACK);
-  if (revert)
+  client = old_boot_agent (sw, before_kexec ? MOLT_REVERT_AGENT_WAIT_S : 0);
+  if (client == NULL)
     {
+      if (sw->snapshot == NULL || !ensure_connected (sw, error)
+          || !molt_snapshot_exists (sw->dom, sw->snapshot))
+        {
+          if (error != NULL && *error == NULL)
+            g_set_error_literal (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED,
+                                 "the old kernel no longer runs and there is no snapshot to "
+                                 "revert to");
+          return FALSE;
+        }
+      revert = TRUE;
       progress (sw, "rollback: reverting to snapshot %s", sw->snapshot);
-      if (!ensure_connected (sw, error) || !molt_snapshot_revert (sw->dom, sw->snapshot, error))
+      if (!molt_snapshot_revert (sw->dom, sw->snapshot, error))
         return FALSE;
     }
+  else
+    progress (sw, "rollback: the old kernel still runs; thawing the jobs in place");
+  json_object_set_string_member (sw->report, "way-back",
+                                 revert ? "snapshot reverted" : "thawed in place");
   if (revert && sw->inactive_xml != NULL)
     {
       /* The persistent definition goes back to the old kernel too. */
@@ -437,11 +486,11 @@ rollback (MoltSwitch *sw, gboolean revert, GError **error)
       else
         virDomainFree (defined);
     }
-  client = wait_for_agent (sw, revert ? MOLT_REVERT_AGENT_WAIT_S : 0, error);
+  if (client == NULL)
+    client = wait_for_agent (sw, MOLT_REVERT_AGENT_WAIT_S, error);
   if (client == NULL)
     {
-      g_prefix_error (error, "%s, but the agent does not answer to thaw the jobs: ",
-                      revert ? "reverted" : "the old kernel runs");
+      g_prefix_error (error, "reverted, but the agent does not answer to thaw the jobs: ");
       return FALSE;
     }
   thawed = call_object (client, "thaw", NULL, error);
@@ -453,8 +502,17 @@ rollback (MoltSwitch *sw, gboolean revert, GError **error)
   /* A job that cannot live on (its connection closed by the revert, say)
    * dies right after its thaw: give it the moment to show it. */
   g_usleep (sw->o->rollback_settle_ms * 1000);
-  after = call_job_list (client, &list_error);
-  not_running = molt_switch_jobs_verify_rollback (sw->jobs_before, after, report_jobs, &summary);
+  /* Right after a revert the channel may still carry the old QEMU's
+   * leftovers: a list that fails is asked for again, a few times. */
+  for (guint attempt = 0; after == NULL && attempt < 3; attempt++)
+    {
+      if (attempt > 0)
+        g_usleep (G_USEC_PER_SEC);
+      g_clear_error (&list_error);
+      after = call_job_list (client, &list_error);
+    }
+  not_running = molt_switch_jobs_verify_rollback (sw->jobs_before, after, list_error, report_jobs,
+                                                  &summary);
   json_object_set_array_member (sw->report, "jobs", g_steal_pointer (&report_jobs));
   if (not_running > 0)
     {
@@ -463,7 +521,7 @@ rollback (MoltSwitch *sw, gboolean revert, GError **error)
       return FALSE;
     }
   drop_images (sw, client);
-  if (revert && !sw->o->keep_snapshot)
+  if (sw->snapshot != NULL && !sw->o->keep_snapshot && molt_snapshot_exists (sw->dom, sw->snapshot))
     {
       g_autoptr (GError) delete_error = NULL;
       if (!molt_snapshot_delete (sw->dom, sw->snapshot, &delete_error))
@@ -571,24 +629,29 @@ keep_logs (MoltSwitch *sw, GError *cause)
     json_object_set_array_member (sw->report, "criu-logs", g_steal_pointer (&kept));
 }
 
-/* Any failure once the jobs are frozen: the least destructive way back.
- * Before the snapshot, thaw in place; after it, revert it. */
+/* Any failure once the jobs are frozen: the least destructive way back
+ * (rollback). A failed freeze changed nothing that stays. */
 static MoltSwitchResult
 fail_and_roll_back (MoltSwitch *sw, GError *cause, GError **error)
 {
   g_autoptr (GError) rb_error = NULL;
   g_autoptr (GError) owned_cause = cause;
-  const gchar *failed_step = molt_switch_step_to_string (sw->step);
-  gboolean revert = sw->snapshot != NULL && json_object_has_member (sw->report, "snapshot");
+  MoltSwitchStep failed = sw->step;
+  const gchar *failed_step = molt_switch_step_to_string (failed);
+  gboolean revert;
   MoltSwitchResult result;
 
   keep_logs (sw, cause);
   json_object_set_string_member (sw->report, "failed-step", failed_step);
   json_object_set_string_member (sw->report, "error", cause->message);
   progress (sw, "%s failed: %s", failed_step, cause->message);
-  if (rollback (sw, revert, &rb_error))
+  if (rollback (sw, &rb_error))
     {
-      result = revert ? MOLT_SWITCH_ROLLED_BACK : MOLT_SWITCH_NOTHING_DONE;
+      revert = g_strcmp0 (json_object_get_string_member_with_default (sw->report, "way-back", ""),
+                          "snapshot reverted")
+               == 0;
+      result
+          = failed > MOLT_SWITCH_STEP_FREEZE ? MOLT_SWITCH_ROLLED_BACK : MOLT_SWITCH_NOTHING_DONE;
       journal_outcome (sw, MOLT_JOURNAL_ROLLED_BACK);
       g_set_error (error, cause->domain, cause->code,
                    "switch failed at step '%s': %s. %s: every job runs on the old kernel, "
@@ -598,6 +661,7 @@ fail_and_roll_back (MoltSwitch *sw, GError *cause, GError **error)
     }
   else
     {
+      revert = sw->snapshot != NULL && molt_snapshot_exists (sw->dom, sw->snapshot);
       result = MOLT_SWITCH_BROKEN;
       journal_outcome (sw, MOLT_JOURNAL_FAILED);
       json_object_set_string_member (sw->report, "rollback-error", rb_error->message);
@@ -987,15 +1051,13 @@ molt_switch_run (const MoltSwitchOptions *o, JsonObject *report, GError **error)
 }
 
 /* Rollback from the journal (molt rollback, or a resume before the kernel
- * switch): revert if the snapshot was taken, else thaw in place. */
+ * switch): the same least destructive way back as a failed switch. */
 static MoltSwitchResult
 rollback_from_journal (MoltSwitch *sw, GError **error)
 {
-  gboolean revert = sw->snapshot != NULL && molt_snapshot_exists (sw->dom, sw->snapshot);
-
-  if (revert)
+  if (sw->snapshot != NULL && molt_snapshot_exists (sw->dom, sw->snapshot))
     json_object_set_string_member (sw->report, "snapshot", sw->snapshot);
-  if (!rollback (sw, revert, error))
+  if (!rollback (sw, error))
     {
       journal_outcome (sw, MOLT_JOURNAL_FAILED);
       json_object_set_string_member (sw->report, "result", "broken");
@@ -1003,8 +1065,6 @@ rollback_from_journal (MoltSwitch *sw, GError **error)
     }
   journal_outcome (sw, MOLT_JOURNAL_ROLLED_BACK);
   json_object_set_string_member (sw->report, "result", "rolled-back");
-  json_object_set_string_member (sw->report, "way-back",
-                                 revert ? "snapshot reverted" : "thawed in place");
   return MOLT_SWITCH_ROLLED_BACK;
 }
 

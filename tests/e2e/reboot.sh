@@ -27,7 +27,8 @@ reboot_to() {
   assert_json "$report" method reboot
   assert_json "$report" new-kernel-release "$target"
   assert_json_is "$report" jobs.0.ns-pid 1
-  downtime=$(json_get jobs.0.downtime-s <<<"$report")
+  downtime=$(json_get jobs.0.downtime-s <<<"$report" 2>/dev/null) \
+    || testbed_die "no downtime in the report's job (frozen-at/resumed-at missing or the clock went back): $(json_get jobs.0 <<<"$report")"
   # The file holds every switch so far: its largest gap is bounded by the
   # largest downtime of them all.
   MAX_DOWNTIME=$(python3 -c "print(max(${MAX_DOWNTIME:-0}, $downtime))")

@@ -36,23 +36,26 @@ m exec "$dom" --name ghost -- sh -c 'dd if=/dev/zero of=/var/lib/molt/ghost bs=1
 sleep 2
 out=$(switch_expecting 4 "CRIU dump failed")
 assert_contains "$out" "on the host)"
+# Before the kexec the old boot runs on: the jobs are thawed where they are.
+assert_contains "$out" "Thawed in place"
 [ "$(current_release)" = "$from" ] || testbed_die "the guest left $from"
 assert_job_state ghost running
 m stop "$dom" ghost --grace 0 >/dev/null
 # An assignment, so that a failed check stops the test (set -e).
 survived=$(expect_survived "$before")
 cell_record checkpoint "a job CRIU cannot dump" pass \
-  "exit 4, rolled back; $(grep -o 'CRIU dump failed[^.]*' <<<"$out" | head -n1 | cut -c1-120); $survived"
+  "exit 4, thawed in place; $(grep -o 'CRIU dump failed[^.]*' <<<"$out" | head -n1 | cut -c1-120); $survived"
 
 # --- the image store is full: a 256 KiB filesystem where the images go ---
 before=$(seq_capture)
 guest_run sh -c 'mkdir -p /var/lib/molt/images && mount -t tmpfs -o size=256k molt-full /var/lib/molt/images' >/dev/null
 out=$(switch_expecting 4 "No space left on device")
+assert_contains "$out" "Thawed in place"
 guest_run umount /var/lib/molt/images >/dev/null
 # An assignment, so that a failed check stops the test (set -e).
 survived=$(expect_survived "$before")
 cell_record checkpoint "image store full" pass \
-  "exit 4, rolled back, the message says \"No space left on device\"; $survived"
+  "exit 4, thawed in place, the message says \"No space left on device\"; $survived"
 
 # --- the agent SIGKILLed in the guest while it dumps: a watcher outside
 #     the managed jobs (a managed job would be frozen with the others)
@@ -64,10 +67,10 @@ guest_run sh -c "echo $(base64 -w0 <<<"$killer") | base64 -d >/var/lib/molt/kill
 # re-parented to the guest's init when the job ends.
 m exec "$dom" --no-pid-namespace --name spawner -- sh -c 'sh /var/lib/molt/kill-agent.sh </dev/null >/dev/null 2>&1 &' >/dev/null
 sleep 1
-out=$(switch_expecting 4 "Rolled back" --checkpoint-timeout 60)
+out=$(switch_expecting 4 "Thawed in place" --checkpoint-timeout 60)
 assert_contains "$out" "failed at step 'checkpoint'"
-# The revert brought the watcher back as it was, still waiting: end it, or
-# it kills the agent at the next switch's checkpoint.
+# The watcher is done (it killed the agent once); end it anyway, in case it
+# is still waiting, or it kills the agent at the next switch's checkpoint.
 # (busybox here has no pkill; the bracket keeps the loop from matching itself)
 m exec "$dom" --no-pid-namespace --name unwatch -- sh -c \
   'for p in /proc/[0-9]*; do grep -q "kill-agen[t]" $p/cmdline 2>/dev/null && kill -9 ${p#/proc/}; done; true' >/dev/null
@@ -75,7 +78,7 @@ sleep 1
 # An assignment, so that a failed check stops the test (set -e).
 survived=$(expect_survived "$before")
 cell_record checkpoint "agent SIGKILL in the guest" pass \
-  "exit 4, rolled back: $(grep -o "failed at step '[a-z]*': [^.]*" <<<"$out" | head -n1 | cut -c1-100); $survived"
+  "exit 4, thawed in place: $(grep -o "failed at step '[a-z]*': [^.]*" <<<"$out" | head -n1 | cut -c1-100); $survived"
 
 # --- the new kernel panics at boot (no initramfs init, so no root disk):
 #     panic=-1 reboots it, and the old direct-boot kernel comes up and

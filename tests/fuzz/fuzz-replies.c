@@ -59,7 +59,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     return 0;
   if (!molt_switch_jobs_verify_switch (b, a, report, &error))
     g_free (molt_text_excerpt (error->message, 4096));
-  molt_switch_jobs_verify_rollback (b, a, report, &summary);
+  molt_switch_jobs_verify_rollback (b, a, NULL, report, &summary);
   g_free (molt_text_excerpt (summary, 4096));
   return 0;
 }

@@ -132,7 +132,7 @@ test_rollback_report (void)
   g_autoptr (JsonArray) report = json_array_new ();
   g_autofree gchar *summary = NULL;
 
-  CU_ASSERT_EQUAL (molt_switch_jobs_verify_rollback (before, after, report, &summary), 2);
+  CU_ASSERT_EQUAL (molt_switch_jobs_verify_rollback (before, after, NULL, report, &summary), 2);
   CU_ASSERT_EQUAL_FATAL (json_array_get_length (report), 3);
   CU_ASSERT_STRING_EQUAL (
       json_object_get_string_member (json_array_get_object_element (report, 0), "state"),
@@ -149,12 +149,16 @@ test_rollback_unknown (void)
   g_autoptr (JsonArray) before = parse ("[{\"name\":\"a\",\"state\":\"frozen\",\"ns-pid\":1}]");
   g_autoptr (JsonArray) report = json_array_new ();
   g_autofree gchar *summary = NULL;
+  g_autoptr (GError) why = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+                                                "no reply to 'job-list' within 10000 ms");
 
-  CU_ASSERT_EQUAL (molt_switch_jobs_verify_rollback (before, NULL, report, &summary), 1);
+  CU_ASSERT_EQUAL (molt_switch_jobs_verify_rollback (before, NULL, why, report, &summary), 1);
   CU_ASSERT_STRING_EQUAL (
       json_object_get_string_member (json_array_get_object_element (report, 0), "state"),
       "unknown");
-  MOLT_ASSERT_CONTAINS (summary, "job a is unknown (the agent could not be asked)");
+  /* The cause is kept, not only the verdict. */
+  MOLT_ASSERT_CONTAINS (summary, "job a is unknown (the agent could not be asked: no reply to "
+                                 "'job-list' within 10000 ms)");
 }
 
 static void

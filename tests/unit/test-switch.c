@@ -134,6 +134,28 @@ test_logs_kept (void)
   run_clear (&r);
 }
 
+/* A checkpoint that fails leaves the old boot running with the jobs'
+ * trees stopped in it: they are thawed where they are (their connections
+ * untouched), the snapshot is not reverted but dropped. */
+static void
+test_checkpoint_failure_thaws_in_place (void)
+{
+  Run r;
+  g_autoptr (virConnect) conn = NULL;
+  g_autoptr (virDomain) dom = NULL;
+
+  run_init (&r);
+  fake_guest_set_fault (r.guest, "checkpoint", 1, FAKE_FAULT_ERROR);
+  CU_ASSERT_EQUAL (molt_switch_run (&r.o, r.report, &r.error), MOLT_SWITCH_ROLLED_BACK);
+  CU_ASSERT_STRING_EQUAL (json_object_get_string_member (r.report, "way-back"), "thawed in place");
+  MOLT_ASSERT_CONTAINS (r.error->message, "Thawed in place");
+  CU_ASSERT_STRING_EQUAL (fake_guest_job_state (r.guest), "running");
+  conn = virConnectOpen (URI);
+  dom = virDomainLookupByName (conn, "test");
+  CU_ASSERT_EQUAL (virDomainSnapshotNum (dom, 0), 0);
+  run_clear (&r);
+}
+
 static void
 test_keep_images (void)
 {
@@ -155,12 +177,19 @@ typedef struct
 } AgentCall;
 
 static const AgentCall calls[] = {
-  { "preflight", "info", 1 },       { "preflight", "switch-preflight", 1 },
-  { "preflight", "job-list", 1 },   { "freeze", "freeze", 1 },
-  { "freeze", "job-list", 2 },      { "checkpoint", "checkpoint", 1 },
-  { "switch", "kexec", 1 },         { "restore", "info", 2 },
-  { "verify", "job-list", 3 },      { "commit", "images-drop", 1 },
-  { "rollback", "images-logs", 1 }, { "rollback", "thaw", 1 },
+  { "preflight", "info", 1 },
+  { "preflight", "switch-preflight", 1 },
+  { "preflight", "job-list", 1 },
+  { "freeze", "freeze", 1 },
+  { "freeze", "job-list", 2 },
+  { "checkpoint", "checkpoint", 1 },
+  { "switch", "kexec", 1 },
+  { "restore", "info", 2 },
+  { "verify", "job-list", 3 },
+  { "commit", "images-drop", 1 },
+  { "rollback", "images-logs", 1 },
+  { "rollback", "info", 2 }, /* does the old boot run? */
+  { "rollback", "thaw", 1 },
   { "rollback", "job-list", 3 }, /* after preflight's and freeze's */
 };
 
@@ -242,6 +271,9 @@ test_failing_probe_rolls_back (void)
   MOLT_ASSERT_CONTAINS (r.error->message, "the probe 'false' failed (wait status 256)");
   CU_ASSERT_STRING_EQUAL (json_object_get_string_member (r.report, "failed-step"), "verify");
   CU_ASSERT_EQUAL (journal_state (), MOLT_JOURNAL_ROLLED_BACK);
+  /* After the kexec the old boot is gone: only the snapshot brings it back. */
+  CU_ASSERT_STRING_EQUAL (json_object_get_string_member (r.report, "way-back"),
+                          "snapshot reverted");
   /* Rolled back: the images are dropped too. */
   CU_ASSERT_EQUAL (fake_guest_calls (r.guest, "images-drop"), 1);
   run_clear (&r);
@@ -391,6 +423,7 @@ main (void)
     { "a switch that commits", test_commit },
     { "libvirt's error kept whole", test_libvirt_error_kept },
     { "--keep-images keeps them", test_keep_images },
+    { "a failed checkpoint thaws in place", test_checkpoint_failure_thaws_in_place },
     { "CRIU's logs outlive the rollback", test_logs_kept },
     { "every step x every broken reply", test_fault_matrix },
     { "a failing probe rolls back", test_failing_probe_rolls_back },
