@@ -29,3 +29,4 @@
 #define MOLT_JOB_KEY_NS_PIDS_AT_RESTORE    "ns-pids-at-restore"
 #define MOLT_JOB_KEY_FROZEN_AT_US          "frozen-at-us"
 #define MOLT_JOB_KEY_RESUMED_AT_US         "resumed-at-us"
+#define MOLT_JOB_KEY_HOLD_AFTER_RESTORE    "hold-after-restore"

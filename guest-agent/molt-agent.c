@@ -4,6 +4,9 @@
 #include "molt-message.h"
 #include "molt-protocol-error.h"
 
+/* How long jobs found frozen at start wait for the host to thaw them. */
+#define MOLT_AUTO_THAW_AFTER_START_S 120
+
 struct _MoltAgent
 {
   MoltAgentConfig config;
@@ -54,6 +57,14 @@ molt_agent_new (const MoltAgentConfig *config, GError **error)
     return NULL;
   if (molt_job_registry_refresh (agent->registry))
     molt_agent_save_registry (agent);
+  /* Jobs still frozen from before this agent started (it was restarted
+   * mid-switch, or the boot restored them held for the host): whoever
+   * froze them may be gone, so the auto-thaw applies to them too. */
+  if (molt_job_registry_count_state (agent->registry, MOLT_JOB_STATE_FROZEN) > 0)
+    {
+      agent->frozen = TRUE;
+      molt_agent_arm_auto_thaw (agent, MOLT_AUTO_THAW_AFTER_START_S);
+    }
 
   agent->criu = molt_criu_probe_new (criu_dir);
   if (config->probe_criu)

@@ -201,10 +201,12 @@ molt_command_checkpoint (MoltAgent *agent, JsonObject *args, MoltCall *call)
   g_autoptr (GTask) task = NULL;
   g_autofree gchar *base = NULL;
   const gchar *tag, *fault;
+  gboolean hold = FALSE;
   GError *error = NULL;
   DumpWork *work;
 
   if (!molt_args_get_string (args, "tag", TRUE, &tag, &error)
+      || !molt_args_get_bool (args, "hold", FALSE, &hold, &error)
       || !molt_job_name_is_valid (tag, &error)
       || !molt_args_get_string (args, "test-fault", FALSE, &fault, &error)
       || !check_test_fault (fault, &error))
@@ -236,6 +238,7 @@ molt_command_checkpoint (MoltAgent *agent, JsonObject *args, MoltCall *call)
       g_free (job->ns_pids_dumped);
       job->ns_pids_dumped = molt_job_tree_ns_pids (job->host_pid);
       g_clear_pointer (&job->ns_pids_restored, g_free);
+      job->hold_after_restore = hold;
     }
   molt_agent_set_busy (agent, "checkpoint");
   molt_agent_set_dumping (agent, g_strv_builder_end (names));

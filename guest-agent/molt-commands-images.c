@@ -2,6 +2,7 @@
  * committed or rolled it back. They hold the jobs' memory: kept, they
  * would fill the guest's disk over repeated switches. */
 #include <errno.h>
+#include <signal.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 
 #include "molt-args.h"
 #include "molt-dispatch.h"
+#include "molt-file-check.h"
 #include "molt-job-registry.h"
 #include "molt-protocol-error.h"
 
@@ -113,4 +115,70 @@ molt_command_images_logs (MoltAgent *agent, JsonObject *args, GError **error)
           json_array_add_object_element (logs, entry);
       }
   return json_node_init_array (json_node_alloc (), logs);
+}
+
+/* images-verify {tag}: the regular files each job checkpointed under TAG
+ * holds open are as they were at the checkpoint. The host asks right
+ * before the kernel goes: a file changed meanwhile fails the switch while
+ * the jobs' trees can still be thawed in place, instead of after the kexec,
+ * when the images are all that is left and cannot be restored over it. */
+JsonNode *
+molt_command_images_verify (MoltAgent *agent, JsonObject *args, GError **error)
+{
+  MoltJobRegistry *registry = molt_agent_get_registry (agent);
+  g_autoptr (GPtrArray) jobs = molt_job_registry_list (registry);
+  g_autoptr (JsonArray) checked = json_array_new ();
+  g_autofree gchar *dir = NULL;
+  g_autofree gchar *prefix = NULL;
+  const gchar *tag;
+
+  if (!molt_args_get_string (args, "tag", TRUE, &tag, error)
+      || !molt_job_name_is_valid (tag, error))
+    return NULL;
+  dir = g_build_filename (molt_agent_get_state_dir (agent), "images", tag, NULL);
+  prefix = g_strconcat (dir, "/", NULL);
+  for (guint i = 0; i < jobs->len; i++)
+    {
+      MoltJob *job = g_ptr_array_index (jobs, i);
+
+      if (job->state != MOLT_JOB_STATE_CHECKPOINTED || job->images_dir == NULL
+          || !g_str_has_prefix (job->images_dir, prefix))
+        continue;
+      if (!molt_file_check_verify (job->images_dir, error))
+        {
+          g_prefix_error (error, "job %s: ", job->name);
+          return NULL;
+        }
+      json_array_add_string_element (checked, job->name);
+    }
+  return json_node_init_array (json_node_alloc (), checked);
+}
+
+/* restore-undo: the jobs the boot restored and holds stopped (the switch
+ * asked for a hold, to check the new kernel first) are ended again before
+ * they ran, and are checkpointed as before, their images kept: the host
+ * is switching back, and the old kernel restores them. */
+JsonNode *
+molt_command_restore_undo (MoltAgent *agent, JsonObject *args, GError **error)
+{
+  MoltJobRegistry *registry = molt_agent_get_registry (agent);
+  g_autoptr (GPtrArray) jobs = molt_job_registry_list (registry);
+  g_autoptr (JsonArray) undone = json_array_new ();
+
+  for (guint i = 0; i < jobs->len; i++)
+    {
+      MoltJob *job = g_ptr_array_index (jobs, i);
+
+      if (job->state != MOLT_JOB_STATE_FROZEN || !job->hold_after_restore || job->images_dir == NULL
+          || job->ns_pids_restored == NULL)
+        continue;
+      /* Killing a namespace's init ends the whole namespace. */
+      if (molt_job_tree_is_alive (job))
+        kill (job->host_pid, SIGKILL);
+      job->state = MOLT_JOB_STATE_CHECKPOINTED;
+      g_clear_pointer (&job->ns_pids_restored, g_free);
+      json_array_add_string_element (undone, job->name);
+    }
+  molt_agent_save_registry (agent);
+  return json_node_init_array (json_node_alloc (), undone);
 }

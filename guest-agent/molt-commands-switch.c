@@ -2,7 +2,9 @@
  * (molt-commands-freeze.c) and checkpoint (molt-commands-checkpoint.c). The
  * restore half runs at boot (molt-restore.c). */
 #include <stdio.h>
+#include <string.h>
 #include <sys/statvfs.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <gio/gio.h>
@@ -34,6 +36,53 @@ check_readable (const gchar *what, const gchar *path, GError **error)
   return TRUE;
 }
 
+static gchar *current_cmdline (void);
+
+/* The kernel this boot runs, as the guest can load it again: what a switch
+ * back (kexec) needs. The image is the boot loader's BOOT_IMAGE if it is
+ * a readable path, else /boot/vmlinuz-RELEASE; absent if neither is there
+ * (the host then restarts the domain instead). */
+static JsonObject *
+running_kernel (void)
+{
+  JsonObject *obj = json_object_new ();
+  g_autofree gchar *cmdline = NULL;
+  g_autofree gchar *image = NULL;
+  g_autofree gchar *initrd = NULL;
+  struct utsname uts;
+
+  if (g_file_get_contents ("/proc/cmdline", &cmdline, NULL, NULL))
+    {
+      g_auto (GStrv) words = g_strsplit (g_strstrip (cmdline), " ", 0);
+      for (guint i = 0; words[i] != NULL; i++)
+        if (g_str_has_prefix (words[i], "BOOT_IMAGE="))
+          {
+            /* GRUB may prefix a device: "(hd0,gpt2)/vmlinuz-...". */
+            const gchar *path = strchr (words[i], '/');
+            if (path != NULL && access (path, R_OK) == 0)
+              image = g_strdup (path);
+          }
+    }
+  if (uname (&uts) == 0)
+    {
+      g_autofree gchar *by_release = g_strconcat ("/boot/vmlinuz-", uts.release, NULL);
+      g_autofree gchar *initrd_path = g_strconcat ("/boot/initrd.img-", uts.release, NULL);
+      if (image == NULL && access (by_release, R_OK) == 0)
+        image = g_steal_pointer (&by_release);
+      if (access (initrd_path, R_OK) == 0)
+        initrd = g_steal_pointer (&initrd_path);
+    }
+  if (image != NULL)
+    json_object_set_string_member (obj, "image", image);
+  if (initrd != NULL)
+    json_object_set_string_member (obj, "initrd", initrd);
+  {
+    g_autofree gchar *append = current_cmdline ();
+    json_object_set_string_member (obj, "append", append);
+  }
+  return obj;
+}
+
 JsonNode *
 molt_command_switch_preflight (MoltAgent *agent, JsonObject *args, GError **error)
 {
@@ -52,6 +101,7 @@ molt_command_switch_preflight (MoltAgent *agent, JsonObject *args, GError **erro
                            "kexec is not installed in the guest (package kexec-tools)");
       return NULL;
     }
+  json_object_set_object_member (obj, "running-kernel", running_kernel ());
   if (statvfs (molt_agent_get_state_dir (agent), &vfs) == 0)
     json_object_set_int_member (obj, "free-bytes", (gint64) vfs.f_bavail * (gint64) vfs.f_frsize);
   json_object_set_member (obj, "criu", molt_criu_probe_to_json (molt_agent_get_criu_probe (agent)));

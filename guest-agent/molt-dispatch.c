@@ -25,6 +25,8 @@ static const MoltCommand commands[] = {
   { "kexec", NULL, MOLT_COMMAND_FLAG_ALLOWED_WHILE_JOBS_FROZEN, molt_command_kexec },
   { "images-drop", molt_command_images_drop, MOLT_COMMAND_FLAG_NONE, NULL },
   { "images-logs", molt_command_images_logs, ANYTIME, NULL },
+  { "images-verify", molt_command_images_verify, ANYTIME, NULL },
+  { "restore-undo", molt_command_restore_undo, MOLT_COMMAND_FLAG_ALLOWED_WHILE_JOBS_FROZEN, NULL },
   { NULL, NULL, 0, NULL },
 };
 const MoltCommand *

@@ -60,5 +60,7 @@ void molt_command_checkpoint (MoltAgent *agent, JsonObject *args, MoltCall *call
 void molt_command_kexec (MoltAgent *agent, JsonObject *args, MoltCall *call);
 JsonNode *molt_command_images_drop (MoltAgent *agent, JsonObject *args, GError **error);
 JsonNode *molt_command_images_logs (MoltAgent *agent, JsonObject *args, GError **error);
+JsonNode *molt_command_images_verify (MoltAgent *agent, JsonObject *args, GError **error);
+JsonNode *molt_command_restore_undo (MoltAgent *agent, JsonObject *args, GError **error);
 
 G_END_DECLS

@@ -1,3 +1,4 @@
+#include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -102,22 +103,26 @@ molt_file_check_verify (const gchar *images_dir, GError **error)
 
       if (stat (path, &st) != 0)
         {
+          int saved_errno = errno;
           g_set_error (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_GENERIC,
-                       "file %s, open in the job, vanished between checkpoint and restore", path);
+                       "file %s, open in the job, vanished since the checkpoint: %s", path,
+                       g_strerror (saved_errno));
           return FALSE;
         }
       if ((gint64) st.st_ino != inode)
         {
-          g_set_error (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_GENERIC,
-                       "file %s, open in the job, was replaced between checkpoint and restore",
-                       path);
+          g_set_error (
+              error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_GENERIC,
+              "file %s, open in the job, was replaced since the checkpoint (inode %" G_GINT64_FORMAT
+              " -> %" G_GINT64_FORMAT ")",
+              path, inode, (gint64) st.st_ino);
           return FALSE;
         }
       if (st.st_size != size
           || st.st_mtim.tv_sec * (gint64) 1000000000 + st.st_mtim.tv_nsec != mtime)
         {
           g_set_error (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_GENERIC,
-                       "file %s, open in the job, changed between checkpoint and restore "
+                       "file %s, open in the job, changed since the checkpoint "
                        "(size %" G_GINT64_FORMAT " -> %" G_GINT64_FORMAT " bytes)",
                        path, size, (gint64) st.st_size);
           return FALSE;

@@ -195,3 +195,16 @@ molt_job_registry_refresh (MoltJobRegistry *registry)
     changed |= molt_job_refresh (value);
   return changed;
 }
+
+guint
+molt_job_registry_count_state (MoltJobRegistry *registry, MoltJobState state)
+{
+  GHashTableIter iter;
+  gpointer value;
+  guint count = 0;
+
+  g_hash_table_iter_init (&iter, registry->jobs);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    count += ((MoltJob *) value)->state == state;
+  return count;
+}

@@ -24,6 +24,8 @@ gboolean molt_job_registry_remove (MoltJobRegistry *registry, const gchar *name)
 GPtrArray *molt_job_registry_list (MoltJobRegistry *registry);
 /* Refreshes every job's liveness; returns TRUE if anything changed. */
 gboolean molt_job_registry_refresh (MoltJobRegistry *registry);
+/* How many jobs are in state. */
+guint molt_job_registry_count_state (MoltJobRegistry *registry, MoltJobState state);
 const gchar *molt_job_registry_get_path (MoltJobRegistry *registry);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MoltJobRegistry, molt_job_registry_free)

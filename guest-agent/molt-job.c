@@ -112,6 +112,8 @@ molt_job_to_json (const MoltJob *job)
     json_object_set_int_member (obj, MOLT_JOB_KEY_FROZEN_AT_US, job->frozen_at);
   if (job->resumed_at != 0)
     json_object_set_int_member (obj, MOLT_JOB_KEY_RESUMED_AT_US, job->resumed_at);
+  if (job->hold_after_restore)
+    json_object_set_boolean_member (obj, MOLT_JOB_KEY_HOLD_AFTER_RESTORE, TRUE);
   return json_node_init_object (json_node_alloc (), obj);
 }
 
@@ -232,6 +234,8 @@ molt_job_from_json (JsonNode *node, GError **error)
     read_string (obj, "ns-pids-at-restore", &job->ns_pids_restored, NULL);
   read_int (obj, "frozen-at-us", &job->frozen_at, NULL);
   read_int (obj, "resumed-at-us", &job->resumed_at, NULL);
+  job->hold_after_restore
+      = json_object_get_boolean_member_with_default (obj, MOLT_JOB_KEY_HOLD_AFTER_RESTORE, FALSE);
   return g_steal_pointer (&job);
 }
 

@@ -1,51 +1,119 @@
+/* Boot-time restore, all or nothing: every pending job is restored stopped
+ * and checked (its namespace PIDs those of the checkpoint) before any of
+ * them runs. If one cannot come back, the others are ended again before
+ * they ran a single instruction, and every job keeps its images: the host
+ * can switch back to the old kernel and restore them all there, with no
+ * work done twice. */
+#include <signal.h>
+
 #include "molt-checkpoint.h"
 #include "molt-file-check.h"
 #include "molt-job-freezer.h"
+#include "molt-protocol-error.h"
 #include "molt-restore.h"
+
+static gboolean
+is_pending (const MoltJob *job)
+{
+  return job->images_dir != NULL
+         && (job->state == MOLT_JOB_STATE_CHECKPOINTED
+             || job->state == MOLT_JOB_STATE_RESTORE_FAILED);
+}
+
+/* One job back, stopped; FALSE with the reason. */
+static gboolean
+restore_one (MoltJob *job, GError **error)
+{
+  guint64 starttime = 0;
+  gint pid;
+
+  if (!molt_file_check_verify (job->images_dir, error))
+    return FALSE;
+  pid = molt_checkpoint_restore (job->images_dir, error);
+  if (pid < 0)
+    return FALSE;
+  molt_proc_read_starttime (pid, &starttime, NULL);
+  job->host_pid = pid;
+  job->proc_starttime = starttime;
+  /* Read from the restored process, not kept from the registry: the host
+   * compares it with the value from before the checkpoint. */
+  job->ns_pid = molt_proc_read_ns_pid (pid);
+  g_free (job->ns_pids_restored);
+  job->ns_pids_restored = molt_job_tree_ns_pids (pid);
+  if (g_strcmp0 (job->ns_pids_restored, job->ns_pids_dumped) != 0)
+    {
+      g_set_error (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_GENERIC,
+                   "came back with other PIDs in its namespace (%s, was %s)", job->ns_pids_restored,
+                   job->ns_pids_dumped);
+      /* The caller ends it with the others. */
+      return FALSE;
+    }
+  return TRUE;
+}
 
 guint
 molt_restore_pending (MoltAgent *agent)
 {
   MoltJobRegistry *registry = molt_agent_get_registry (agent);
   g_autoptr (GPtrArray) jobs = molt_job_registry_list (registry);
-  guint failed = 0;
+  g_autoptr (GPtrArray) restored = g_ptr_array_new ();
+  g_autoptr (GError) error = NULL;
+  MoltJob *failed = NULL;
 
-  for (guint i = 0; i < jobs->len; i++)
+  for (guint i = 0; i < jobs->len && failed == NULL; i++)
     {
       MoltJob *job = g_ptr_array_index (jobs, i);
-      g_autoptr (GError) error = NULL;
-      guint64 starttime = 0;
-      gint pid;
 
-      if (job->state != MOLT_JOB_STATE_CHECKPOINTED || job->images_dir == NULL)
+      if (!is_pending (job))
         continue;
-      pid = -1;
-      if (molt_file_check_verify (job->images_dir, &error))
-        pid = molt_checkpoint_restore (job->images_dir, &error);
-      if (pid < 0)
+      if (restore_one (job, &error))
+        g_ptr_array_add (restored, job);
+      else
+        failed = job;
+    }
+  if (failed != NULL)
+    {
+      g_printerr ("molt-agent: restore of job %s failed: %s\n", failed->name, error->message);
+      failed->state = MOLT_JOB_STATE_RESTORE_FAILED;
+      g_free (failed->restore_error);
+      failed->restore_error = g_strdup (error->message);
+      /* Its own tree too, if the check after the restore refused it. */
+      if (failed->host_pid > 0 && molt_job_tree_is_alive (failed))
+        kill (failed->host_pid, SIGKILL);
+      for (guint i = 0; i < restored->len; i++)
         {
-          g_printerr ("molt-agent: restore of job %s failed: %s\n", job->name, error->message);
-          job->state = MOLT_JOB_STATE_RESTORE_FAILED;
+          MoltJob *job = g_ptr_array_index (restored, i);
+          /* Killing a namespace's init ends the whole namespace. */
+          kill (job->host_pid, SIGKILL);
+          job->state = MOLT_JOB_STATE_CHECKPOINTED;
           g_free (job->restore_error);
-          job->restore_error = g_strdup (error->message);
-          failed++;
+          job->restore_error = g_strdup_printf (
+              "not restored: job %s could not be, and the jobs come back together or not at all",
+              failed->name);
+        }
+      molt_agent_save_registry (agent);
+      return 1;
+    }
+  for (guint i = 0; i < restored->len; i++)
+    {
+      MoltJob *job = g_ptr_array_index (restored, i);
+
+      g_clear_pointer (&job->restore_error, g_free);
+      /* Held: the host checks the new kernel (a probe) before the jobs
+       * run on it, and can still switch back without work done twice. */
+      if (job->hold_after_restore)
+        {
+          job->state = MOLT_JOB_STATE_FROZEN;
+          g_printerr ("molt-agent: restored job %s as pid %d, held stopped\n", job->name,
+                      job->host_pid);
           continue;
         }
-      molt_proc_read_starttime (pid, &starttime, NULL);
-      job->host_pid = pid;
-      job->proc_starttime = starttime;
-      /* Read from the restored process, not kept from the registry: the
-       * host compares it with the value from before the checkpoint. */
-      job->ns_pid = molt_proc_read_ns_pid (pid);
-      g_free (job->ns_pids_restored);
-      job->ns_pids_restored = molt_job_tree_ns_pids (pid);
       /* The tree was dumped stopped; continue it now: this ends its downtime. */
-      molt_job_tree_signal (pid, FALSE, NULL);
+      molt_job_tree_signal (job->host_pid, FALSE, NULL);
       job->state = MOLT_JOB_STATE_RUNNING;
       job->resumed_at = g_get_real_time ();
-      g_clear_pointer (&job->restore_error, g_free);
-      g_printerr ("molt-agent: restored job %s as pid %d\n", job->name, pid);
+      g_printerr ("molt-agent: restored job %s as pid %d\n", job->name, job->host_pid);
     }
   molt_agent_save_registry (agent);
-  return failed;
+  return 0;
 }

@@ -127,6 +127,7 @@ run_switch (MoltCli *cli, int argc, char **argv)
   g_autoptr (JsonObject) report = json_object_new ();
   g_autoptr (GError) error = NULL;
   g_autofree gchar *probe = NULL;
+  g_autofree gchar *snapshot = NULL;
   gboolean keep = FALSE, keep_images = FALSE, dry_run = FALSE, resume = FALSE;
   gint boot_timeout = 180, probe_timeout = 60, checkpoint_timeout = 600;
   MoltSwitchOptions o = { 0 };
@@ -140,8 +141,12 @@ run_switch (MoltCli *cli, int argc, char **argv)
     { "method", 'm', 0, G_OPTION_ARG_STRING, &method,
       "kexec (default): from the running guest; reboot: a new QEMU with a new direct-boot kernel",
       "METHOD" },
-    { "keep-snapshot", 0, 0, G_OPTION_ARG_NONE, &keep, "keep the rollback snapshot after success",
-      NULL },
+    { "snapshot", 0, 0, G_OPTION_ARG_STRING, &snapshot,
+      "never (default): roll back by the jobs' layers only; always: also take a whole-VM "
+      "snapshot, the last resort (costs O(guest RAM) inside the freeze)",
+      "WHEN" },
+    { "keep-snapshot", 0, 0, G_OPTION_ARG_NONE, &keep,
+      "keep the snapshot (--snapshot always) after success", NULL },
     { "keep-images", 0, 0, G_OPTION_ARG_NONE, &keep_images,
       "keep the jobs' checkpoint images in the guest (/var/lib/molt/images/TAG) afterwards", NULL },
     { "dry-run", 'n', 0, G_OPTION_ARG_NONE, &dry_run,
@@ -167,6 +172,10 @@ run_switch (MoltCli *cli, int argc, char **argv)
     return molt_cli_usage (&molt_cmd_switch, "--kernel is required");
   if (probe_timeout <= 0)
     return molt_cli_usage (&molt_cmd_switch, "--probe-timeout must be positive");
+  if (snapshot != NULL && g_strcmp0 (snapshot, "never") != 0 && g_strcmp0 (snapshot, "always") != 0)
+    return molt_cli_usage (&molt_cmd_switch, "--snapshot must be never or always");
+  if (keep && g_strcmp0 (snapshot, "always") != 0)
+    return molt_cli_usage (&molt_cmd_switch, "--keep-snapshot needs --snapshot always");
   if (method != NULL && g_strcmp0 (method, "kexec") != 0 && g_strcmp0 (method, "reboot") != 0)
     return molt_cli_usage (&molt_cmd_switch, "--method must be kexec or reboot");
   if (boot_timeout <= 0)
@@ -182,6 +191,8 @@ run_switch (MoltCli *cli, int argc, char **argv)
   o.initrd = initrd;
   o.append = append;
   o.state_dir = molt_state_dir ();
+  o.snapshot = g_strcmp0 (snapshot, "always") == 0 ? MOLT_SWITCH_SNAPSHOT_ALWAYS
+                                                   : MOLT_SWITCH_SNAPSHOT_NEVER;
   o.keep_snapshot = keep;
   o.keep_images = keep_images;
   o.dry_run = dry_run;
@@ -201,13 +212,22 @@ run_rollback (MoltCli *cli, int argc, char **argv)
 {
   g_autoptr (JsonObject) report = json_object_new ();
   g_autoptr (GError) error = NULL;
+  gint boot_timeout = 180;
   MoltSwitchOptions o = { 0 };
   MoltSwitchResult result;
+  const GOptionEntry entries[] = {
+    { "boot-timeout", 0, 0, G_OPTION_ARG_INT, &boot_timeout,
+      "seconds a kernel may take to bring the agent back (default 180)", "SECONDS" },
+    { NULL },
+  };
 
-  if (!molt_cli_parse (cli, &molt_cmd_rollback, NULL, &argc, &argv, &(int){ 0 }))
+  if (!molt_cli_parse (cli, &molt_cmd_rollback, entries, &argc, &argv, &(int){ 0 }))
     return MOLT_EXIT_USAGE;
   if (argc != 2)
     return molt_cli_usage (&molt_cmd_rollback, "expected one DOMAIN");
+  if (boot_timeout <= 0)
+    return molt_cli_usage (&molt_cmd_rollback, "--boot-timeout must be positive");
+  o.boot_timeout_s = (guint) boot_timeout;
   o.uri = cli->uri;
   o.domain = argv[1];
   o.state_dir = molt_state_dir ();
@@ -224,27 +244,33 @@ run_rollback (MoltCli *cli, int argc, char **argv)
 
 const MoltCliCommand molt_cmd_switch = {
   .name = "switch",
-  .parameters
-  = "DOMAIN --kernel PATH [--initrd PATH] [--append CMDLINE] [--method kexec|reboot] [--probe CMD] "
-    "[--keep-snapshot] [--keep-images] [--dry-run] [--boot-timeout S] | --resume DOMAIN",
+  .parameters = "DOMAIN --kernel PATH [--initrd PATH] [--append CMDLINE] [--method kexec|reboot] "
+                "[--probe CMD] [--snapshot never|always] [--keep-snapshot] [--keep-images] "
+                "[--dry-run] [--boot-timeout S] [--checkpoint-timeout S] | --resume DOMAIN",
   .summary = "Switch DOMAIN to another kernel while its managed jobs keep running.",
-  .description = "Steps, each journaled on the host before it starts: preflight, freeze the jobs,\n"
-                 "snapshot the VM (memory + disk), checkpoint the jobs with CRIU, kexec the new\n"
-                 "kernel, restore the jobs early in its boot, verify, commit. Any failure after\n"
-                 "the snapshot reverts it: the jobs carry on on the old kernel.\n"
-                 "--resume finishes a switch whose orchestrator was killed: after the kernel\n"
-                 "switch began it waits for the new boot, verifies and commits; before, it\n"
-                 "rolls back.\n"
-                 "Exit codes: 0 switched, 4 failed and rolled back, 5 failed and the rollback\n"
-                 "failed too (the snapshot is kept), others as for every command.",
+  .description
+  = "Steps, each journaled on the host before it starts: preflight, freeze the jobs,\n"
+    "(with --snapshot always: snapshot the VM), checkpoint the jobs with CRIU, kexec the\n"
+    "new kernel, restore the jobs early in its boot, verify, commit.\n"
+    "Any failure rolls back by the least destructive way that works: before the kexec,\n"
+    "the jobs are thawed where they are; after it, the guest switches back to the old\n"
+    "kernel (or is restarted on it) and the jobs are restored there from their images;\n"
+    "the snapshot, if taken, is the last resort.\n"
+    "--resume finishes a switch whose orchestrator was killed: after the kernel\n"
+    "switch began it waits for the new boot, verifies and commits; before, it\n"
+    "rolls back.\n"
+    "Exit codes: 0 switched, 4 failed and rolled back, 5 failed and the rollback\n"
+    "failed too (the images, and a snapshot, are kept), others as for every command.",
   .run = run_switch,
 };
-
 const MoltCliCommand molt_cmd_rollback = {
   .name = "rollback",
-  .parameters = "DOMAIN",
+  .parameters = "DOMAIN [--boot-timeout S]",
   .summary = "Undo a switch that was interrupted, from its journal.",
-  .description = "Reverts DOMAIN to the switch's snapshot, continues the frozen jobs and\n"
-                 "deletes the snapshot.",
+  .description = "Brings DOMAIN's jobs back on the old kernel by the least destructive way:\n"
+                 "thawed in place if the old kernel still runs; else the guest switches back\n"
+                 "(or is restarted) to the old kernel, which restores them from their images;\n"
+                 "a snapshot, if the switch took one, is the last resort. Then the jobs are\n"
+                 "checked and the images (and snapshot) dropped.",
   .run = run_rollback,
 };

@@ -106,7 +106,7 @@ start_from (virConnectPtr conn, const gchar *name, const gchar *xml, gboolean pe
                    last_error ());
       return NULL;
     }
-  if (!persistent)
+  if (!persistent && snap_xml != NULL)
     {
       /* Destroy dropped the transient domain's snapshot list; the internal
        * snapshot itself is still in the qcow2 image. */
@@ -119,13 +119,12 @@ start_from (virConnectPtr conn, const gchar *name, const gchar *xml, gboolean pe
 }
 
 gboolean
-molt_domain_restart_with_kernel (virDomainPtr *dom, const gchar *kernel, const gchar *initrd,
-                                 const gchar *cmdline, const gchar *snapshot, GError **error)
+molt_domain_restart (virDomainPtr *dom, const gchar *xml, const gchar *snapshot, const gchar *what,
+                     GError **error)
 {
   virConnectPtr conn = virDomainGetConnect (*dom);
   g_autofree gchar *name = g_strdup (virDomainGetName (*dom));
   g_autofree gchar *old_xml = virDomainGetXMLDesc (*dom, VIR_DOMAIN_XML_MIGRATABLE);
-  g_autofree gchar *new_xml = NULL;
   g_autofree gchar *snap_xml = NULL;
   g_autoptr (virDomainSnapshot) snap = NULL;
   g_autoptr (GError) start_error = NULL;
@@ -138,30 +137,31 @@ molt_domain_restart_with_kernel (virDomainPtr *dom, const gchar *kernel, const g
                    "cannot read the definition of '%s': %s", name, last_error ());
       return FALSE;
     }
-  new_xml = molt_domain_xml_set_kernel (old_xml, kernel, initrd, cmdline, error);
-  if (new_xml == NULL)
-    return FALSE;
-  snap = virDomainSnapshotLookupByName (*dom, snapshot, 0);
-  if (snap == NULL
-      || (snap_xml = virDomainSnapshotGetXMLDesc (snap, VIR_DOMAIN_SNAPSHOT_XML_SECURE)) == NULL)
+  if (snapshot != NULL)
     {
-      g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED,
-                   "cannot read snapshot %s of '%s': %s", snapshot, name, last_error ());
-      return FALSE;
+      snap = virDomainSnapshotLookupByName (*dom, snapshot, 0);
+      if (snap == NULL
+          || (snap_xml = virDomainSnapshotGetXMLDesc (snap, VIR_DOMAIN_SNAPSHOT_XML_SECURE))
+                 == NULL)
+        {
+          g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED,
+                       "cannot read snapshot %s of '%s': %s", snapshot, name, last_error ());
+          return FALSE;
+        }
     }
-  if (virDomainDestroy (*dom) < 0)
+  if (virDomainIsActive (*dom) == 1 && virDomainDestroy (*dom) < 0)
     {
       g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED, "cannot stop '%s': %s", name,
                    last_error ());
       return FALSE;
     }
-  started = start_from (conn, name, new_xml, persistent == 1, snap_xml, &start_error);
+  started = start_from (conn, name, xml, persistent == 1, snap_xml, &start_error);
   if (started == NULL)
     {
-      /* Bring the domain back as it was, so that the rollback can revert. */
+      /* Bring the domain back as it was, so that the rollback can go on. */
       started = start_from (conn, name, old_xml, persistent == 1, snap_xml, NULL);
-      g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED,
-                   "cannot start '%s' with kernel %s: %s", name, kernel, start_error->message);
+      g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED, "cannot start '%s' with %s: %s",
+                   name, what, start_error->message);
     }
   if (started != NULL)
     {
@@ -169,4 +169,25 @@ molt_domain_restart_with_kernel (virDomainPtr *dom, const gchar *kernel, const g
       *dom = started;
     }
   return started != NULL && start_error == NULL;
+}
+
+gboolean
+molt_domain_restart_with_kernel (virDomainPtr *dom, const gchar *kernel, const gchar *initrd,
+                                 const gchar *cmdline, const gchar *snapshot, GError **error)
+{
+  g_autofree gchar *old_xml = virDomainGetXMLDesc (*dom, VIR_DOMAIN_XML_MIGRATABLE);
+  g_autofree gchar *new_xml = NULL;
+  g_autofree gchar *what = g_strdup_printf ("kernel %s", kernel);
+
+  if (old_xml == NULL)
+    {
+      g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED,
+                   "cannot read the definition of '%s': %s", virDomainGetName (*dom),
+                   last_error ());
+      return FALSE;
+    }
+  new_xml = molt_domain_xml_set_kernel (old_xml, kernel, initrd, cmdline, error);
+  if (new_xml == NULL)
+    return FALSE;
+  return molt_domain_restart (dom, new_xml, snapshot, what, error);
 }

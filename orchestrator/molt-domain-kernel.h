@@ -17,9 +17,14 @@ G_BEGIN_DECLS
 gchar *molt_domain_xml_set_kernel (const gchar *xml, const gchar *kernel, const gchar *initrd,
                                    const gchar *cmdline, GError **error);
 
-/* Destroys and starts the domain with the new kernel, keeping snapshot
- * metadata; *dom is replaced by the new handle. If the new kernel's domain
- * cannot start, the old definition is started again and FALSE returned. */
+/* Destroys (if running) and starts the domain from xml (a persistent one
+ * is defined from it first), keeping the metadata of snapshot (NULL: none);
+ * *dom is replaced by the new handle. If it cannot start, the definition
+ * from before is started again and FALSE returned; what names xml in the
+ * message ("kernel PATH", "its definition from before the switch"). */
+gboolean molt_domain_restart (virDomainPtr *dom, const gchar *xml, const gchar *snapshot,
+                              const gchar *what, GError **error);
+/* The same with the new kernel set in the current definition. */
 gboolean molt_domain_restart_with_kernel (virDomainPtr *dom, const gchar *kernel,
                                           const gchar *initrd, const gchar *cmdline,
                                           const gchar *snapshot, GError **error);

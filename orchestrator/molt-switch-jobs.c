@@ -137,7 +137,8 @@ molt_switch_jobs_verify_switch (JsonArray *before, JsonArray *after, JsonArray *
         return FALSE;
       if (!present)
         return job_failed (error, "job %s is missing after the switch", old.name);
-      if (!g_str_equal (now.state, "running"))
+      /* Frozen: restored and held for a probe, thawed once it passed. */
+      if (!g_str_equal (now.state, "running") && !g_str_equal (now.state, "frozen"))
         return job_failed (error, "job %s did not come back (state %s): %s", now.name, now.state,
                            now.restore_error != NULL ? now.restore_error : "no reason recorded");
       if (now.ns_pid < 1 || now.ns_pid != old.ns_pid)
@@ -240,4 +241,42 @@ molt_switch_jobs_verify_rollback (JsonArray *before, JsonArray *after, const GEr
   if (summary != NULL)
     *summary = g_strdup (text->str);
   return not_running;
+}
+
+guint
+molt_switch_jobs_count_state (JsonArray *jobs, const gchar *state)
+{
+  guint count = 0;
+
+  for (guint i = 0; jobs != NULL && i < json_array_get_length (jobs); i++)
+    {
+      JsonNode *node = json_array_get_element (jobs, i);
+      JsonObject *job = JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
+      JsonNode *member = job != NULL ? json_object_get_member (job, MOLT_JOB_KEY_STATE) : NULL;
+
+      if (member != NULL && JSON_NODE_HOLDS_VALUE (member)
+          && json_node_get_value_type (member) == G_TYPE_STRING
+          && g_str_equal (json_node_get_string (member), state))
+        count++;
+    }
+  return count;
+}
+
+gboolean
+molt_switch_jobs_ran_on_new_kernel (JsonArray *before, JsonArray *after)
+{
+  for (guint i = 0; before != NULL && i < json_array_get_length (before); i++)
+    {
+      JobView old, now;
+      gboolean present = FALSE;
+
+      if (!job_view_read (before, i, "job-list", &old, NULL) || !g_str_equal (old.state, "frozen"))
+        continue;
+      /* A list that cannot be read cannot show the job did not run: the
+       * safe answer is that it may have. */
+      if (!find_job (after, old.name, &now, &present, NULL)
+          || (present && g_str_equal (now.state, "running")))
+        return TRUE;
+    }
+  return FALSE;
 }

@@ -28,6 +28,14 @@ guint molt_switch_jobs_verify_rollback (JsonArray *before, JsonArray *after,
  * with the new boot's PIDs. FALSE names the first that cannot. */
 gboolean molt_switch_jobs_check_restorable (JsonArray *jobs, GError **error);
 
+/* How many jobs of a guest's list are in state (members of the wrong type
+ * count as no state). */
+guint molt_switch_jobs_count_state (JsonArray *jobs, const gchar *state);
+
+/* A job frozen before the switch runs on the new kernel now: its images
+ * are behind it, so switching back to them would lose its work. */
+gboolean molt_switch_jobs_ran_on_new_kernel (JsonArray *before, JsonArray *after);
+
 /* Every entry of a job list is well formed (typed members, in range). */
 gboolean molt_switch_jobs_check_list (JsonArray *jobs, const gchar *what, GError **error);
 

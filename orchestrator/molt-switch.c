@@ -11,6 +11,7 @@
 #include "molt-journal.h"
 #include "molt-kernel-image.h"
 #include "molt-libvirt.h"
+#include "molt-protocol-error.h"
 #include "molt-reply.h"
 #include "molt-snapshot.h"
 #include "molt-switch-jobs.h"
@@ -21,6 +22,9 @@
 #define MOLT_BOOT_POLL_S 3
 /* How long a restarting libvirtd may take to accept connections again. */
 #define MOLT_RECONNECT_WAIT_S 60
+/* How long a rollback waits for a checkpoint still running in the guest,
+ * when the options do not say (molt rollback). */
+#define MOLT_CHECKPOINT_WAIT_DEFAULT_S 600
 /* How long a reverted guest may take to answer again. */
 #define MOLT_REVERT_AGENT_WAIT_S 60
 /* Bounds on what a guest may report as a wait status. */
@@ -44,12 +48,21 @@ typedef struct
   gint64 step_start;
   MoltSwitchStep step;           /* MOLT_SWITCH_STEP_LAST: none running */
   MoltSwitchStep journaled_step; /* where a loaded switch stopped */
+  MoltSwitchMethod method;       /* the options', or the loaded switch's */
   /* What the way back needs; from the run itself or from the journal. */
   gchar *snapshot;
   gchar *tag; /* the checkpoint images' directory in the guest */
   gchar *old_boot;
+  gchar *old_release;
   gchar *expected_release; /* what the new kernel reports; NULL: unknown */
-  gchar *inactive_xml;     /* a persistent domain's definition before a reboot switch */
+  /* The way back to the old kernel: loaded again by kexec from the guest
+   * (image NULL: not loadable there), or the domain restarted from its
+   * definition from before the switch. */
+  gchar *old_image;
+  gchar *old_initrd;
+  gchar *old_append;
+  gchar *live_xml;
+  gchar *inactive_xml; /* a persistent domain's definition before a reboot switch */
   JsonArray *jobs_before;
 } MoltSwitch;
 
@@ -59,6 +72,11 @@ switch_clear (MoltSwitch *sw)
   g_clear_pointer (&sw->jobs_before, json_array_unref);
   g_clear_pointer (&sw->inactive_xml, g_free);
   g_clear_pointer (&sw->old_boot, g_free);
+  g_clear_pointer (&sw->old_release, g_free);
+  g_clear_pointer (&sw->old_image, g_free);
+  g_clear_pointer (&sw->old_initrd, g_free);
+  g_clear_pointer (&sw->old_append, g_free);
+  g_clear_pointer (&sw->live_xml, g_free);
   g_clear_pointer (&sw->expected_release, g_free);
   g_clear_pointer (&sw->snapshot, g_free);
   g_clear_pointer (&sw->tag, g_free);
@@ -79,6 +97,7 @@ switch_init (MoltSwitch *sw, const MoltSwitchOptions *o, JsonObject *report)
   *sw = (MoltSwitch){ .o = o, .report = report, .start = g_get_monotonic_time () };
   sw->step = MOLT_SWITCH_STEP_LAST;
   sw->journaled_step = MOLT_SWITCH_STEP_LAST;
+  sw->method = o->method;
   sw->steps = json_array_new ();
   json_object_set_array_member (report, "steps", sw->steps);
   json_object_set_string_member (report, "domain", o->domain);
@@ -215,6 +234,14 @@ switch_load (MoltSwitch *sw, const gchar *operation, GError **error)
   sw->snapshot = g_strdup (molt_journal_get_string (sw->journal, "snapshot"));
   sw->tag = g_strdup (molt_journal_get_string (sw->journal, "tag"));
   sw->old_boot = g_strdup (molt_journal_get_string (sw->journal, "old-boot-id"));
+  sw->old_release = g_strdup (molt_journal_get_string (sw->journal, "old-release"));
+  sw->old_image = g_strdup (molt_journal_get_string (sw->journal, "old-image"));
+  sw->old_initrd = g_strdup (molt_journal_get_string (sw->journal, "old-initrd"));
+  sw->old_append = g_strdup (molt_journal_get_string (sw->journal, "old-append"));
+  sw->live_xml = g_strdup (molt_journal_get_string (sw->journal, "live-xml"));
+  sw->method = g_strcmp0 (molt_journal_get_string (sw->journal, "method"), "reboot") == 0
+                   ? MOLT_SWITCH_METHOD_REBOOT
+                   : MOLT_SWITCH_METHOD_KEXEC;
   sw->expected_release = g_strdup (molt_journal_get_string (sw->journal, "expected-release"));
   sw->inactive_xml = g_strdup (molt_journal_get_string (sw->journal, "inactive-xml"));
   jobs = molt_journal_get_array (sw->journal, "jobs-before");
@@ -324,9 +351,11 @@ host_file_readable (const gchar *what, const gchar *path, GError **error)
   return TRUE;
 }
 
-/* After kexec: knock until an agent answers from a different boot. */
+/* After kexec: knock until an agent answers from a boot other than
+ * not_boot (the one the kernel was switched from). */
 static MoltAgentClient *
-wait_for_new_boot (MoltSwitch *sw, JsonObject **info_out, GError **error)
+wait_for_boot_other_than (MoltSwitch *sw, const gchar *not_boot, JsonObject **info_out,
+                          GError **error)
 {
   gint64 deadline = g_get_monotonic_time () + sw->o->boot_timeout_s * G_USEC_PER_SEC;
   g_autoptr (GError) last = NULL;
@@ -342,7 +371,7 @@ wait_for_new_boot (MoltSwitch *sw, JsonObject **info_out, GError **error)
       if (client != NULL)
         info = call_object (client, "info", NULL, &last);
       if (info != NULL && molt_reply_get_string (info, "info", "boot-id", 0, &boot_id, &last)
-          && g_strcmp0 (boot_id, sw->old_boot) != 0)
+          && g_strcmp0 (boot_id, not_boot) != 0)
         {
           molt_agent_client_set_timeout (client, sw->o->agent_timeout_s * 1000);
           *info_out = g_steal_pointer (&info);
@@ -431,69 +460,238 @@ old_boot_agent (MoltSwitch *sw, guint wait_s)
   return g_steal_pointer (&client);
 }
 
-/* The way back, least destructive first: if the old boot still runs (the
- * failure came before the kexec took), thaw the jobs where they are; else
- * revert the snapshot (the old kernel, the jobs frozen as they were) and
- * thaw. Then check what is true of each job. FALSE when a step of it failed
- * or a job does not run; the report's "jobs" says which. */
+/* The release the guest answers with is the old kernel's. */
 static gboolean
-rollback (MoltSwitch *sw, GError **error)
+runs_old_release (MoltSwitch *sw, JsonObject *info)
+{
+  const gchar *release = NULL;
+
+  return molt_reply_get_string (info, "info", "kernel-release", 0, &release, NULL)
+         && (sw->old_release == NULL || g_str_equal (release, sw->old_release));
+}
+
+/* Waits for the boot after `from` (NULL: any answering agent) and checks it
+ * runs the old kernel. */
+static MoltAgentClient *
+wait_for_old_kernel (MoltSwitch *sw, const gchar *from, GError **error)
+{
+  g_autoptr (JsonObject) info = NULL;
+  g_autoptr (MoltAgentClient) client = wait_for_boot_other_than (sw, from, &info, error);
+  const gchar *release = "?";
+
+  if (client == NULL)
+    return NULL;
+  if (!runs_old_release (sw, info))
+    {
+      molt_reply_get_string (info, "info", "kernel-release", 0, &release, NULL);
+      g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED,
+                   "the guest came back running %s, not the old kernel %s", release,
+                   sw->old_release);
+      return NULL;
+    }
+  return g_steal_pointer (&client);
+}
+
+/* Layer 3: the domain restarted from its definition from before the switch
+ * (the old direct-boot kernel, or the boot the domain had); the old
+ * kernel's boot restores the jobs from their images. */
+static MoltAgentClient *
+restart_on_old_kernel (MoltSwitch *sw, const gchar *from, GError **error)
+{
+  if (sw->live_xml == NULL)
+    {
+      g_set_error_literal (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED,
+                           "the journal lacks the domain's definition from before the switch, "
+                           "so it cannot be restarted on the old kernel");
+      return NULL;
+    }
+  progress (sw, "rollback: restarting %s on the old kernel", sw->name);
+  if (!ensure_connected (sw, error)
+      || !molt_domain_restart (&sw->dom, sw->inactive_xml != NULL ? sw->inactive_xml : sw->live_xml,
+                               sw->snapshot != NULL && molt_snapshot_exists (sw->dom, sw->snapshot)
+                                   ? sw->snapshot
+                                   : NULL,
+                               "its definition from before the switch", error))
+    return NULL;
+  return wait_for_old_kernel (sw, from, error);
+}
+
+/* Layer 2: the new kernel runs and answers, but the jobs are not running
+ * on it (their restore failed, or they are held for a probe that failed):
+ * they are still only in their images, so switch back to the old kernel
+ * (kexec, or a restart) and let its boot restore them. Never when a job
+ * already ran on the new kernel: going back to its images would lose what
+ * it did since. */
+static MoltAgentClient *
+switch_back (MoltSwitch *sw, MoltAgentClient *client, const gchar *boot_id, const gchar **way,
+             GError **error)
+{
+  g_autoptr (JsonArray) jobs = call_job_list (client, error);
+  g_autoptr (JsonNode) undone = NULL;
+  g_autoptr (GError) kexec_error = NULL;
+
+  if (jobs == NULL)
+    return NULL;
+  if (molt_switch_jobs_ran_on_new_kernel (sw->jobs_before, jobs))
+    {
+      g_set_error_literal (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED,
+                           "the jobs already run on the new kernel; switching back would lose "
+                           "their work since the checkpoint");
+      return NULL;
+    }
+  undone = molt_agent_client_call (client, "restore-undo", NULL, error);
+  if (undone == NULL)
+    return NULL;
+  if (sw->method == MOLT_SWITCH_METHOD_KEXEC && sw->old_image != NULL)
+    {
+      g_autoptr (JsonObject) args = json_object_new ();
+      g_autoptr (JsonObject) loaded = NULL;
+
+      progress (sw, "rollback: switching back to the old kernel %s (kexec)", sw->old_image);
+      json_object_set_string_member (args, "kernel", sw->old_image);
+      if (sw->old_initrd != NULL)
+        json_object_set_string_member (args, "initrd", sw->old_initrd);
+      if (sw->old_append != NULL)
+        json_object_set_string_member (args, "append", sw->old_append);
+      loaded = call_object (client, "kexec", args, &kexec_error);
+      if (loaded != NULL)
+        {
+          *way = "switched back to the old kernel";
+          return wait_for_old_kernel (sw, boot_id, error);
+        }
+      g_prefix_error (&kexec_error, "cannot kexec the old kernel (restarting instead): ");
+      warn (sw, "rollback", kexec_error);
+    }
+  *way = "restarted on the old kernel";
+  return restart_on_old_kernel (sw, boot_id, error);
+}
+
+/* After the kexec, the old boot is gone: the layers that bring the old
+ * kernel back with the jobs from their images. */
+static MoltAgentClient *
+back_to_old_kernel (MoltSwitch *sw, guint first_wait_s, const gchar **way, GError **error)
+{
+  g_autoptr (MoltAgentClient) client = NULL;
+  g_autoptr (JsonObject) info = NULL;
+  g_autoptr (GError) local_error = NULL;
+  const gchar *boot_id = NULL;
+
+  if (!ensure_connected (sw, error))
+    return NULL;
+  if (virDomainIsActive (sw->dom) == 1)
+    client = wait_for_agent (sw, first_wait_s, &local_error);
+  if (client != NULL)
+    info = call_object (client, "info", NULL, &local_error);
+  if (info != NULL && molt_reply_get_string (info, "info", "boot-id", 0, &boot_id, &local_error))
+    {
+      /* The new kernel failed and the guest booted the old one by itself
+       * (a panic with panic=N): its boot restored the jobs. */
+      if (runs_old_release (sw, info))
+        {
+          *way = "back on the old kernel (the guest rebooted into it)";
+          return g_steal_pointer (&client);
+        }
+      return switch_back (sw, client, boot_id, way, error);
+    }
+  /* No agent: the new kernel hangs, panicked, or never booted. */
+  *way = "restarted on the old kernel";
+  return restart_on_old_kernel (sw, NULL, error);
+}
+
+/* thaw, once the agent is done with what it runs off its loop: a
+ * checkpoint whose orchestrator was killed goes on in the guest, and CRIU
+ * holds the jobs until it ends. */
+static JsonObject *
+thaw_when_idle (MoltSwitch *sw, MoltAgentClient *client, GError **error)
+{
+  guint wait_s = sw->o->checkpoint_timeout_s > 0 ? sw->o->checkpoint_timeout_s
+                                                 : MOLT_CHECKPOINT_WAIT_DEFAULT_S;
+  gint64 deadline = g_get_monotonic_time () + wait_s * G_USEC_PER_SEC;
+
+  for (;;)
+    {
+      g_autoptr (GError) local_error = NULL;
+      JsonObject *thawed = call_object (client, "thaw", NULL, &local_error);
+
+      if (thawed != NULL)
+        return thawed;
+      if (!g_error_matches (local_error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_COMMAND_DISABLED)
+          || g_get_monotonic_time () >= deadline)
+        {
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          return NULL;
+        }
+      progress (sw, "rollback: waiting for the agent (%s)", local_error->message);
+      g_usleep (2 * G_USEC_PER_SEC);
+    }
+}
+
+/* The way back, least destructive first:
+ * 1. the old boot still runs (the failure came before the kexec took):
+ *    thaw the jobs in place;
+ * 2. the new kernel answers, the jobs only in their images: switch back;
+ * 3. no agent answers: restart the domain on the old kernel;
+ * 4. if all that fails and a snapshot was taken: revert it.
+ * Then check what is true of each job. FALSE when a step of it failed or a
+ * job does not run; the report's "jobs" says which. */
+static gboolean
+rollback (MoltSwitch *sw, guint first_wait_s, GError **error)
 {
   g_autoptr (MoltAgentClient) client = NULL;
   g_autoptr (JsonObject) thawed = NULL;
   g_autoptr (JsonArray) after = NULL;
   g_autoptr (JsonArray) report_jobs = json_array_new ();
   g_autoptr (GError) list_error = NULL;
+  g_autoptr (GError) layer_error = NULL;
   g_autofree gchar *summary = NULL;
   MoltSwitchStep at = sw->step != MOLT_SWITCH_STEP_LAST ? sw->step : sw->journaled_step;
   gboolean before_kexec = !molt_switch_step_kernel_switched (at);
-  gboolean revert = FALSE;
+  const gchar *way = "thawed in place";
   guint not_running;
 
   begin_step_recorded (sw, MOLT_SWITCH_STEP_ROLLBACK);
   client = old_boot_agent (sw, before_kexec ? MOLT_REVERT_AGENT_WAIT_S : 0);
+  if (client != NULL)
+    progress (sw, "rollback: the old kernel still runs; thawing the jobs in place");
+  else
+    client = back_to_old_kernel (sw, first_wait_s, &way, &layer_error);
   if (client == NULL)
     {
       if (sw->snapshot == NULL || !ensure_connected (sw, error)
           || !molt_snapshot_exists (sw->dom, sw->snapshot))
         {
           if (error != NULL && *error == NULL)
-            g_set_error_literal (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED,
-                                 "the old kernel no longer runs and there is no snapshot to "
-                                 "revert to");
+            g_propagate_error (error, g_steal_pointer (&layer_error));
           return FALSE;
         }
-      revert = TRUE;
+      warn (sw, "rollback", layer_error);
+      way = "snapshot reverted";
       progress (sw, "rollback: reverting to snapshot %s", sw->snapshot);
       if (!molt_snapshot_revert (sw->dom, sw->snapshot, error))
         return FALSE;
-    }
-  else
-    progress (sw, "rollback: the old kernel still runs; thawing the jobs in place");
-  json_object_set_string_member (sw->report, "way-back",
-                                 revert ? "snapshot reverted" : "thawed in place");
-  if (revert && sw->inactive_xml != NULL)
-    {
-      /* The persistent definition goes back to the old kernel too. */
-      virDomainPtr defined = virDomainDefineXML (sw->conn, sw->inactive_xml);
-      if (defined == NULL)
+      if (sw->inactive_xml != NULL)
         {
-          g_autoptr (GError) define_error = g_error_new (
-              MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED, "cannot restore the domain's definition: %s",
-              virGetLastErrorMessage ());
-          warn (sw, "rollback", define_error);
+          /* The persistent definition goes back to the old kernel too. */
+          virDomainPtr defined = virDomainDefineXML (sw->conn, sw->inactive_xml);
+          if (defined == NULL)
+            {
+              g_autoptr (GError) define_error = g_error_new (
+                  MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED,
+                  "cannot restore the domain's definition: %s", virGetLastErrorMessage ());
+              warn (sw, "rollback", define_error);
+            }
+          else
+            virDomainFree (defined);
         }
-      else
-        virDomainFree (defined);
+      client = wait_for_agent (sw, MOLT_REVERT_AGENT_WAIT_S, error);
+      if (client == NULL)
+        {
+          g_prefix_error (error, "reverted, but the agent does not answer to thaw the jobs: ");
+          return FALSE;
+        }
     }
-  if (client == NULL)
-    client = wait_for_agent (sw, MOLT_REVERT_AGENT_WAIT_S, error);
-  if (client == NULL)
-    {
-      g_prefix_error (error, "reverted, but the agent does not answer to thaw the jobs: ");
-      return FALSE;
-    }
-  thawed = call_object (client, "thaw", NULL, error);
+  json_object_set_string_member (sw->report, "way-back", way);
+  thawed = thaw_when_idle (sw, client, error);
   if (thawed == NULL)
     {
       g_prefix_error (error, "cannot thaw the jobs: ");
@@ -645,19 +843,21 @@ fail_and_roll_back (MoltSwitch *sw, GError *cause, GError **error)
   json_object_set_string_member (sw->report, "failed-step", failed_step);
   json_object_set_string_member (sw->report, "error", cause->message);
   progress (sw, "%s failed: %s", failed_step, cause->message);
-  if (rollback (sw, &rb_error))
+  if (rollback (sw, 0, &rb_error))
     {
-      revert = g_strcmp0 (json_object_get_string_member_with_default (sw->report, "way-back", ""),
-                          "snapshot reverted")
-               == 0;
+      const gchar *way
+          = json_object_get_string_member_with_default (sw->report, "way-back", "thawed in place");
+      g_autofree gchar *how = g_str_equal (way, "thawed in place")
+                                  ? g_strdup ("Thawed in place")
+                                  : g_strdup_printf ("Rolled back (%s)", way);
+
       result
           = failed > MOLT_SWITCH_STEP_FREEZE ? MOLT_SWITCH_ROLLED_BACK : MOLT_SWITCH_NOTHING_DONE;
       journal_outcome (sw, MOLT_JOURNAL_ROLLED_BACK);
       g_set_error (error, cause->domain, cause->code,
                    "switch failed at step '%s': %s. %s: every job runs on the old kernel, "
                    "checked after the thaw",
-                   failed_step, cause->message,
-                   revert ? "Rolled back to the snapshot" : "Thawed in place");
+                   failed_step, cause->message, how);
     }
   else
     {
@@ -761,7 +961,7 @@ finish_switch (MoltSwitch *sw, GError **error)
   GError *cause = NULL;
 
   begin_step_recorded (sw, MOLT_SWITCH_STEP_RESTORE);
-  client = wait_for_new_boot (sw, &new_info, &cause);
+  client = wait_for_boot_other_than (sw, sw->old_boot, &new_info, &cause);
   if (client == NULL
       || !molt_reply_get_string (new_info, "info", "kernel-release", 0, &release, &cause))
     return fail_and_roll_back (sw, cause, error);
@@ -783,6 +983,17 @@ finish_switch (MoltSwitch *sw, GError **error)
       || !molt_switch_jobs_verify_switch (sw->jobs_before, jobs_after, report_jobs, &cause)
       || (sw->o->probe != NULL && !run_probe (sw, client, &cause)))
     return fail_and_roll_back (sw, cause, error);
+  /* Jobs restored held (a probe was due) run from here on. */
+  if (molt_switch_jobs_count_state (jobs_after, "frozen") > 0)
+    {
+      g_autoptr (JsonObject) thawed = call_object (client, "thaw", NULL, &cause);
+      g_clear_pointer (&jobs_after, json_array_unref);
+      g_clear_pointer (&report_jobs, json_array_unref);
+      report_jobs = json_array_new ();
+      if (thawed == NULL || (jobs_after = call_job_list (client, &cause)) == NULL
+          || !molt_switch_jobs_verify_switch (sw->jobs_before, jobs_after, report_jobs, &cause))
+        return fail_and_roll_back (sw, cause, error);
+    }
   json_object_set_array_member (sw->report, "jobs", g_steal_pointer (&report_jobs));
 
   /* Committed in the journal before the snapshot goes: a journal that
@@ -791,13 +1002,15 @@ finish_switch (MoltSwitch *sw, GError **error)
   if (!molt_journal_set_state (sw->journal, MOLT_JOURNAL_COMMITTED, &journal_error))
     {
       g_prefix_error (&journal_error,
-                      "the switch succeeded but the journal cannot record it, so snapshot %s is "
-                      "kept; do not run 'molt rollback'; once the state directory is writable, "
-                      "'molt switch --resume %s' records the commit: ",
-                      sw->snapshot, sw->name);
+                      "the switch succeeded but the journal cannot record it%s%s%s; do not run "
+                      "'molt rollback'; once the state directory is writable, 'molt switch "
+                      "--resume %s' records the commit: ",
+                      sw->snapshot != NULL ? ", so snapshot " : "",
+                      sw->snapshot != NULL ? sw->snapshot : "",
+                      sw->snapshot != NULL ? " is kept" : "", sw->name);
       warn (sw, "commit", journal_error);
     }
-  else if (!sw->o->keep_snapshot
+  else if (sw->snapshot != NULL && !sw->o->keep_snapshot
            && (!ensure_connected (sw, &cause)
                || !molt_snapshot_delete (sw->dom, sw->snapshot, &cause)))
     {
@@ -875,6 +1088,32 @@ expect_release (MoltSwitch *sw, JsonObject *preflight, GError **error)
   return TRUE;
 }
 
+/* How the guest could load the running kernel again (a switch back). An
+ * older agent does not say: the way back is then a restart. */
+static gboolean
+read_running_kernel (MoltSwitch *sw, JsonObject *preflight, GError **error)
+{
+  JsonObject *running = NULL;
+  const gchar *image = NULL, *initrd = NULL, *append = NULL;
+
+  if (!molt_reply_get_object (preflight, "switch-preflight", "running-kernel", MOLT_REPLY_OPTIONAL,
+                              &running, error))
+    return FALSE;
+  if (running == NULL)
+    return TRUE;
+  if (!molt_reply_get_string (running, "switch-preflight.running-kernel", "image",
+                              MOLT_REPLY_OPTIONAL, &image, error)
+      || !molt_reply_get_string (running, "switch-preflight.running-kernel", "initrd",
+                                 MOLT_REPLY_OPTIONAL, &initrd, error)
+      || !molt_reply_get_string (running, "switch-preflight.running-kernel", "append",
+                                 MOLT_REPLY_OPTIONAL, &append, error))
+    return FALSE;
+  sw->old_image = g_strdup (image);
+  sw->old_initrd = g_strdup (initrd);
+  sw->old_append = g_strdup (append);
+  return TRUE;
+}
+
 /* Preflight: nothing changes until it passes. Fills the old boot and the
  * job list. */
 static gboolean
@@ -901,6 +1140,7 @@ preflight (MoltSwitch *sw, MoltAgentClient *client, GError **error)
                                  error))
     return FALSE;
   sw->old_boot = g_strdup (boot_id);
+  sw->old_release = g_strdup (release);
   json_object_set_string_member (sw->report, "old-kernel-release", release);
   if (!works)
     {
@@ -920,6 +1160,7 @@ preflight (MoltSwitch *sw, MoltAgentClient *client, GError **error)
     return FALSE;
   checked = call_object (client, "switch-preflight", args, error);
   if (checked == NULL || !expect_release (sw, checked, error)
+      || !read_running_kernel (sw, checked, error)
       || (sw->jobs_before = call_job_list (client, error)) == NULL
       || !molt_switch_jobs_check_restorable (sw->jobs_before, error))
     return FALSE;
@@ -934,12 +1175,22 @@ journal_start (MoltSwitch *sw, const gchar *snapshot, const gchar *tag, GError *
 
   sw->tag = g_strdup (tag);
   molt_journal_set_string (sw->journal, "operation", "switch");
+  molt_journal_set_string (sw->journal, "method",
+                           o->method == MOLT_SWITCH_METHOD_REBOOT ? "reboot" : "kexec");
   molt_journal_set_string (sw->journal, "tag", tag);
   molt_journal_set_string (sw->journal, "kernel", o->kernel);
   molt_journal_set_string (sw->journal, "snapshot", snapshot);
   molt_journal_set_string (sw->journal, "old-boot-id", sw->old_boot);
+  molt_journal_set_string (sw->journal, "old-release", sw->old_release);
+  molt_journal_set_string (sw->journal, "old-image", sw->old_image);
+  molt_journal_set_string (sw->journal, "old-initrd", sw->old_initrd);
+  molt_journal_set_string (sw->journal, "old-append", sw->old_append);
+  sw->live_xml = virDomainGetXMLDesc (sw->dom, VIR_DOMAIN_XML_MIGRATABLE);
+  molt_journal_set_string (sw->journal, "live-xml", sw->live_xml);
   molt_journal_set_string (sw->journal, "expected-release", sw->expected_release);
-  if (o->method == MOLT_SWITCH_METHOD_REBOOT && virDomainIsPersistent (sw->dom) == 1)
+  /* A persistent domain's own definition, which a restart on the old
+   * kernel (or a revert) puts back. */
+  if (virDomainIsPersistent (sw->dom) == 1)
     {
       sw->inactive_xml = virDomainGetXMLDesc (sw->dom, VIR_DOMAIN_XML_INACTIVE);
       molt_journal_set_string (sw->journal, "inactive-xml", sw->inactive_xml);
@@ -959,8 +1210,16 @@ switch_kernel (MoltSwitch *sw, MoltAgentClient **client, GError **error)
 {
   const MoltSwitchOptions *o = sw->o;
   g_autoptr (JsonObject) args = json_object_new ();
+  g_autoptr (JsonObject) verify_args = json_object_new ();
+  g_autoptr (JsonNode) verified = NULL;
   g_autoptr (JsonObject) loaded = NULL;
 
+  /* Last moment the jobs' trees are still there to thaw: a file a job
+   * holds open that changed since the checkpoint stops the switch now. */
+  json_object_set_string_member (verify_args, "tag", sw->tag);
+  verified = molt_agent_client_call (*client, "images-verify", verify_args, error);
+  if (verified == NULL || molt_reply_as_array (verified, "images-verify", error) == NULL)
+    return FALSE;
   if (o->method == MOLT_SWITCH_METHOD_REBOOT)
     {
       g_clear_pointer (client, molt_agent_client_free);
@@ -1011,7 +1270,8 @@ molt_switch_run (const MoltSwitchOptions *o, JsonObject *report, GError **error)
       json_object_set_array_member (report, "jobs-now", json_array_ref (sw.jobs_before));
       return MOLT_SWITCH_DRY_RUN;
     }
-  if (!journal_start (&sw, snapshot, stamp, error))
+  if (!journal_start (&sw, o->snapshot == MOLT_SWITCH_SNAPSHOT_ALWAYS ? snapshot : NULL, stamp,
+                      error))
     return MOLT_SWITCH_NOTHING_DONE;
 
   if (!begin_step (&sw, MOLT_SWITCH_STEP_FREEZE, &cause))
@@ -1026,16 +1286,25 @@ molt_switch_run (const MoltSwitchOptions *o, JsonObject *report, GError **error)
     return fail_and_roll_back (&sw, cause, error);
   molt_journal_set_array (sw.journal, "jobs-before", sw.jobs_before);
 
-  sw.snapshot = g_strdup (snapshot);
-  if (!begin_step (&sw, MOLT_SWITCH_STEP_SNAPSHOT, &cause)
-      || !molt_snapshot_create (sw.dom, snapshot, "molt switch rollback point (jobs frozen)",
-                                &cause))
-    return fail_and_roll_back (&sw, cause, error);
-  json_object_set_string_member (report, "snapshot", snapshot);
+  /* Only on request: it costs O(guest RAM) inside the freeze window, and
+   * the rollback layers need none (docs/switch.md). */
+  if (o->snapshot == MOLT_SWITCH_SNAPSHOT_ALWAYS)
+    {
+      sw.snapshot = g_strdup (snapshot);
+      if (!begin_step (&sw, MOLT_SWITCH_STEP_SNAPSHOT, &cause)
+          || !molt_snapshot_create (sw.dom, snapshot, "molt switch rollback point (jobs frozen)",
+                                    &cause))
+        return fail_and_roll_back (&sw, cause, error);
+      json_object_set_string_member (report, "snapshot", snapshot);
+    }
 
   if (!begin_step (&sw, MOLT_SWITCH_STEP_CHECKPOINT, &cause))
     return fail_and_roll_back (&sw, cause, error);
   json_object_set_string_member (checkpoint_args, "tag", stamp);
+  /* With a probe, the jobs wait stopped on the new kernel until it passed:
+   * if it fails, they switch back without having run there. */
+  if (o->probe != NULL)
+    json_object_set_boolean_member (checkpoint_args, "hold", TRUE);
   /* Test-only (docs/testing.md): the agent refuses it unless built for tests. */
   if (g_getenv ("MOLT_TEST_FAULT") != NULL)
     json_object_set_string_member (checkpoint_args, "test-fault", g_getenv ("MOLT_TEST_FAULT"));
@@ -1057,7 +1326,11 @@ rollback_from_journal (MoltSwitch *sw, GError **error)
 {
   if (sw->snapshot != NULL && molt_snapshot_exists (sw->dom, sw->snapshot))
     json_object_set_string_member (sw->report, "snapshot", sw->snapshot);
-  if (!rollback (sw, error))
+  /* After a kexec the new kernel may still be booting: give it the boot
+   * timeout to answer before taking it for hung. */
+  if (!rollback (sw,
+                 molt_switch_step_kernel_switched (sw->journaled_step) ? sw->o->boot_timeout_s : 0,
+                 error))
     {
       journal_outcome (sw, MOLT_JOURNAL_FAILED);
       json_object_set_string_member (sw->report, "result", "broken");
@@ -1098,12 +1371,13 @@ molt_switch_resume (const MoltSwitchOptions *o, JsonObject *report, GError **err
   if (!molt_switch_step_kernel_switched (step)
       || molt_journal_get_state (sw.journal) != MOLT_JOURNAL_IN_PROGRESS)
     return rollback_from_journal (&sw, error);
-  if (sw.snapshot == NULL || sw.old_boot == NULL || sw.jobs_before == NULL)
+  if (sw.old_boot == NULL || sw.jobs_before == NULL)
     {
       g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED,
                    "the journal %s lacks what a resume needs", molt_journal_get_path (sw.journal));
       return MOLT_SWITCH_NOTHING_DONE;
     }
-  json_object_set_string_member (report, "snapshot", sw.snapshot);
+  if (sw.snapshot != NULL)
+    json_object_set_string_member (report, "snapshot", sw.snapshot);
   return finish_switch (&sw, error);
 }

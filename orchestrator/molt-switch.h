@@ -1,6 +1,8 @@
 /* The kernel switch workflow (docs/switch.md):
- * preflight -> freeze -> snapshot -> checkpoint -> switch -> restore ->
- * verify -> commit, or on any failure after the freeze: rollback.
+ * preflight -> freeze -> [snapshot] -> checkpoint -> switch -> restore ->
+ * verify -> commit, or on any failure after the freeze: rollback, by the
+ * least destructive layer that works (thaw in place, switch back, restart
+ * on the old kernel, revert the snapshot if one was asked for).
  *
  * Every step is journaled before it starts (STATE_DIR/journal/UUID.json),
  * under the domain's exclusive lock; everything read from the guest goes
@@ -20,6 +22,12 @@ typedef enum
   MOLT_SWITCH_METHOD_REBOOT, /* paths on the host; a new QEMU with a new direct-boot kernel */
 } MoltSwitchMethod;
 
+typedef enum
+{
+  MOLT_SWITCH_SNAPSHOT_NEVER,  /* the default: the jobs' rollback layers only */
+  MOLT_SWITCH_SNAPSHOT_ALWAYS, /* also a whole-VM internal snapshot, the last resort */
+} MoltSwitchSnapshot;
+
 /* One progress line ("checkpoint: dumping the jobs with CRIU"); it may hold
  * guest text: escape it before a terminal sees it. */
 typedef void (*MoltSwitchProgressFunc) (const gchar *line, gpointer data);
@@ -36,6 +44,7 @@ typedef struct
   const gchar *initrd; /* likewise; may be NULL */
   const gchar *append; /* NULL: the current command line */
   const gchar *state_dir;
+  MoltSwitchSnapshot snapshot;
   gboolean keep_snapshot;
   gboolean keep_images; /* the jobs' checkpoint images in the guest, after commit or rollback */
   gboolean dry_run;

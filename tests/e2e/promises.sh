@@ -2,10 +2,12 @@
 # e2e: what the docs promise about a switch, each checked on a real guest:
 # --dry-run and a failed preflight change nothing; a job without its own
 # PID namespace is refused at preflight; a failing or slow --probe rolls
-# back; --keep-snapshot keeps the rollback point and a plain switch leaves
+# back (the job, held stopped on the new kernel for the probe, is switched
+# back with the guest and restored on the old one, its sequence whole);
+# --snapshot always --keep-snapshot keeps the rollback point and a plain switch leaves
 # none; a second switch of the same domain is refused while one runs; molt
 # stop escalates to SIGKILL after the grace period; a rollback that fails
-# is reported as such (exit 5, result broken, the journal kept).
+# is reported as such (exit 5, result broken, the cause, the journal kept).
 source "$(dirname "$0")/../testbed/vm-test.sh"
 source "$(dirname "$0")/../testbed/faults.sh"
 
@@ -57,7 +59,7 @@ testbed_log "failing and slow probes rolled back: $survived"
 
 # --- one switch at a time: a second one is refused, not queued ---
 log=$(mktemp)
-switch_in_background "$log" "$k_new" --keep-snapshot
+switch_in_background "$log" "$k_new" --snapshot always --keep-snapshot
 wait_for_step "$log" freeze
 assert_fails 6 "busy: switch in progress" \
   m switch "$dom" --kernel "/boot/vmlinuz-$k_new" --initrd "/boot/initrd.img-$k_new"
@@ -88,15 +90,17 @@ assert_job_state pipeline running
 
 # --- last, as it breaks the guest: when the rollback itself fails, molt
 #     says so (exit 5, result broken) and keeps the journal for a retry.
-#     The snapshot is deleted behind its back while the new kernel (with an
-#     initrd that cannot mount its root) hangs ---
+#     The domain's disk is moved away behind its back while the new kernel
+#     (with an initrd that cannot mount its root) hangs, so the restart on
+#     the old kernel cannot start it ---
 log=$(mktemp)
 # The unbootable combination: the new kernel with the old initrd.
 "$MOLT" -c "$MOLT_TEST_URI" --json --timeout 30 switch "$dom" --kernel "/boot/vmlinuz-$k_new" \
   --initrd "/boot/initrd.img-$k_old" --boot-timeout 30 >"$log.json" 2>"$log" &
 SWITCH_PID=$!
 wait_for_step "$log" restore
-virsh -q -c "$MOLT_TEST_URI" snapshot-delete "$dom" "$(snapshots | head -n1)" >/dev/null
+disk="$MOLT_TESTBED_ROOT/$dom/disk.qcow2"
+mv "$disk" "$disk.away"
 set +e
 wait "$SWITCH_PID"
 rc=$?
@@ -105,6 +109,8 @@ set -e
 assert_json "$(cat "$log.json")" result broken
 assert_contains "$(cat "$log")" "The rollback failed too"
 assert_contains "$(cat "$log")" "'molt rollback $dom' retries"
+assert_contains "$(cat "$log")" "No such file or directory"
+mv "$disk.away" "$disk"
 assert_json "$(python3 -c 'import json,sys; print(json.dumps({"state": json.load(open(sys.argv[1]))["state"]}))' \
   "$MOLT_STATE_DIR/journal/$uuid.json")" state failed
 rm -f "$log" "$log.json"

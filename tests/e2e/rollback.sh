@@ -1,11 +1,12 @@
 #!/bin/bash
 # e2e: every way a switch can fail ends with the jobs running on the old
-# kernel, nothing lost:
-#  - a file the job holds open changes, vanishes or is replaced between
-#    checkpoint and restore (test-only fault hook): the restore fails
-#    naming the file, rollback;
+# kernel, nothing lost, by the least destructive way back (no snapshot):
+#  - a file the job holds open changes, vanishes or is replaced after the
+#    checkpoint (test-only fault hook): the check right before the kexec
+#    names the file, and the job is thawed in place (layer 1);
 #  - the new kernel cannot boot (an initrd that cannot mount the root):
-#    the boot timeout triggers the rollback;
+#    after the boot timeout the domain restarts on the old kernel, whose
+#    boot restores the job from its images (layer 3);
 #  - the orchestrator is SIGKILLed mid-switch: molt rollback undoes it;
 #    killed again after the kexec, molt switch --resume finishes it.
 source "$(dirname "$0")/../testbed/vm-test.sh"
@@ -27,9 +28,13 @@ assert_rolled_back() {
   testbed_log "$what: rolled back, sequence intact ($result)"
 }
 
-# --- a file the job holds open changed, vanished or was replaced between
-#     checkpoint and restore (the test-only fault hook): the restore fails
-#     naming the file, and the switch rolls back ---
+# --- a file the job holds open changed, vanished or was replaced after the
+#     checkpoint (the test-only fault hook): the check before the kexec
+#     names the file, and the job, still there, is thawed in place. The
+#     change itself stays (molt undoes no one else's writes): a changed
+#     file holds the fault's line, a vanished or replaced one no longer is
+#     the job's file, so the sequence starts again for what follows ---
+JUNK="changed behind the job's back"
 for fault in modify:changed remove:vanished replace:"was replaced"; do
   BEFORE=$(seq_capture)
   set +e
@@ -37,10 +42,27 @@ for fault in modify:changed remove:vanished replace:"was replaced"; do
           --kernel "/boot/vmlinuz-$k_new" --initrd "/boot/initrd.img-$k_new" 2>&1)
   rc=$?
   set -e
-  [ "$rc" = 4 ] || testbed_die "${fault%%:*}d file: exit $rc, expected 4 (rolled back): $out"
-  assert_contains "$out" "file $SEQ_FILE, open in the job, ${fault#*:} between checkpoint and restore"
-  assert_contains "$out" "Rolled back"
-  assert_rolled_back "file ${fault#*:}"
+  [ "$rc" = 4 ] || testbed_die "${fault%%:*}d file: exit $rc, expected 4 (thawed in place): $out"
+  assert_contains "$out" "file $SEQ_FILE, open in the job, ${fault#*:} since the checkpoint"
+  assert_contains "$out" "failed at step 'switch'"
+  assert_contains "$out" "Thawed in place"
+  assert_json "$(m --json info "$dom")" kernel-release "$k_old"
+  assert_job_state pipeline running
+  if [ "${fault%%:*}" = modify ]; then
+    wait_sequence_grows "$SEQ_FILE" 5
+    after=$(seq_capture)
+    grep -v -x -F "$JUNK" "$after" >"$after.kept"
+    result=$(check_continuity "$BEFORE" "$after.kept" 900)
+    rm -f "$BEFORE" "$after" "$after.kept"
+    testbed_log "file changed: thawed in place, sequence intact apart from the fault's line ($result)"
+  else
+    rm -f "$BEFORE"
+    m stop "$dom" pipeline --grace 0 >/dev/null
+    for i in $(seq 1 20); do [ "$(job_field pipeline state)" = exited ] && break; sleep 0.5; done
+    start_sequence_job pipeline
+    wait_sequence_grows "$SEQ_FILE" 5
+    testbed_log "file ${fault#*:}: thawed in place, the job ran on; a new sequence for what follows"
+  fi
 done
 BEFORE=$(seq_capture)
 
@@ -53,6 +75,7 @@ rc=$?
 set -e
 [ "$rc" = 4 ] || testbed_die "unbootable kernel: exit $rc, expected 4: $out"
 assert_contains "$out" "did not bring the agent back within 60 s"
+assert_contains "$out" "Rolled back (restarted on the old kernel)"
 assert_rolled_back "unbootable kernel"
 BEFORE=$(seq_capture)
 
@@ -76,7 +99,11 @@ switch_killed_at_restore() {
 }
 switch_killed_at_restore "$k_old" --boot-timeout 120
 testbed_log "orchestrator killed during the restore step; rolling back from the journal"
-out=$(m rollback "$dom" 2>&1) || testbed_die "molt rollback failed: $out"
+out=$(m --json rollback "$dom" --boot-timeout 30 2>"$log.err") \
+  || testbed_die "molt rollback failed: $(cat "$log.err") $out"
+# Nothing answered from the hung new kernel: restarted on the old one.
+assert_json "$out" way-back "restarted on the old kernel"
+rm -f "$log.err"
 assert_rolled_back "killed orchestrator"
 # A second rollback has nothing to do.
 assert_fails 1 "nothing to roll back" m rollback "$dom"

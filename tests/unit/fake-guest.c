@@ -19,6 +19,10 @@ struct _FakeGuest
   GHashTable *calls;  /* command -> count */
   GHashTable *faults; /* "command#n" -> FakeFault */
   int boot;
+  gboolean old_kernel;    /* which kernel the current boot runs */
+  gboolean hold;          /* the checkpoint asked for a hold after the restore */
+  gboolean restore_fails; /* on the new kernel */
+  gboolean ignore_hold;   /* restores running whatever the checkpoint asked */
   char job_state[32];
   int probe_status;
   gboolean criu_broken;
@@ -55,6 +59,7 @@ fake_guest_new (void)
   guest->calls = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   guest->faults = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   guest->boot = 1;
+  guest->old_kernel = TRUE;
   g_strlcpy (guest->job_state, "running", sizeof guest->job_state);
   return guest;
 }
@@ -146,7 +151,7 @@ answer (FakeGuest *guest, MoltRequest *req)
       g_autofree char *text = g_strdup_printf (
           "{\"version\":\"0.1.0\",\"kernel-release\":\"6.1.0-%s\",\"boot-id\":\"boot-%d\","
           "\"uptime\":1.0,\"criu\":%s}",
-          guest->boot == 1 ? "old" : "new", guest->boot,
+          guest->old_kernel ? "old" : "new", guest->boot,
           guest->criu_broken ? "{\"state\":\"failed\",\"works\":false,\"error\":\"criu check "
                                "failed: Error (criu/kerndat.c:1): no vDSO\"}"
                              : "{\"state\":\"ok\",\"works\":true,\"version\":31700}");
@@ -154,7 +159,8 @@ answer (FakeGuest *guest, MoltRequest *req)
     }
   if (g_str_equal (cmd, "switch-preflight"))
     return parse ("{\"kernel\":\"/boot/vmlinuz\",\"free-bytes\":1000000000,"
-                  "\"release\":\"6.1.0-new\"}");
+                  "\"release\":\"6.1.0-new\",\"running-kernel\":{\"image\":\"/boot/vmlinuz-old\","
+                  "\"initrd\":\"/boot/initrd.img-old\",\"append\":\"root=/dev/vda\"}}");
   if (g_str_equal (cmd, "job-list"))
     return job_list (guest);
   if (g_str_equal (cmd, "freeze"))
@@ -169,12 +175,33 @@ answer (FakeGuest *guest, MoltRequest *req)
       return parse ("{\"jobs\":[\"a\"],\"resumed-at-us\":2000000}");
     }
   if (g_str_equal (cmd, "checkpoint"))
-    return parse ("[{\"name\":\"a\",\"seconds\":0.1}]");
+    {
+      guest->hold = !guest->ignore_hold
+                    && json_object_get_boolean_member_with_default (req->arguments, "hold", FALSE);
+      return parse ("[{\"name\":\"a\",\"seconds\":0.1}]");
+    }
+  if (g_str_equal (cmd, "restore-undo"))
+    {
+      gboolean held = g_str_equal (guest->job_state, "frozen");
+      if (held)
+        g_strlcpy (guest->job_state, "checkpointed", sizeof guest->job_state);
+      return parse (held ? "[\"a\"]" : "[]");
+    }
+  if (g_str_equal (cmd, "images-verify"))
+    return parse ("[\"a\"]");
   if (g_str_equal (cmd, "kexec"))
     {
-      /* The new kernel restores the job at boot. */
-      guest->boot = 2;
-      g_strlcpy (guest->job_state, "running", sizeof guest->job_state);
+      /* The kernel it loads restores the job at boot: held (stopped) if
+       * asked; on the new kernel, not at all if its restore fails. */
+      const gchar *kernel
+          = json_object_get_string_member_with_default (req->arguments, "kernel", "");
+      guest->boot++;
+      guest->old_kernel = g_str_equal (kernel, "/boot/vmlinuz-old");
+      g_strlcpy (guest->job_state,
+                 !guest->old_kernel && guest->restore_fails ? "restore-failed"
+                 : guest->hold                              ? "frozen"
+                                                            : "running",
+                 sizeof guest->job_state);
       return parse ("{\"kernel\":\"/boot/vmlinuz\",\"append\":\"\"}");
     }
   if (g_str_equal (cmd, "job-start"))
@@ -308,4 +335,31 @@ fake_guest_connect (virDomainPtr dom, gpointer data, GError **error)
   g_ptr_array_add (guest->threads, g_thread_new ("fake-guest", serve_thread, conn));
   g_mutex_unlock (&guest->lock);
   return molt_fd_transport_new (sv[0]);
+}
+
+void
+fake_guest_set_restore_fails (FakeGuest *guest, gboolean fails)
+{
+  g_mutex_lock (&guest->lock);
+  guest->restore_fails = fails;
+  g_mutex_unlock (&guest->lock);
+}
+
+int
+fake_guest_boot (FakeGuest *guest)
+{
+  int boot;
+
+  g_mutex_lock (&guest->lock);
+  boot = guest->boot;
+  g_mutex_unlock (&guest->lock);
+  return boot;
+}
+
+void
+fake_guest_set_ignore_hold (FakeGuest *guest, gboolean ignore)
+{
+  g_mutex_lock (&guest->lock);
+  guest->ignore_hold = ignore;
+  g_mutex_unlock (&guest->lock);
 }

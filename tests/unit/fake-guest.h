@@ -38,3 +38,9 @@ MoltTransport *fake_guest_connect (virDomainPtr dom, gpointer data, GError **err
 /* The state of job "a" ("running", "frozen", ...). */
 const char *fake_guest_job_state (FakeGuest *guest);
 unsigned fake_guest_calls (FakeGuest *guest, const char *command);
+/* The new kernel's boot cannot restore the job (the old one can). */
+void fake_guest_set_restore_fails (FakeGuest *guest, gboolean fails);
+/* Restores the job running even when the checkpoint asked for a hold. */
+void fake_guest_set_ignore_hold (FakeGuest *guest, gboolean ignore);
+/* 1 at first, one more for each kexec. */
+int fake_guest_boot (FakeGuest *guest);

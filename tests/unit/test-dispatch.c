@@ -1,11 +1,14 @@
 /* The agent's dispatch: every command through molt_agent_handle_line. */
 #include <string.h>
+#include <signal.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <glib/gstdio.h>
 
 #include "molt-agent.h"
+#include "molt-job.h"
 #include "molt-message.h"
 #include "molt-test.h"
 
@@ -528,6 +531,53 @@ test_job_that_ends_at_once (void)
   }
 }
 
+/* A boot that restored a job held (for the host's probe): the agent that
+ * starts finds it frozen and arms its auto-thaw; restore-undo ends it
+ * again, checkpointed with its images, for the switch back. */
+static void
+test_held_job_undone (void)
+{
+  g_autoptr (MoltAgent) agent = NULL;
+  g_autoptr (MoltReply) undone = NULL;
+  g_autoptr (MoltReply) again = NULL;
+  g_autofree gchar *registry = g_build_filename (state_dir, "jobs.json", NULL);
+  g_autofree gchar *text = NULL;
+  const gchar *argv[] = { "sleep", "600", NULL };
+  guint64 starttime = 0;
+  GPid pid;
+  gint status = 0;
+
+  CU_ASSERT_TRUE_FATAL (g_spawn_async (NULL, (gchar **) argv, NULL,
+                                       G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL,
+                                       &pid, NULL));
+  while (!molt_proc_read_starttime (pid, &starttime, NULL))
+    g_usleep (1000);
+  text = g_strdup_printf (
+      "{\"version\":1,\"jobs\":[{\"name\":\"held\",\"argv\":[\"sleep\"],\"cwd\":\"/\","
+      "\"env\":[],\"log\":\"/dev/"
+      "null\",\"pid\":%d,\"ns-pid\":1,\"proc-starttime\":%" G_GUINT64_FORMAT
+      ",\"start-time\":1,\"state\":\"frozen\",\"images\":\"/var/lib/molt/images/t/held\","
+      "\"ns-pids-at-checkpoint\":\"1\",\"ns-pids-at-restore\":\"1\",\"hold-after-restore\":true}]}",
+      pid, starttime);
+  CU_ASSERT_TRUE_FATAL (g_file_set_contents (registry, text, -1, NULL));
+  agent = new_agent ();
+  /* Whoever held it may be gone: the auto-thaw applies. */
+  CU_ASSERT_TRUE (molt_agent_is_frozen (agent));
+  undone = call (agent, "{\"execute\":\"restore-undo\"}", NULL);
+  CU_ASSERT_FALSE_FATAL (molt_reply_is_error (undone));
+  CU_ASSERT_EQUAL (json_array_get_length (json_node_get_array (undone->ret)), 1);
+  CU_ASSERT_TRUE (job_state_is (agent, "checkpointed"));
+  /* Its process was ended (SIGKILL). */
+  CU_ASSERT_EQUAL (waitpid (pid, &status, 0), pid);
+  CU_ASSERT_TRUE (WIFSIGNALED (status) && WTERMSIG (status) == SIGKILL);
+  g_spawn_close_pid (pid);
+  /* A second call has nothing left to end. */
+  again = call (agent, "{\"execute\":\"restore-undo\"}", NULL);
+  CU_ASSERT_EQUAL (json_array_get_length (json_node_get_array (again->ret)), 0);
+  g_clear_pointer (&agent, molt_agent_free);
+  g_unlink (registry);
+}
+
 int
 main (void)
 {
@@ -544,6 +594,7 @@ main (void)
     { "info and commands", test_info_and_commands },
     { "job lifecycle", test_job_lifecycle },
     { "a job that ends at once", test_job_that_ends_at_once },
+    { "a held job is undone", test_held_job_undone },
     { NULL, NULL },
   };
   g_autoptr (GError) error = NULL;

@@ -183,6 +183,7 @@ static const AgentCall calls[] = {
   { "freeze", "freeze", 1 },
   { "freeze", "job-list", 2 },
   { "checkpoint", "checkpoint", 1 },
+  { "switch", "images-verify", 1 },
   { "switch", "kexec", 1 },
   { "restore", "info", 2 },
   { "verify", "job-list", 3 },
@@ -271,11 +272,56 @@ test_failing_probe_rolls_back (void)
   MOLT_ASSERT_CONTAINS (r.error->message, "the probe 'false' failed (wait status 256)");
   CU_ASSERT_STRING_EQUAL (json_object_get_string_member (r.report, "failed-step"), "verify");
   CU_ASSERT_EQUAL (journal_state (), MOLT_JOURNAL_ROLLED_BACK);
-  /* After the kexec the old boot is gone: only the snapshot brings it back. */
+  /* The job was held stopped on the new kernel for the probe: it never ran
+   * there, so the guest switches back and restores it on the old one. */
   CU_ASSERT_STRING_EQUAL (json_object_get_string_member (r.report, "way-back"),
-                          "snapshot reverted");
+                          "switched back to the old kernel");
+  CU_ASSERT_EQUAL (fake_guest_calls (r.guest, "restore-undo"), 1);
+  CU_ASSERT_EQUAL (fake_guest_calls (r.guest, "kexec"), 2);
+  CU_ASSERT_EQUAL (fake_guest_boot (r.guest), 3);
+  CU_ASSERT_STRING_EQUAL (fake_guest_job_state (r.guest), "running");
   /* Rolled back: the images are dropped too. */
   CU_ASSERT_EQUAL (fake_guest_calls (r.guest, "images-drop"), 1);
+  run_clear (&r);
+}
+
+/* Layer 2: the new kernel cannot restore the job; its images are intact,
+ * so the guest kexecs the old kernel back, which restores it. */
+static void
+test_restore_failure_switches_back (void)
+{
+  Run r;
+
+  run_init (&r);
+  fake_guest_set_restore_fails (r.guest, TRUE);
+  CU_ASSERT_EQUAL (molt_switch_run (&r.o, r.report, &r.error), MOLT_SWITCH_ROLLED_BACK);
+  CU_ASSERT_PTR_NOT_NULL_FATAL (r.error);
+  MOLT_ASSERT_CONTAINS (r.error->message, "did not come back (state restore-failed)");
+  CU_ASSERT_STRING_EQUAL (json_object_get_string_member (r.report, "way-back"),
+                          "switched back to the old kernel");
+  CU_ASSERT_EQUAL (fake_guest_boot (r.guest), 3);
+  CU_ASSERT_STRING_EQUAL (fake_guest_job_state (r.guest), "running");
+  CU_ASSERT_EQUAL (journal_state (), MOLT_JOURNAL_ROLLED_BACK);
+  run_clear (&r);
+}
+
+/* A job that already runs on the new kernel is not sent back to its
+ * images (its work since the checkpoint would be lost): without a
+ * snapshot, that is a broken switch, said as such. */
+static void
+test_no_switch_back_over_running_jobs (void)
+{
+  Run r;
+
+  run_init (&r);
+  r.o.probe = "false";
+  fake_guest_set_probe_status (r.guest, 256);
+  /* No hold (as an older molt would): the job runs on the new kernel. */
+  fake_guest_set_ignore_hold (r.guest, TRUE);
+  CU_ASSERT_EQUAL (molt_switch_run (&r.o, r.report, &r.error), MOLT_SWITCH_BROKEN);
+  CU_ASSERT_PTR_NOT_NULL_FATAL (r.error);
+  MOLT_ASSERT_CONTAINS (r.error->message, "switching back would lose their work");
+  CU_ASSERT_EQUAL (fake_guest_calls (r.guest, "kexec"), 1);
   run_clear (&r);
 }
 
@@ -427,6 +473,8 @@ main (void)
     { "CRIU's logs outlive the rollback", test_logs_kept },
     { "every step x every broken reply", test_fault_matrix },
     { "a failing probe rolls back", test_failing_probe_rolls_back },
+    { "a failed restore switches back", test_restore_failure_switches_back },
+    { "no switch back over jobs that ran", test_no_switch_back_over_running_jobs },
     { "a failed preflight changes nothing", test_preflight_refusals },
     { "an unresolved switch blocks the next", test_refuses_over_unresolved_journal },
     { "busy while another switch runs", test_busy_while_switching },
