@@ -23,6 +23,8 @@ struct _MoltAgent
   gboolean thaw_when_idle;         /* the auto-thaw fell due while busy */
   GStrv dumping;                   /* jobs the running checkpoint dumps */
   GHashTable *exits_while_dumping; /* name -> wait status */
+  guint kexec_id;                  /* the loaded kernel's execution, due soon */
+  gboolean kexec_loading;          /* kexec -l runs; a thaw calls the switch off */
 };
 
 struct _MoltCall
@@ -61,10 +63,7 @@ molt_agent_new (const MoltAgentConfig *config, GError **error)
    * mid-switch, or the boot restored them held for the host): whoever
    * froze them may be gone, so the auto-thaw applies to them too. */
   if (molt_job_registry_count_state (agent->registry, MOLT_JOB_STATE_FROZEN) > 0)
-    {
-      agent->frozen = TRUE;
-      molt_agent_arm_auto_thaw (agent, MOLT_AUTO_THAW_AFTER_START_S);
-    }
+    molt_agent_arm_auto_thaw (agent, MOLT_AUTO_THAW_AFTER_START_S);
 
   agent->criu = molt_criu_probe_new (criu_dir);
   if (config->probe_criu)
@@ -79,6 +78,8 @@ molt_agent_free (MoltAgent *agent)
     return;
   if (agent->auto_thaw_id != 0)
     g_source_remove (agent->auto_thaw_id);
+  if (agent->kexec_id != 0)
+    g_source_remove (agent->kexec_id);
   molt_fs_thaw_all (agent->frozen_mounts);
   g_strfreev (agent->frozen_mounts);
   g_free (agent->busy);
@@ -423,4 +424,67 @@ molt_agent_disarm_auto_thaw (MoltAgent *agent)
   if (agent->auto_thaw_id != 0)
     g_source_remove (agent->auto_thaw_id);
   agent->auto_thaw_id = 0;
+}
+
+typedef struct
+{
+  MoltAgent *agent;
+  GSourceFunc run;
+} KexecDue;
+
+static gboolean
+kexec_due (gpointer data)
+{
+  KexecDue *due = data;
+
+  due->agent->kexec_id = 0;
+  return due->run (NULL);
+}
+
+void
+molt_agent_schedule_kexec (MoltAgent *agent, guint delay_ms, GSourceFunc run)
+{
+  KexecDue *due = g_new0 (KexecDue, 1);
+
+  due->agent = agent;
+  due->run = run;
+  if (agent->kexec_id != 0)
+    g_source_remove (agent->kexec_id);
+  agent->kexec_id = g_timeout_add_full (G_PRIORITY_DEFAULT, delay_ms, kexec_due, due, g_free);
+}
+
+void
+molt_agent_begin_kexec_load (MoltAgent *agent)
+{
+  agent->kexec_loading = TRUE;
+}
+
+gboolean
+molt_agent_end_kexec_load (MoltAgent *agent)
+{
+  gboolean still_wanted = agent->kexec_loading;
+
+  agent->kexec_loading = FALSE;
+  return still_wanted;
+}
+
+gboolean
+molt_agent_cancel_kexec (MoltAgent *agent)
+{
+  if (agent->kexec_loading)
+    {
+      agent->kexec_loading = FALSE;
+      return TRUE;
+    }
+  if (agent->kexec_id == 0)
+    return FALSE;
+  g_source_remove (agent->kexec_id);
+  agent->kexec_id = 0;
+  return TRUE;
+}
+
+gboolean
+molt_agent_kexec_pending (MoltAgent *agent)
+{
+  return agent->kexec_id != 0;
 }

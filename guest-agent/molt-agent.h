@@ -61,6 +61,17 @@ GStrv molt_agent_get_frozen_mounts (MoltAgent *agent);
 void molt_agent_arm_auto_thaw (MoltAgent *agent, guint seconds);
 void molt_agent_disarm_auto_thaw (MoltAgent *agent);
 
+/* The loaded kernel runs after delay_ms (run is called then, once): the
+ * reply to kexec goes out first. A thaw before that (or while the kernel
+ * loads) cancels it: the host came back and takes the old boot as it is. */
+void molt_agent_schedule_kexec (MoltAgent *agent, guint delay_ms, GSourceFunc run);
+/* Around kexec -l: end says whether the kernel is still wanted (no thaw
+ * called the switch off while it loaded). */
+void molt_agent_begin_kexec_load (MoltAgent *agent);
+gboolean molt_agent_end_kexec_load (MoltAgent *agent);
+gboolean molt_agent_cancel_kexec (MoltAgent *agent);
+gboolean molt_agent_kexec_pending (MoltAgent *agent);
+
 /* Where a reply goes: the reply line (with its newline), and whether a
  * 0xFF byte must precede it. */
 typedef void (*MoltReplyFunc) (const gchar *reply, gboolean delimited, gpointer data);

@@ -192,6 +192,13 @@ molt_command_thaw (MoltAgent *agent, JsonObject *args, GError **error)
       return NULL;
     }
   molt_agent_disarm_auto_thaw (agent);
+  /* A kexec still due: the host rolls back in place; unload the kernel so
+   * that nothing runs it later. */
+  if (molt_agent_cancel_kexec (agent))
+    {
+      g_message ("thawed before the loaded kernel ran: kexec cancelled");
+      molt_unload_kernel ();
+    }
   molt_agent_thaw_filesystems (agent);
   for (guint i = 0; i < jobs->len; i++)
     {

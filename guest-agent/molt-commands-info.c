@@ -37,6 +37,7 @@ molt_command_info (MoltAgent *agent, JsonObject *args, GError **error)
                                   molt_agent_get_frozen_mounts (agent) != NULL);
   if (molt_agent_get_busy (agent) != NULL)
     json_object_set_string_member (obj, "busy", molt_agent_get_busy (agent));
+  json_object_set_boolean_member (obj, "kexec-pending", molt_agent_kexec_pending (agent));
   json_object_set_member (obj, "criu", molt_criu_probe_to_json (molt_agent_get_criu_probe (agent)));
   return json_node_init_object (json_node_alloc (), obj);
 }

@@ -152,6 +152,19 @@ current_cmdline (void)
   return g_strjoinv (" ", result);
 }
 
+/* kexec -u: nothing loaded stays to be run later. */
+void
+molt_unload_kernel (void)
+{
+  const gchar *argv[] = { "kexec", "-u", NULL };
+  g_autoptr (GError) error = NULL;
+
+  if (!g_spawn_sync (NULL, (gchar **) argv, NULL,
+                     G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
+                     NULL, NULL, NULL, NULL, NULL, &error))
+    g_warning ("cannot unload the kernel (kexec -u): %s", error->message);
+}
+
 typedef struct
 {
   MoltAgent *agent;
@@ -183,10 +196,12 @@ kexec_loaded (GObject *source, GAsyncResult *result, gpointer data)
   g_autoptr (JsonObject) obj = json_object_new ();
   g_autofree gchar *output = NULL;
   GError *error = NULL;
+  gboolean wanted;
 
   if (load->timeout_id != 0)
     g_source_remove (load->timeout_id);
   molt_agent_set_busy (load->agent, NULL);
+  wanted = molt_agent_end_kexec_load (load->agent);
   if (!g_subprocess_communicate_utf8_finish (proc, result, &output, NULL, &error))
     g_prefix_error (&error, "kexec -l %s: ", load->kernel);
   else if (load->timed_out)
@@ -196,11 +211,19 @@ kexec_loaded (GObject *source, GAsyncResult *result, gpointer data)
   else if (!g_subprocess_get_successful (proc))
     error = g_error_new (MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_GENERIC, "kexec -l %s failed: %s",
                          load->kernel, output != NULL ? g_strstrip (output) : "");
+  else if (!wanted)
+    {
+      /* The jobs run again: a kernel switch now would lose them. */
+      molt_unload_kernel ();
+      error = g_error_new_literal (MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_GENERIC,
+                                   "the jobs were thawed while the kernel loaded: the switch is "
+                                   "called off and the kernel unloaded");
+    }
   if (error != NULL)
     molt_call_fail (load->call, error);
   else
     {
-      g_timeout_add (MOLT_KEXEC_DELAY_MS, kexec_now, NULL);
+      molt_agent_schedule_kexec (load->agent, MOLT_KEXEC_DELAY_MS, kexec_now);
       json_object_set_string_member (obj, "kernel", load->kernel);
       json_object_set_string_member (obj, "append", load->append);
       molt_call_return (load->call, json_node_init_object (json_node_alloc (), obj));
@@ -252,5 +275,6 @@ molt_command_kexec (MoltAgent *agent, JsonObject *args, MoltCall *call)
   load->timeout_id = g_timeout_add_seconds_full (G_PRIORITY_DEFAULT, MOLT_KEXEC_LOAD_TIMEOUT_S,
                                                  kexec_load_timeout, load, NULL);
   molt_agent_set_busy (agent, "kexec");
+  molt_agent_begin_kexec_load (agent);
   g_subprocess_communicate_utf8_async (proc, NULL, NULL, kexec_loaded, load);
 }

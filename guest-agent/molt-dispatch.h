@@ -44,6 +44,9 @@ const MoltCommand *molt_dispatch_lookup (const gchar *name);
 /* NULL-terminated by name == NULL. */
 const MoltCommand *molt_dispatch_table (void);
 
+/* kexec -u (molt-commands-switch.c): a thaw calls off a kernel switch. */
+void molt_unload_kernel (void);
+
 /* One function per command; one file per command group. */
 JsonNode *molt_command_sync (MoltAgent *agent, JsonObject *args, GError **error);
 JsonNode *molt_command_info (MoltAgent *agent, JsonObject *args, GError **error);

@@ -99,6 +99,7 @@ typedef struct
   gchar *log_path;
   gchar *children_path;
   gint64 deadline;
+  MoltJobWatch *watch; /* set up by the finish, once the caller knows the job */
   MoltJobExitFunc on_exit;
   gpointer user_data;
 } MoltLaunch;
@@ -108,6 +109,13 @@ launch_free (gpointer data)
 {
   MoltLaunch *launch = data;
 
+  if (launch->watch != NULL)
+    {
+      /* Never finished: reap the process all the same. */
+      g_child_watch_add (launch->parent_pid, launch_reaped, NULL);
+      g_free (launch->watch->name);
+      g_free (launch->watch);
+    }
   g_free (launch->log_path);
   g_free (launch->children_path);
   g_free (launch);
@@ -141,7 +149,7 @@ launch_complete (GTask *task, gint init_pid)
   watch->name = g_strdup (job->name);
   watch->on_exit = launch->on_exit;
   watch->user_data = launch->user_data;
-  g_child_watch_add (launch->parent_pid, job_exited, watch);
+  launch->watch = watch;
   g_task_return_boolean (task, TRUE);
 }
 
@@ -250,5 +258,12 @@ molt_job_launcher_start_async (const MoltJobLauncherConfig *config, MoltJob *job
 gboolean
 molt_job_launcher_start_finish (GAsyncResult *result, GError **error)
 {
-  return g_task_propagate_boolean (G_TASK (result), error);
+  MoltLaunch *launch = g_task_get_task_data (G_TASK (result));
+
+  if (!g_task_propagate_boolean (G_TASK (result), error))
+    return FALSE;
+  /* Watched only now: the caller registers the job in this same main loop
+   * iteration, before the exit callback can run and look it up. */
+  g_child_watch_add (launch->parent_pid, job_exited, g_steal_pointer (&launch->watch));
+  return TRUE;
 }

@@ -28,7 +28,8 @@ typedef struct
  * With own_pid_namespace FALSE the job runs in the agent's PID namespace
  * (for tools that must see the whole guest; such a job is not portable
  * across a switch: its PIDs are the new kernel's to give).
- * on_exit runs on the main context when the job's tree has ended. */
+ * on_exit runs on the main context when the job's tree has ended, watched
+ * from the finish on: register the job before returning to the main loop. */
 void molt_job_launcher_start_async (const MoltJobLauncherConfig *config, MoltJob *job,
                                     gboolean own_pid_namespace, MoltJobExitFunc on_exit,
                                     gpointer user_data, GAsyncReadyCallback callback,

@@ -98,6 +98,11 @@ switch_killed_at_restore() {
   wait "$pid" 2>/dev/null || true
 }
 switch_killed_at_restore "$k_old" --boot-timeout 120
+# The agent runs the loaded kernel 0.5 s after its reply: a rollback before
+# that finds the old boot and thaws in place (the kexec cancelled; unit test
+# dispatch). Past it, the new kernel hangs and only a restart brings the
+# old one back, which is what this checks.
+sleep 3
 testbed_log "orchestrator killed during the restore step; rolling back from the journal"
 out=$(m --json rollback "$dom" --boot-timeout 30 2>"$log.err") \
   || testbed_die "molt rollback failed: $(cat "$log.err") $out"

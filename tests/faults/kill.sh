@@ -18,7 +18,10 @@ for step in freeze snapshot checkpoint switch restore; do
   from=$(current_release)
   target=$(other_kernel)
   log=$(mktemp)
-  switch_in_background "$log" "$target"
+  # The snapshot step only runs when asked for (--snapshot always).
+  opts=()
+  [ "$step" != snapshot ] || opts=(--snapshot always)
+  switch_in_background "$log" "$target" "${opts[@]}"
   wait_for_step "$log" "$step"
   kill -KILL "$SWITCH_PID"
   wait "$SWITCH_PID" 2>/dev/null || true
@@ -27,7 +30,7 @@ for step in freeze snapshot checkpoint switch restore; do
     out=$(m --json --timeout 30 switch --resume --boot-timeout 90 "$dom" 2>"$log.err") \
       || { cat "$log.err" >&2; testbed_die "molt switch --resume after a kill at $step failed"; }
   else
-    out=$(m --json --timeout 30 rollback "$dom" 2>"$log.err") \
+    out=$(m --json --timeout 30 rollback --boot-timeout 90 "$dom" 2>"$log.err") \
       || { cat "$log.err" >&2; testbed_die "molt rollback after a kill at $step failed"; }
   fi
   result=$(json_get result <<<"$out")

@@ -303,15 +303,16 @@ test_kexec_off_the_loop (void)
   g_autofree gchar *path = g_strdup (g_getenv ("PATH"));
   g_autofree gchar *bin = g_build_filename (state_dir, "bin", NULL);
   g_autofree gchar *kexec = g_build_filename (bin, "kexec", NULL);
-  g_autofree gchar *fake_path = g_strdup_printf ("%s:%s", bin, path);
+  /* Only the stand-in: never the host's own kexec. */
+  g_autofree gchar *fake_path = g_strdup (bin);
   g_autoptr (MoltReply) info = NULL;
   g_autoptr (MoltReply) loaded = NULL;
   LaterReply later = { NULL };
 
   g_mkdir (bin, 0700);
   CU_ASSERT_TRUE_FATAL (g_file_set_contents (
-      kexec, "#!/bin/sh\nsleep 0.5\necho \"Cannot determine the file type of $2\"\nexit 1\n", -1,
-      NULL));
+      kexec, "#!/bin/sh\n/bin/sleep 0.5\necho \"Cannot determine the file type of $2\"\nexit 1\n",
+      -1, NULL));
   g_chmod (kexec, 0700);
   g_setenv ("PATH", fake_path, TRUE);
   molt_agent_handle_line_async (
@@ -330,6 +331,75 @@ test_kexec_off_the_loop (void)
       loaded->error_desc,
       "kexec -l /etc/passwd failed: Cannot determine the file type of /etc/passwd");
   CU_ASSERT_PTR_NULL (molt_agent_get_busy (agent));
+}
+
+/* A thaw that comes before the loaded kernel ran (the host rolls back in
+ * place) cancels the kexec and unloads the kernel: nothing runs it later.
+ * A stand-in kexec records what it was asked. */
+static void
+test_thaw_cancels_kexec (void)
+{
+  g_autoptr (MoltAgent) agent = new_agent ();
+  g_autofree gchar *path = g_strdup (g_getenv ("PATH"));
+  g_autofree gchar *bin = g_build_filename (state_dir, "bin", NULL);
+  g_autofree gchar *kexec = g_build_filename (bin, "kexec", NULL);
+  g_autofree gchar *record = g_build_filename (state_dir, "kexec.calls", NULL);
+  gchar *script = g_strdup_printf ("#!/bin/sh\necho \"$1\" >>%s\n", record);
+  /* Only the stand-in: never the host's own kexec. */
+  g_autofree gchar *fake_path = g_strdup (bin);
+  g_autofree gchar *calls = NULL;
+  g_autoptr (MoltReply) loaded = NULL;
+  g_autoptr (MoltReply) thawed = NULL;
+  g_autoptr (MoltReply) info = NULL;
+  LaterReply later = { NULL };
+
+  g_mkdir (bin, 0700);
+  CU_ASSERT_TRUE_FATAL (g_file_set_contents (kexec, script, -1, NULL));
+  g_chmod (kexec, 0700);
+  g_setenv ("PATH", fake_path, TRUE);
+  loaded = call (agent, "{\"execute\":\"kexec\",\"arguments\":{\"kernel\":\"/etc/passwd\"}}", NULL);
+  CU_ASSERT_FALSE_FATAL (molt_reply_is_error (loaded));
+  info = call (agent, "{\"execute\":\"info\"}", NULL);
+  CU_ASSERT_TRUE (
+      json_object_get_boolean_member (json_node_get_object (info->ret), "kexec-pending"));
+  thawed = call (agent, "{\"execute\":\"thaw\"}", NULL);
+  CU_ASSERT_FALSE (molt_reply_is_error (thawed));
+  CU_ASSERT_FALSE (molt_agent_kexec_pending (agent));
+  spin (1000); /* past the 0.5 s after which it would have run */
+  g_setenv ("PATH", path, TRUE);
+  CU_ASSERT_TRUE (g_file_get_contents (record, &calls, NULL, NULL));
+  CU_ASSERT_STRING_EQUAL (calls, "-l\n-u\n");
+  g_unlink (record);
+
+  /* A thaw while the kernel still loads calls the switch off too. */
+  g_clear_pointer (&thawed, molt_reply_free);
+  g_clear_pointer (&loaded, molt_reply_free);
+  g_clear_pointer (&calls, g_free);
+  g_free (script);
+  script = g_strdup_printf ("#!/bin/sh\necho \"$1\" >>%s\n[ \"$1\" != -l ] || /bin/sleep 0.5\n",
+                            record);
+  CU_ASSERT_TRUE_FATAL (g_file_set_contents (kexec, script, -1, NULL));
+  g_chmod (kexec, 0700);
+  g_setenv ("PATH", fake_path, TRUE);
+  molt_agent_handle_line_async (
+      agent, "{\"execute\":\"kexec\",\"arguments\":{\"kernel\":\"/etc/passwd\"}}", later_reply,
+      &later, NULL);
+  thawed = call (agent, "{\"execute\":\"thaw\"}", NULL);
+  CU_ASSERT_FALSE (molt_reply_is_error (thawed));
+  loaded = wait_reply (&later);
+  CU_ASSERT_TRUE_FATAL (molt_reply_is_error (loaded));
+  MOLT_ASSERT_CONTAINS (loaded->error_desc,
+                        "thawed while the kernel loaded: the switch is called off");
+  CU_ASSERT_FALSE (molt_agent_kexec_pending (agent));
+  spin (1000);
+  g_setenv ("PATH", path, TRUE);
+  CU_ASSERT_TRUE (g_file_get_contents (record, &calls, NULL, NULL));
+  /* Unloaded by the thaw and again once the load ended; never executed. */
+  CU_ASSERT_STRING_EQUAL (calls, "-l\n-u\n-u\n");
+  g_unlink (record);
+  g_unlink (kexec);
+  g_rmdir (bin);
+  g_free (script);
 }
 
 /* The preflight refuses what the switch could not do, saying what is
@@ -561,8 +631,6 @@ test_held_job_undone (void)
       pid, starttime);
   CU_ASSERT_TRUE_FATAL (g_file_set_contents (registry, text, -1, NULL));
   agent = new_agent ();
-  /* Whoever held it may be gone: the auto-thaw applies. */
-  CU_ASSERT_TRUE (molt_agent_is_frozen (agent));
   undone = call (agent, "{\"execute\":\"restore-undo\"}", NULL);
   CU_ASSERT_FALSE_FATAL (molt_reply_is_error (undone));
   CU_ASSERT_EQUAL (json_array_get_length (json_node_get_array (undone->ret)), 1);
@@ -590,6 +658,7 @@ main (void)
     { "the agent thaws by itself", test_auto_thaw },
     { "freeze off the main loop", test_freeze_off_the_loop },
     { "kexec off the main loop", test_kexec_off_the_loop },
+    { "a thaw cancels a kexec still due", test_thaw_cancels_kexec },
     { "preflight refusals", test_preflight_refusals },
     { "info and commands", test_info_and_commands },
     { "job lifecycle", test_job_lifecycle },
