@@ -34,6 +34,7 @@ for step in freeze snapshot checkpoint switch restore; do
       || { cat "$log.err" >&2; testbed_die "molt rollback after a kill at $step failed"; }
   fi
   result=$(json_get result <<<"$out")
+  way=$(json_get way-back <<<"$out" 2>/dev/null) || way=forward
   now=$(current_release)
   continuity=$(expect_survived "$before")
   case "$result" in
@@ -42,7 +43,7 @@ for step in freeze snapshot checkpoint switch restore; do
     *) testbed_die "after a kill at $step, molt $after says $result" ;;
   esac
   cell_record "$step" "orchestrator SIGKILL, then $after" pass \
-    "killed in step $killed_at; $after: $result on $now; job alive, sequence intact ($continuity)"
+    "killed in step $killed_at; $after: $result ($way) on $now; job alive, sequence intact ($continuity)"
   rm -f "$log" "$log.json" "$log.err"
 done
 echo "kill.sh ($after): all cells passed"
