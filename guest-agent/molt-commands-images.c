@@ -28,20 +28,30 @@ remove_entry (const char *path, const struct stat *st, int type, struct FTW *ftw
   return 0;
 }
 
+/* The images directory of the checkpoint named by the "tag" argument (a
+ * plain name: no path from the host reaches outside the image store). */
+static gchar *
+images_dir_of_tag (MoltAgent *agent, JsonObject *args, GError **error)
+{
+  const gchar *tag;
+
+  if (!molt_args_get_string (args, "tag", TRUE, &tag, error)
+      || !molt_job_name_is_valid (tag, error))
+    return NULL;
+  return g_build_filename (molt_agent_get_state_dir (agent), "images", tag, NULL);
+}
+
 JsonNode *
 molt_command_images_drop (MoltAgent *agent, JsonObject *args, GError **error)
 {
   MoltJobRegistry *registry = molt_agent_get_registry (agent);
   g_autoptr (GPtrArray) jobs = molt_job_registry_list (registry);
   g_autoptr (JsonObject) obj = json_object_new ();
-  g_autofree gchar *dir = NULL;
+  g_autofree gchar *dir = images_dir_of_tag (agent, args, error);
   g_autofree gchar *prefix = NULL;
-  const gchar *tag;
 
-  if (!molt_args_get_string (args, "tag", TRUE, &tag, error)
-      || !molt_job_name_is_valid (tag, error))
+  if (dir == NULL)
     return NULL;
-  dir = g_build_filename (molt_agent_get_state_dir (agent), "images", tag, NULL);
   prefix = g_strconcat (dir, "/", NULL);
   removed_bytes = 0;
   removal_errno = 0;
@@ -97,12 +107,10 @@ molt_command_images_logs (MoltAgent *agent, JsonObject *args, GError **error)
   g_autoptr (JsonArray) logs = json_array_new ();
   g_autofree gchar *dir = NULL;
   g_autoptr (GDir) jobs = NULL;
-  const gchar *tag, *job;
+  const gchar *job;
 
-  if (!molt_args_get_string (args, "tag", TRUE, &tag, error)
-      || !molt_job_name_is_valid (tag, error))
+  if ((dir = images_dir_of_tag (agent, args, error)) == NULL)
     return NULL;
-  dir = g_build_filename (molt_agent_get_state_dir (agent), "images", tag, NULL);
   jobs = g_dir_open (dir, 0, NULL);
   while (jobs != NULL && (job = g_dir_read_name (jobs)) != NULL
          && json_array_get_length (logs) < MOLT_IMAGES_LOG_MAX)
@@ -128,14 +136,11 @@ molt_command_images_verify (MoltAgent *agent, JsonObject *args, GError **error)
   MoltJobRegistry *registry = molt_agent_get_registry (agent);
   g_autoptr (GPtrArray) jobs = molt_job_registry_list (registry);
   g_autoptr (JsonArray) checked = json_array_new ();
-  g_autofree gchar *dir = NULL;
+  g_autofree gchar *dir = images_dir_of_tag (agent, args, error);
   g_autofree gchar *prefix = NULL;
-  const gchar *tag;
 
-  if (!molt_args_get_string (args, "tag", TRUE, &tag, error)
-      || !molt_job_name_is_valid (tag, error))
+  if (dir == NULL)
     return NULL;
-  dir = g_build_filename (molt_agent_get_state_dir (agent), "images", tag, NULL);
   prefix = g_strconcat (dir, "/", NULL);
   for (guint i = 0; i < jobs->len; i++)
     {
