@@ -294,27 +294,48 @@ test_freeze_off_the_loop (void)
   CU_ASSERT_FALSE (molt_reply_is_error (thawed));
 }
 
+/* A stand-in kexec, the only program in PATH (never the host's own):
+ * SCRIPT is its body. PATH comes back with stand_in_kexec_drop. */
+static gchar *saved_path;
+
+static void
+stand_in_kexec (const gchar *script)
+{
+  g_autofree gchar *bin = g_build_filename (state_dir, "bin", NULL);
+  g_autofree gchar *kexec = g_build_filename (bin, "kexec", NULL);
+  g_autofree gchar *text = g_strconcat ("#!/bin/sh\n", script, NULL);
+
+  g_mkdir (bin, 0700);
+  CU_ASSERT_TRUE_FATAL (g_file_set_contents (kexec, text, -1, NULL));
+  g_chmod (kexec, 0700);
+  if (saved_path == NULL)
+    saved_path = g_strdup (g_getenv ("PATH"));
+  g_setenv ("PATH", bin, TRUE);
+}
+
+static void
+stand_in_kexec_drop (void)
+{
+  g_autofree gchar *bin = g_build_filename (state_dir, "bin", NULL);
+  g_autofree gchar *kexec = g_build_filename (bin, "kexec", NULL);
+
+  g_setenv ("PATH", saved_path, TRUE);
+  g_clear_pointer (&saved_path, g_free);
+  g_unlink (kexec);
+  g_rmdir (bin);
+}
+
 /* kexec -l reads the image for seconds: off the main loop, its output in
- * the error when it fails. A stand-in kexec in PATH, so nothing is loaded. */
+ * the error when it fails. */
 static void
 test_kexec_off_the_loop (void)
 {
   g_autoptr (MoltAgent) agent = new_agent ();
-  g_autofree gchar *path = g_strdup (g_getenv ("PATH"));
-  g_autofree gchar *bin = g_build_filename (state_dir, "bin", NULL);
-  g_autofree gchar *kexec = g_build_filename (bin, "kexec", NULL);
-  /* Only the stand-in: never the host's own kexec. */
-  g_autofree gchar *fake_path = g_strdup (bin);
   g_autoptr (MoltReply) info = NULL;
   g_autoptr (MoltReply) loaded = NULL;
   LaterReply later = { NULL };
 
-  g_mkdir (bin, 0700);
-  CU_ASSERT_TRUE_FATAL (g_file_set_contents (
-      kexec, "#!/bin/sh\n/bin/sleep 0.5\necho \"Cannot determine the file type of $2\"\nexit 1\n",
-      -1, NULL));
-  g_chmod (kexec, 0700);
-  g_setenv ("PATH", fake_path, TRUE);
+  stand_in_kexec ("/bin/sleep 0.5\necho \"Cannot determine the file type of $2\"\nexit 1\n");
   molt_agent_handle_line_async (
       agent, "{\"execute\":\"kexec\",\"arguments\":{\"kernel\":\"/etc/passwd\"}}", later_reply,
       &later, NULL);
@@ -323,9 +344,7 @@ test_kexec_off_the_loop (void)
   CU_ASSERT_FALSE (molt_reply_is_error (info));
   CU_ASSERT_PTR_NULL (later.text);
   loaded = wait_reply (&later);
-  g_setenv ("PATH", path, TRUE);
-  g_unlink (kexec);
-  g_rmdir (bin);
+  stand_in_kexec_drop ();
   CU_ASSERT_TRUE_FATAL (molt_reply_is_error (loaded));
   MOLT_ASSERT_CONTAINS (
       loaded->error_desc,
@@ -335,28 +354,22 @@ test_kexec_off_the_loop (void)
 
 /* A thaw that comes before the loaded kernel ran (the host rolls back in
  * place) cancels the kexec and unloads the kernel: nothing runs it later.
- * A stand-in kexec records what it was asked. */
+ * The stand-in kexec records what it was asked. */
 static void
 test_thaw_cancels_kexec (void)
 {
   g_autoptr (MoltAgent) agent = new_agent ();
-  g_autofree gchar *path = g_strdup (g_getenv ("PATH"));
-  g_autofree gchar *bin = g_build_filename (state_dir, "bin", NULL);
-  g_autofree gchar *kexec = g_build_filename (bin, "kexec", NULL);
   g_autofree gchar *record = g_build_filename (state_dir, "kexec.calls", NULL);
-  gchar *script = g_strdup_printf ("#!/bin/sh\necho \"$1\" >>%s\n", record);
-  /* Only the stand-in: never the host's own kexec. */
-  g_autofree gchar *fake_path = g_strdup (bin);
+  g_autofree gchar *records = g_strdup_printf ("echo \"$1\" >>%s\n", record);
+  g_autofree gchar *slow_load
+      = g_strdup_printf ("echo \"$1\" >>%s\n[ \"$1\" != -l ] || /bin/sleep 0.5\n", record);
   g_autofree gchar *calls = NULL;
   g_autoptr (MoltReply) loaded = NULL;
   g_autoptr (MoltReply) thawed = NULL;
   g_autoptr (MoltReply) info = NULL;
   LaterReply later = { NULL };
 
-  g_mkdir (bin, 0700);
-  CU_ASSERT_TRUE_FATAL (g_file_set_contents (kexec, script, -1, NULL));
-  g_chmod (kexec, 0700);
-  g_setenv ("PATH", fake_path, TRUE);
+  stand_in_kexec (records);
   loaded = call (agent, "{\"execute\":\"kexec\",\"arguments\":{\"kernel\":\"/etc/passwd\"}}", NULL);
   CU_ASSERT_FALSE_FATAL (molt_reply_is_error (loaded));
   info = call (agent, "{\"execute\":\"info\"}", NULL);
@@ -366,7 +379,7 @@ test_thaw_cancels_kexec (void)
   CU_ASSERT_FALSE (molt_reply_is_error (thawed));
   CU_ASSERT_FALSE (molt_agent_kexec_pending (agent));
   spin (1000); /* past the 0.5 s after which it would have run */
-  g_setenv ("PATH", path, TRUE);
+  stand_in_kexec_drop ();
   CU_ASSERT_TRUE (g_file_get_contents (record, &calls, NULL, NULL));
   CU_ASSERT_STRING_EQUAL (calls, "-l\n-u\n");
   g_unlink (record);
@@ -375,12 +388,7 @@ test_thaw_cancels_kexec (void)
   g_clear_pointer (&thawed, molt_reply_free);
   g_clear_pointer (&loaded, molt_reply_free);
   g_clear_pointer (&calls, g_free);
-  g_free (script);
-  script = g_strdup_printf ("#!/bin/sh\necho \"$1\" >>%s\n[ \"$1\" != -l ] || /bin/sleep 0.5\n",
-                            record);
-  CU_ASSERT_TRUE_FATAL (g_file_set_contents (kexec, script, -1, NULL));
-  g_chmod (kexec, 0700);
-  g_setenv ("PATH", fake_path, TRUE);
+  stand_in_kexec (slow_load);
   molt_agent_handle_line_async (
       agent, "{\"execute\":\"kexec\",\"arguments\":{\"kernel\":\"/etc/passwd\"}}", later_reply,
       &later, NULL);
@@ -392,14 +400,11 @@ test_thaw_cancels_kexec (void)
                         "thawed while the kernel loaded: the switch is called off");
   CU_ASSERT_FALSE (molt_agent_kexec_pending (agent));
   spin (1000);
-  g_setenv ("PATH", path, TRUE);
+  stand_in_kexec_drop ();
   CU_ASSERT_TRUE (g_file_get_contents (record, &calls, NULL, NULL));
   /* Unloaded by the thaw and again once the load ended; never executed. */
   CU_ASSERT_STRING_EQUAL (calls, "-l\n-u\n-u\n");
   g_unlink (record);
-  g_unlink (kexec);
-  g_rmdir (bin);
-  g_free (script);
 }
 
 /* The preflight refuses what the switch could not do, saying what is
