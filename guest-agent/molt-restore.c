@@ -5,6 +5,7 @@
  * can switch back to the old kernel and restore them all there, with no
  * work done twice. */
 #include <signal.h>
+#include <sys/utsname.h>
 
 #include "molt-checkpoint.h"
 #include "molt-file-check.h"
@@ -20,13 +21,39 @@ is_pending (const MoltJob *job)
              || job->state == MOLT_JOB_STATE_RESTORE_FAILED);
 }
 
+#ifdef MOLT_TEST_FAULTS
+/* Test-only (built with -Dtest_faults, docs/testing.md): a restore that
+ * fails on one kernel release only, so that the switch back to the old
+ * kernel (rollback layer 2) can be tested end to end. The marker is
+ * STATE_DIR/test-fail-restore-on-RELEASE. */
+static gboolean
+test_restore_refused (const gchar *state_dir, GError **error)
+{
+  struct utsname uts;
+  g_autofree gchar *marker = NULL;
+
+  if (uname (&uts) != 0)
+    return FALSE;
+  marker = g_strdup_printf ("%s/test-fail-restore-on-%s", state_dir, uts.release);
+  if (!g_file_test (marker, G_FILE_TEST_EXISTS))
+    return FALSE;
+  g_set_error (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_GENERIC,
+               "test fault: restore refused on %s (%s)", uts.release, marker);
+  return TRUE;
+}
+#endif
+
 /* One job back, stopped; FALSE with the reason. */
 static gboolean
-restore_one (MoltJob *job, GError **error)
+restore_one (const gchar *state_dir, MoltJob *job, GError **error)
 {
   guint64 starttime = 0;
   gint pid;
 
+#ifdef MOLT_TEST_FAULTS
+  if (test_restore_refused (state_dir, error))
+    return FALSE;
+#endif
   if (!molt_file_check_verify (job->images_dir, error))
     return FALSE;
   pid = molt_checkpoint_restore (job->images_dir, error);
@@ -66,7 +93,7 @@ molt_restore_pending (MoltAgent *agent)
 
       if (!is_pending (job))
         continue;
-      if (restore_one (job, &error))
+      if (restore_one (molt_agent_get_state_dir (agent), job, &error))
         g_ptr_array_add (restored, job);
       else
         failed = job;

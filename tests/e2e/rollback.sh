@@ -4,6 +4,8 @@
 #  - a file the job holds open changes, vanishes or is replaced after the
 #    checkpoint (test-only fault hook): the check right before the kexec
 #    names the file, and the job is thawed in place (layer 1);
+#  - the new kernel cannot restore the job (test-only marker): the guest
+#    switches back to the old kernel, which restores it (layer 2);
 #  - the new kernel cannot boot (an initrd that cannot mount the root):
 #    after the boot timeout the domain restarts on the old kernel, whose
 #    boot restores the job from its images (layer 3);
@@ -64,6 +66,24 @@ for fault in modify:changed remove:vanished replace:"was replaced"; do
     testbed_log "file ${fault#*:}: thawed in place, the job ran on; a new sequence for what follows"
   fi
 done
+BEFORE=$(seq_capture)
+
+# --- the new kernel cannot restore the job (a test-only marker makes its
+#     restore fail): the job, never run there, stays in its images; the
+#     guest switches back to the old kernel (kexec) and that boot restores
+#     it from the same images (rollback layer 2) ---
+marker="/var/lib/molt/test-fail-restore-on-$k_new"
+guest_run touch "$marker" >/dev/null
+set +e
+out=$("$MOLT" -c "$MOLT_TEST_URI" --timeout 30 switch "$dom" --kernel "/boot/vmlinuz-$k_new" \
+        --initrd "/boot/initrd.img-$k_new" 2>&1)
+rc=$?
+set -e
+guest_run rm -f "$marker" >/dev/null
+[ "$rc" = 4 ] || testbed_die "restore refused by the new kernel: exit $rc, expected 4: $out"
+assert_contains "$out" "test fault: restore refused on $k_new"
+assert_contains "$out" "Rolled back (switched back to the old kernel)"
+assert_rolled_back "restore refused by the new kernel, switched back"
 BEFORE=$(seq_capture)
 
 # --- the new kernel cannot boot: the old kernel's initrd cannot load the
