@@ -120,8 +120,8 @@ job_failed (GError **error, const gchar *format, ...)
 }
 
 gboolean
-molt_switch_jobs_verify_switch (JsonArray *before, JsonArray *after, JsonArray *report_jobs,
-                                GError **error)
+molt_switch_jobs_verify_switch (JsonArray *before, JsonArray *after, gdouble host_bound_s,
+                                JsonArray *report_jobs, GError **error)
 {
   for (guint i = 0; i < json_array_get_length (before); i++)
     {
@@ -162,8 +162,16 @@ molt_switch_jobs_verify_switch (JsonArray *before, JsonArray *after, JsonArray *
       /* Both bounded by MOLT_MAX_TIME_US: no overflow. A clock that went
        * backwards gives no downtime rather than a negative one. */
       if (old.frozen_at > 0 && now.resumed_at >= old.frozen_at)
-        json_object_set_double_member (entry, "downtime-s",
-                                       (gdouble) (now.resumed_at - old.frozen_at) / 1e6);
+        {
+          json_object_set_double_member (entry, "downtime-s",
+                                         (gdouble) (now.resumed_at - old.frozen_at) / 1e6);
+          json_object_set_string_member (entry, "downtime-clock", "guest");
+        }
+      else if (host_bound_s > 0)
+        {
+          json_object_set_double_member (entry, "downtime-s", host_bound_s);
+          json_object_set_string_member (entry, "downtime-clock", "host");
+        }
       json_array_add_object_element (report_jobs, g_steal_pointer (&entry));
     }
   return TRUE;

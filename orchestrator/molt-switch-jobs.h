@@ -10,8 +10,12 @@ G_BEGIN_DECLS
 /* After a switch: every job frozen before runs again under the same name,
  * with the same PID in its namespace (read from the restored process) and
  * the same namespace PIDs as at its checkpoint. Appends one report entry
- * per job (name, pids, downtime) to report_jobs. */
-gboolean molt_switch_jobs_verify_switch (JsonArray *before, JsonArray *after,
+ * per job (name, pids, downtime) to report_jobs. The downtime is the
+ * guest's (resumed-at minus frozen-at); when the guest's clock cannot give
+ * it (it went back across the kernel switch: a new kernel reads the RTC),
+ * host_bound_s, what the host measured from the freeze to now, stands in as
+ * an upper bound ("downtime-clock": "host"). */
+gboolean molt_switch_jobs_verify_switch (JsonArray *before, JsonArray *after, gdouble host_bound_s,
                                          JsonArray *report_jobs, GError **error);
 
 /* After a rollback: one report entry per job frozen (or running) before, its "state"

@@ -25,6 +25,8 @@
 /* How long a rollback waits for a checkpoint still running in the guest,
  * when the options do not say (molt rollback). */
 #define MOLT_CHECKPOINT_WAIT_DEFAULT_S 600
+/* How long a preflight waits for the agent's CRIU check after its start. */
+#define MOLT_CRIU_CHECK_WAIT_S 60
 /* How long a reverted guest may take to answer again. */
 #define MOLT_REVERT_AGENT_WAIT_S 60
 /* Bounds on what a guest may report as a wait status. */
@@ -49,6 +51,7 @@ typedef struct
   MoltSwitchStep step;           /* MOLT_SWITCH_STEP_LAST: none running */
   MoltSwitchStep journaled_step; /* where a loaded switch stopped */
   MoltSwitchMethod method;       /* the options', or the loaded switch's */
+  gint64 frozen_host_us;         /* host monotonic time of the freeze's reply */
   /* What the way back needs; from the run itself or from the journal. */
   gchar *snapshot;
   gchar *tag; /* the checkpoint images' directory in the guest */
@@ -947,6 +950,14 @@ run_probe (MoltSwitch *sw, MoltAgentClient *client, GError **error)
   return FALSE;
 }
 
+/* What the host saw of the jobs' downtime: from the freeze's reply to now,
+ * an upper bound; 0 when unknown (a resumed switch). */
+static gdouble
+host_downtime_s (MoltSwitch *sw)
+{
+  return sw->frozen_host_us > 0 ? (g_get_monotonic_time () - sw->frozen_host_us) / 1e6 : 0;
+}
+
 /* From the kernel switch on: wait for the new boot, verify, commit; or roll
  * back. Shared by a switch and by --resume. */
 static MoltSwitchResult
@@ -980,7 +991,8 @@ finish_switch (MoltSwitch *sw, GError **error)
   begin_step_recorded (sw, MOLT_SWITCH_STEP_VERIFY);
   jobs_after = call_job_list (client, &cause);
   if (jobs_after == NULL
-      || !molt_switch_jobs_verify_switch (sw->jobs_before, jobs_after, report_jobs, &cause)
+      || !molt_switch_jobs_verify_switch (sw->jobs_before, jobs_after, host_downtime_s (sw),
+                                          report_jobs, &cause)
       || (sw->o->probe != NULL && !run_probe (sw, client, &cause)))
     return fail_and_roll_back (sw, cause, error);
   /* Jobs restored held (a probe was due) run from here on. */
@@ -991,7 +1003,8 @@ finish_switch (MoltSwitch *sw, GError **error)
       g_clear_pointer (&report_jobs, json_array_unref);
       report_jobs = json_array_new ();
       if (thawed == NULL || (jobs_after = call_job_list (client, &cause)) == NULL
-          || !molt_switch_jobs_verify_switch (sw->jobs_before, jobs_after, report_jobs, &cause))
+          || !molt_switch_jobs_verify_switch (sw->jobs_before, jobs_after, host_downtime_s (sw),
+                                              report_jobs, &cause))
         return fail_and_roll_back (sw, cause, error);
     }
   json_object_set_array_member (sw->report, "jobs", g_steal_pointer (&report_jobs));
@@ -1088,6 +1101,30 @@ expect_release (MoltSwitch *sw, JsonObject *preflight, GError **error)
   return TRUE;
 }
 
+/* The agent checks CRIU once after it starts, which takes seconds on a
+ * slow guest: a preflight right after a boot waits for the answer rather
+ * than refusing while it says "checking". */
+static JsonObject *
+info_with_criu_checked (MoltAgentClient *client, GError **error)
+{
+  gint64 deadline = g_get_monotonic_time () + MOLT_CRIU_CHECK_WAIT_S * G_USEC_PER_SEC;
+
+  for (;;)
+    {
+      g_autoptr (JsonObject) info = call_object (client, "info", NULL, error);
+      JsonObject *criu = NULL;
+      const gchar *state = NULL;
+
+      if (info == NULL)
+        return NULL;
+      if (!molt_reply_get_object (info, "info", "criu", 0, &criu, NULL)
+          || !molt_reply_get_string (criu, "info.criu", "state", MOLT_REPLY_OPTIONAL, &state, NULL)
+          || g_strcmp0 (state, "checking") != 0 || g_get_monotonic_time () >= deadline)
+        return g_steal_pointer (&info);
+      g_usleep (G_USEC_PER_SEC);
+    }
+}
+
 /* How the guest could load the running kernel again (a switch back). An
  * older agent does not say: the way back is then a restart. */
 static gboolean
@@ -1129,7 +1166,7 @@ preflight (MoltSwitch *sw, MoltAgentClient *client, GError **error)
 
   if (!check_no_unresolved (sw, error))
     return FALSE;
-  info = call_object (client, "info", NULL, error);
+  info = info_with_criu_checked (client, error);
   if (info == NULL || !molt_reply_get_string (info, "info", "boot-id", 0, &boot_id, error)
       || !molt_reply_get_string (info, "info", "kernel-release", 0, &release, error)
       || !molt_reply_get_object (info, "info", "criu", 0, &criu, error)
@@ -1281,6 +1318,7 @@ molt_switch_run (const MoltSwitchOptions *o, JsonObject *report, GError **error)
   frozen = call_object (client, "freeze", NULL, &cause);
   if (frozen == NULL)
     return fail_and_roll_back (&sw, cause, error);
+  sw.frozen_host_us = g_get_monotonic_time ();
   g_clear_pointer (&sw.jobs_before, json_array_unref);
   if ((sw.jobs_before = call_job_list (client, &cause)) == NULL)
     return fail_and_roll_back (&sw, cause, error);

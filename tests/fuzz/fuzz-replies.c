@@ -57,7 +57,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
       || (b = molt_reply_as_array (before, "job-list", NULL)) == NULL
       || (a = molt_reply_as_array (after, "job-list", NULL)) == NULL)
     return 0;
-  if (!molt_switch_jobs_verify_switch (b, a, report, &error))
+  if (!molt_switch_jobs_verify_switch (b, a, 1.0, report, &error))
     g_free (molt_text_excerpt (error->message, 4096));
   molt_switch_jobs_verify_rollback (b, a, NULL, report, &summary);
   g_free (molt_text_excerpt (summary, 4096));

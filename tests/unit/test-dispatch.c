@@ -199,14 +199,14 @@ test_auto_thaw (void)
   frozen = call (agent, "{\"execute\":\"freeze\",\"arguments\":{\"timeout\":1}}", NULL);
   CU_ASSERT_FALSE_FATAL (molt_reply_is_error (frozen));
   CU_ASSERT_TRUE (is_frozen (agent));
-  spin (2600); /* a seconds timer may fire up to a second late */
+  spin (4000); /* a seconds timer may fire up to a second late, later on a busy host */
   CU_ASSERT_FALSE (is_frozen (agent));
 
   again = call (agent, "{\"execute\":\"freeze\",\"arguments\":{\"timeout\":1}}", NULL);
   CU_ASSERT_FALSE_FATAL (molt_reply_is_error (again));
   molt_agent_set_busy (agent, "checkpoint");
   molt_agent_set_dumping (agent, g_strsplit ("a-job", ",", -1));
-  spin (2600); /* a seconds timer may fire up to a second late */
+  spin (4000); /* a seconds timer may fire up to a second late, later on a busy host */
   CU_ASSERT_TRUE (is_frozen (agent));
   molt_agent_end_dumping (agent);
   molt_agent_set_busy (agent, NULL);
@@ -218,7 +218,7 @@ test_auto_thaw (void)
   again = call (agent, "{\"execute\":\"freeze\",\"arguments\":{\"timeout\":1}}", NULL);
   CU_ASSERT_FALSE_FATAL (molt_reply_is_error (again));
   molt_agent_set_busy (agent, "freeze");
-  spin (2600);
+  spin (4000);
   CU_ASSERT_FALSE (is_frozen (agent));
   molt_agent_set_busy (agent, NULL);
 }

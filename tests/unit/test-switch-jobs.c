@@ -30,7 +30,7 @@ verify_switch (const gchar *after_text, JsonArray **report_out)
   g_autoptr (JsonArray) report = json_array_new ();
   g_autoptr (GError) error = NULL;
 
-  if (molt_switch_jobs_verify_switch (before, after, report, &error))
+  if (molt_switch_jobs_verify_switch (before, after, 0, report, &error))
     {
       if (report_out != NULL)
         *report_out = g_steal_pointer (&report);
@@ -58,6 +58,7 @@ test_switch_good (void)
   CU_ASSERT_EQUAL (json_object_get_int_member (job, "pid-before"), 100);
   CU_ASSERT_EQUAL (json_object_get_int_member (job, "pid-after"), 7);
   CU_ASSERT_DOUBLE_EQUAL (json_object_get_double_member (job, "downtime-s"), 2.5, 1e-9);
+  CU_ASSERT_STRING_EQUAL (json_object_get_string_member (job, "downtime-clock"), "guest");
 }
 
 static void
@@ -115,6 +116,23 @@ test_switch_clock_backwards (void)
   CU_ASSERT_PTR_NULL (message);
   CU_ASSERT_FALSE (
       json_object_has_member (json_array_get_object_element (report, 0), "downtime-s"));
+
+  /* With what the host measured, that stands in as an upper bound, and
+   * the report says whose clock it is. */
+  {
+    g_autoptr (JsonArray) before = parse (BEFORE);
+    g_autoptr (JsonArray) after
+        = parse ("[{\"name\":\"a\",\"state\":\"running\",\"ns-pid\":1,\"resumed-at-us\":5,"
+                 "\"ns-pids-at-checkpoint\":\"1\",\"ns-pids-at-restore\":\"1\"}]");
+    g_autoptr (JsonArray) bounded = json_array_new ();
+    g_autoptr (GError) error = NULL;
+    JsonObject *job;
+
+    CU_ASSERT_TRUE_FATAL (molt_switch_jobs_verify_switch (before, after, 14.5, bounded, &error));
+    job = json_array_get_object_element (bounded, 0);
+    CU_ASSERT_DOUBLE_EQUAL (json_object_get_double_member (job, "downtime-s"), 14.5, 1e-9);
+    CU_ASSERT_STRING_EQUAL (json_object_get_string_member (job, "downtime-clock"), "host");
+  }
 }
 
 static void
