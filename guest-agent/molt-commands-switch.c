@@ -12,6 +12,7 @@
 #include "molt-args.h"
 #include "molt-checkpoint.h"
 #include "molt-dispatch.h"
+#include "molt-dump-inspect.h"
 #include "molt-message.h"
 #include "molt-file-check.h"
 #include "molt-job-freezer.h"
@@ -83,6 +84,41 @@ running_kernel (void)
   return obj;
 }
 
+/* What CRIU is certain to refuse in each running job, before anything is
+ * frozen: [{job, reasons: [...]}], only jobs with reasons. */
+static JsonArray *
+checkpoint_blockers (MoltAgent *agent)
+{
+  MoltJobRegistry *registry = molt_agent_get_registry (agent);
+  g_autoptr (GPtrArray) jobs = NULL;
+  JsonArray *blockers = json_array_new ();
+
+  if (molt_job_registry_refresh (registry))
+    molt_agent_save_registry (agent);
+  jobs = molt_job_registry_list (registry);
+  for (guint i = 0; i < jobs->len; i++)
+    {
+      MoltJob *job = g_ptr_array_index (jobs, i);
+      g_autoptr (GPtrArray) reasons = NULL;
+      JsonObject *entry;
+      JsonArray *texts;
+
+      if (job->state != MOLT_JOB_STATE_RUNNING)
+        continue;
+      reasons = molt_dump_inspect_tree (job->host_pid, MOLT_CRIU_GHOST_LIMIT);
+      if (reasons->len == 0)
+        continue;
+      entry = json_object_new ();
+      texts = json_array_new ();
+      json_object_set_string_member (entry, "job", job->name);
+      for (guint r = 0; r < reasons->len; r++)
+        json_array_add_string_element (texts, g_ptr_array_index (reasons, r));
+      json_object_set_array_member (entry, "reasons", texts);
+      json_array_add_object_element (blockers, entry);
+    }
+  return blockers;
+}
+
 JsonNode *
 molt_command_switch_preflight (MoltAgent *agent, JsonObject *args, GError **error)
 {
@@ -105,6 +141,7 @@ molt_command_switch_preflight (MoltAgent *agent, JsonObject *args, GError **erro
   if (statvfs (molt_agent_get_state_dir (agent), &vfs) == 0)
     json_object_set_int_member (obj, "free-bytes", (gint64) vfs.f_bavail * (gint64) vfs.f_frsize);
   json_object_set_member (obj, "criu", molt_criu_probe_to_json (molt_agent_get_criu_probe (agent)));
+  json_object_set_array_member (obj, "checkpoint-blockers", checkpoint_blockers (agent));
   /* What the new kernel will report as its release: the host checks the
    * guest really runs it afterwards. */
   if (kernel != NULL)

@@ -176,6 +176,24 @@ molt_snapshot_list (virDomainPtr dom, GError **error)
 }
 
 gboolean
+molt_snapshot_internal_possible (virDomainPtr dom, GError **error)
+{
+  g_autofree gchar *xml = virDomainGetXMLDesc (dom, 0);
+  const gchar *loader = xml != NULL ? strstr (xml, "<loader") : NULL;
+  const gchar *end = loader != NULL ? strchr (loader, '>') : NULL;
+  g_autofree gchar *tag = end != NULL ? g_strndup (loader, (gsize) (end - loader)) : NULL;
+
+  if (tag == NULL
+      || (strstr (tag, "type='pflash'") == NULL && strstr (tag, "type=\"pflash\"") == NULL))
+    return TRUE;
+  g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED,
+               "domain '%s' boots from pflash (UEFI) firmware, and libvirt takes no internal "
+               "snapshot of such a domain",
+               virDomainGetName (dom));
+  return FALSE;
+}
+
+gboolean
 molt_snapshot_create_full (virDomainPtr dom, const gchar *name, const gchar *description,
                            gboolean memory, GError **error)
 {

@@ -85,6 +85,58 @@ molt_switch_jobs_check_restorable (JsonArray *jobs, GError **error)
   return TRUE;
 }
 
+/* Jobs (and reasons per job) named in the message; the rest are counted. */
+#define BLOCKERS_SHOWN 3
+
+gboolean
+molt_switch_jobs_check_blockers (JsonObject *preflight, GError **error)
+{
+  JsonArray *blockers = NULL;
+  g_autoptr (GString) text = g_string_new (NULL);
+  guint n;
+
+  if (!molt_reply_get_array (preflight, "switch-preflight", "checkpoint-blockers",
+                             MOLT_REPLY_OPTIONAL, &blockers, error))
+    return FALSE;
+  n = blockers != NULL ? json_array_get_length (blockers) : 0;
+  for (guint i = 0; i < n && i < BLOCKERS_SHOWN; i++)
+    {
+      g_autofree gchar *what = g_strdup_printf ("switch-preflight.checkpoint-blockers[%u]", i);
+      JsonObject *entry = molt_reply_array_object (blockers, what, i, error);
+      JsonArray *reasons = NULL;
+      const gchar *job = NULL;
+      guint count;
+
+      if (entry == NULL || !molt_reply_get_string (entry, what, "job", 0, &job, error)
+          || !molt_reply_get_array (entry, what, "reasons", 0, &reasons, error))
+        return FALSE;
+      g_string_append_printf (text, "%sjob %s: ", i > 0 ? "; " : "", job);
+      count = json_array_get_length (reasons);
+      for (guint r = 0; r < count && r < BLOCKERS_SHOWN; r++)
+        {
+          JsonNode *node = json_array_get_element (reasons, r);
+          if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
+            {
+              g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_AGENT_PROTOCOL,
+                           "%s.reasons[%u] is not a string", what, r);
+              return FALSE;
+            }
+          g_string_append_printf (text, "%s%s", r > 0 ? ", " : "", json_node_get_string (node));
+        }
+      if (count > BLOCKERS_SHOWN)
+        g_string_append_printf (text, " (and %u more)", count - BLOCKERS_SHOWN);
+    }
+  if (n == 0)
+    return TRUE;
+  if (n > BLOCKERS_SHOWN)
+    g_string_append_printf (text, "; and %u more jobs", n - BLOCKERS_SHOWN);
+  g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED,
+               "CRIU cannot checkpoint %s; nothing was frozen: change what %s holds, or stop %s "
+               "('molt stop'), and switch again",
+               text->str, n == 1 ? "the job" : "the jobs", n == 1 ? "it" : "them");
+  return FALSE;
+}
+
 /* The job named NAME in AFTER; FALSE only on a malformed list. */
 static gboolean
 find_job (JsonArray *after, const gchar *name, JobView *found, gboolean *present, GError **error)

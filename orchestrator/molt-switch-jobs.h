@@ -32,6 +32,12 @@ guint molt_switch_jobs_verify_rollback (JsonArray *before, JsonArray *after,
  * with the new boot's PIDs. FALSE names the first that cannot. */
 gboolean molt_switch_jobs_check_restorable (JsonArray *jobs, GError **error);
 
+/* The jobs the agent's preflight found CRIU certain to refuse
+ * (switch-preflight's "checkpoint-blockers": [{job, reasons: [TEXT...]}]).
+ * FALSE names them with the agent's reasons (the first few, and how many
+ * more); an agent that does not inspect (no member) passes. */
+gboolean molt_switch_jobs_check_blockers (JsonObject *preflight, GError **error);
+
 /* How many jobs of a guest's list are in state (members of the wrong type
  * count as no state). */
 guint molt_switch_jobs_count_state (JsonArray *jobs, const gchar *state);

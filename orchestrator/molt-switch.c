@@ -1166,6 +1166,16 @@ preflight (MoltSwitch *sw, MoltAgentClient *client, GError **error)
 
   if (!check_no_unresolved (sw, error))
     return FALSE;
+  if (o->snapshot == MOLT_SWITCH_SNAPSHOT_ALWAYS
+      && !molt_snapshot_internal_possible (sw->dom, error))
+    {
+      gchar *why = g_strdup_printf ("--snapshot always: %s; switch without one (--snapshot "
+                                    "never, the default): the rollback layers need none",
+                                    (*error)->message);
+      g_free ((*error)->message);
+      (*error)->message = why;
+      return FALSE;
+    }
   info = info_with_criu_checked (client, error);
   if (info == NULL || !molt_reply_get_string (info, "info", "boot-id", 0, &boot_id, error)
       || !molt_reply_get_string (info, "info", "kernel-release", 0, &release, error)
@@ -1198,6 +1208,7 @@ preflight (MoltSwitch *sw, MoltAgentClient *client, GError **error)
   checked = call_object (client, "switch-preflight", args, error);
   if (checked == NULL || !expect_release (sw, checked, error)
       || !read_running_kernel (sw, checked, error)
+      || !molt_switch_jobs_check_blockers (checked, error)
       || (sw->jobs_before = call_job_list (client, error)) == NULL
       || !molt_switch_jobs_check_restorable (sw->jobs_before, error))
     return FALSE;

@@ -11,7 +11,7 @@ molt_packages=(
   libglib2.0-dev libjson-glib-dev libvirt-dev libcunit1-dev libprotobuf-c-dev
   criu busybox-static kexec-tools nftables
   e2fsprogs qemu-utils cpio gzip xz-utils zstd kmod
-  libvirt-daemon-system libvirt-clients qemu-system-x86
+  libvirt-daemon-system libvirt-clients qemu-system-x86 ovmf
   valgrind python3 time util-linux
   clang libclang-rt-14-dev clang-format
 )

@@ -3,7 +3,8 @@
 # kernel, nothing lost, by the least destructive way back (no snapshot):
 #  - a file the job holds open changes, vanishes or is replaced after the
 #    checkpoint (test-only fault hook): the check right before the kexec
-#    names the file, and the job is thawed in place (layer 1);
+#    names the file, and the job is thawed in place (layer 1), a unix
+#    stream connection between a job's processes still the same one;
 #  - the new kernel cannot restore the job (test-only marker): the guest
 #    switches back to the old kernel, which restores it (layer 2);
 #  - the new kernel cannot boot (an initrd that cannot mount the root):
@@ -37,6 +38,13 @@ assert_rolled_back() {
 #     file holds the fault's line, a vanished or replaced one no longer is
 #     the job's file, so the sequence starts again for what follows ---
 JUNK="changed behind the job's back"
+# A second job whose numbers cross a unix stream connection between its two
+# processes: thawed in place, it is still the same connection (one token,
+# which holds the socket's inode) with no number lost or repeated.
+SOCK_SEQ=/var/lib/molt/sockpair.seq
+m exec "$dom" --name sockpair -- /usr/lib/molt/molt-test-socketpair "$SOCK_SEQ" 500 >/dev/null
+wait_sequence_grows "$SOCK_SEQ" 3
+SOCK_BEFORE=$(SEQ_FILE=$SOCK_SEQ seq_capture)
 for fault in modify:changed remove:vanished replace:"was replaced"; do
   BEFORE=$(seq_capture)
   set +e
@@ -66,6 +74,13 @@ for fault in modify:changed remove:vanished replace:"was replaced"; do
     testbed_log "file ${fault#*:}: thawed in place, the job ran on; a new sequence for what follows"
   fi
 done
+assert_job_state sockpair running
+wait_sequence_grows "$SOCK_SEQ" 3
+sock_after=$(SEQ_FILE=$SOCK_SEQ seq_capture)
+result=$(check_continuity "$SOCK_BEFORE" "$sock_after" 900)
+testbed_log "unix socket pair across three thaws in place: the same connection, sequence intact ($result, token $(awk 'END { print $3 }' "$sock_after"))"
+rm -f "$SOCK_BEFORE" "$sock_after"
+m stop "$dom" sockpair --grace 0 >/dev/null
 BEFORE=$(seq_capture)
 
 # --- the new kernel cannot restore the job (a test-only marker makes its

@@ -1,6 +1,6 @@
 #!/bin/bash
-# faults in the guest and around it, one cell each: a job CRIU cannot dump,
-# the image store full, the agent SIGKILLed during the checkpoint, a new
+# faults in the guest and around it, one cell each: a job CRIU cannot dump
+# (refused by the preflight), the image store full, the agent SIGKILLed during the checkpoint, a new
 # kernel that panics at boot, read-only molt commands in a loop during the
 # switch. Every cell must end with the job alive and its sequence complete,
 # and say what happened.
@@ -29,22 +29,23 @@ switch_expecting() {
 }
 
 # --- a job CRIU cannot dump: it holds a deleted 2 MiB file open, over
-#     CRIU's ghost-file limit ---
+#     CRIU's ghost-file limit. The preflight finds it in /proc and names it
+#     before anything is frozen: the other job never stops ---
 before=$(seq_capture)
 from=$(current_release)
 m exec "$dom" --name ghost -- sh -c 'dd if=/dev/zero of=/var/lib/molt/ghost bs=1M count=2 2>/dev/null; exec 3</var/lib/molt/ghost; rm /var/lib/molt/ghost; exec sleep 100000' >/dev/null
 sleep 2
-out=$(switch_expecting 4 "CRIU dump failed")
-assert_contains "$out" "on the host)"
-# Before the kexec the old boot runs on: the jobs are thawed where they are.
-assert_contains "$out" "Thawed in place"
+out=$(switch_expecting 1 "CRIU cannot checkpoint job ghost: pid ")
+assert_contains "$out" "has /var/lib/molt/ghost open (fd 3): 2.0 MiB, deleted since"
+assert_contains "$out" "nothing was frozen"
 [ "$(current_release)" = "$from" ] || testbed_die "the guest left $from"
 assert_job_state ghost running
 m stop "$dom" ghost --grace 0 >/dev/null
-# An assignment, so that a failed check stops the test (set -e).
-survived=$(expect_survived "$before")
-cell_record checkpoint "a job CRIU cannot dump" pass \
-  "exit 4, thawed in place; $(grep -o 'CRIU dump failed[^.]*' <<<"$out" | head -n1 | cut -c1-120); $survived"
+# Nothing was frozen: no gap in the other job's sequence over its writer's
+# own second (an assignment, so that a failed check stops the test).
+survived=$(expect_survived "$before" 2)
+cell_record preflight "a job CRIU cannot dump" pass \
+  "exit 1 before the freeze, the other job never stopped ($survived); $(grep -o 'CRIU cannot checkpoint[^;]*' <<<"$out" | head -n1 | cut -c1-140)"
 
 # --- the image store is full: a 256 KiB filesystem where the images go ---
 before=$(seq_capture)

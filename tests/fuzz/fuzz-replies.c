@@ -37,6 +37,11 @@ read_info (JsonNode *node)
       molt_reply_get_bool (criu, "info.criu", "works", 0, &works, NULL);
       molt_reply_get_int (criu, "info.criu", "version", 0, G_MAXINT32, 0, &number, NULL);
     }
+  /* The same object read as a switch-preflight reply. */
+  {
+    g_autoptr (GError) error = NULL;
+    molt_switch_jobs_check_blockers (info, &error);
+  }
 }
 
 int

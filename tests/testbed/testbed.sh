@@ -46,7 +46,7 @@ testbed_sweep_stale() {
     if [ -n "$owner" ] && ! kill -0 "$owner" 2>/dev/null; then
       testbed_log "removing stale domain $dom (owner $owner is gone)"
       virsh_t destroy "$dom" >/dev/null 2>&1 || true
-      virsh_t undefine --snapshots-metadata "$dom" >/dev/null 2>&1 || true
+      virsh_t undefine --snapshots-metadata --nvram "$dom" >/dev/null 2>&1 || true
       rm -rf "${MOLT_TESTBED_ROOT:?}/$dom"
     fi
   done
@@ -71,24 +71,30 @@ testbed_guest_dir() {
   echo "$staged"
 }
 
-# testbed_start TAG [KERNEL_VERSION] [--no-channel] [--persistent] [--cmdline-extra TEXT]
+# testbed_start TAG [KERNEL_VERSION] [--no-channel] [--persistent] [--uefi]
+#                [--cmdline-extra TEXT]
 # Prints the domain name (also left in $TESTBED_DOMAIN when not called in a
 # subshell). The first kernel in $MOLT_GUEST_DIR/kernels boots unless one
-# is given.
+# is given. --uefi boots it through OVMF (libvirt picks Debian's non-Secure-
+# Boot build from its firmware descriptors; the NVRAM is a per-domain copy):
+# pflash firmware is what makes libvirt refuse internal snapshots.
+# MOLT_TESTBED_UEFI=1 makes --uefi the default (the UEFI rerun of a suite).
 testbed_start() {
   local tag=$1; shift
-  local version="" channel=1 extra="" persistent=0 arg
+  local version="" channel=1 extra="" persistent=0 uefi=${MOLT_TESTBED_UEFI:-0} arg
   while [ $# -gt 0 ]; do
     case "$1" in
       --no-channel) channel=0; shift ;;
+      --uefi) uefi=1; shift ;;
       --persistent) persistent=1; shift ;;
       --cmdline-extra) extra=$2; shift 2 ;;
       *) version=$1; shift ;;
     esac
   done
   [ -n "$version" ] || version=$(awk '{print $1}' "$MOLT_GUEST_DIR/kernels")
-  local guest name dir accel cpu_mode channel_xml=""
+  local guest name dir accel cpu_mode channel_xml="" os_open="<os>" loader_xml=""
   guest=$(testbed_guest_dir)
+  [ "$uefi" = 1 ] && tag="$tag-uefi"
   name="molt-test-$tag-$RANDOM-$$"
   dir="$MOLT_TESTBED_ROOT/$name"
   mkdir -p "$dir"
@@ -102,13 +108,22 @@ testbed_start() {
       <target type='virtio' name='org.molt.agent.0'/>
     </channel>"
   fi
+  if [ "$uefi" = 1 ]; then
+    os_open="<os firmware='efi'>"
+    loader_xml="    <firmware><feature enabled='no' name='secure-boot'/></firmware>
+    <nvram>$dir/nvram.fd</nvram>"
+  fi
   sed -e "s|@ACCEL@|$accel|" -e "s|@NAME@|$name|" -e "s|@OWNER@|$$|" \
+      -e "s|<os>|$os_open|" \
       -e "s|@MEMORY_MIB@|$MOLT_GUEST_MEMORY_MIB|" \
       -e "s|@KERNEL@|$guest/vmlinuz-$version|" -e "s|@INITRD@|$guest/initrd.img-$version|" \
       -e "s|@CMDLINE@|root=/dev/vda rw console=ttyS0 panic=-1 $extra|" \
       -e "s|@CPU_MODE@|$cpu_mode|" -e "s|@DISK@|$dir/disk.qcow2|" \
       -e "s|@CONSOLE_LOG@|$dir/console.log|" "$testbed_xml_template" \
-    | awk -v ch="$channel_xml" '{ if ($0 == "@CHANNEL@") { if (ch != "") print ch } else print }' \
+    | awk -v ch="$channel_xml" -v ld="$loader_xml" '{
+        if ($0 == "@CHANNEL@") { if (ch != "") print ch }
+        else if ($0 == "@LOADER@") { if (ld != "") print ld }
+        else print }' \
     >"$dir/domain.xml"
   if [ "$persistent" = 1 ]; then
     virsh_t define "$dir/domain.xml" >/dev/null && virsh_t start "$name" >/dev/null \
@@ -116,7 +131,7 @@ testbed_start() {
   else
     virsh_t create "$dir/domain.xml" >/dev/null || testbed_die "virsh create $name failed"
   fi
-  testbed_log "started $name ($accel, kernel $version)"
+  testbed_log "started $name ($accel, kernel $version$([ "$uefi" = 1 ] && echo ', UEFI'))"
   TESTBED_DOMAIN=$name
   echo "$name"
 }
@@ -176,7 +191,7 @@ testbed_cleanup() {
   [ "$status" = 0 ] || testbed_failed=1
   for dom in $(virsh_t list --all --name 2>/dev/null | grep -E "^molt-test-.*-$$\$" || true); do
     virsh_t destroy "$dom" >/dev/null 2>&1 || true
-    virsh_t undefine --snapshots-metadata "$dom" >/dev/null 2>&1 || true
+    virsh_t undefine --snapshots-metadata --nvram "$dom" >/dev/null 2>&1 || true
   done
   for dir in "$MOLT_TESTBED_ROOT"/molt-test-*-"$$"; do
     [ -d "$dir" ] || continue

@@ -26,6 +26,7 @@ struct _FakeGuest
   char job_state[32];
   int probe_status;
   gboolean criu_broken;
+  gboolean blocked; /* the preflight finds a job CRIU cannot dump */
   char *probe_name; /* NULL until a probe job starts */
   unsigned probe_polls;
 };
@@ -96,6 +97,12 @@ fake_guest_set_criu_broken (FakeGuest *guest)
 }
 
 void
+fake_guest_set_blocked (FakeGuest *guest)
+{
+  guest->blocked = TRUE;
+}
+
+void
 fake_guest_set_probe_status (FakeGuest *guest, int status)
 {
   guest->probe_status = status;
@@ -158,9 +165,15 @@ answer (FakeGuest *guest, MoltRequest *req)
       return parse (text);
     }
   if (g_str_equal (cmd, "switch-preflight"))
-    return parse ("{\"kernel\":\"/boot/vmlinuz\",\"free-bytes\":1000000000,"
-                  "\"release\":\"6.1.0-new\",\"running-kernel\":{\"image\":\"/boot/vmlinuz-old\","
-                  "\"initrd\":\"/boot/initrd.img-old\",\"append\":\"root=/dev/vda\"}}");
+    {
+      g_autofree char *text = g_strdup_printf (
+          "{\"kernel\":\"/boot/vmlinuz\",\"free-bytes\":1000000000,"
+          "\"release\":\"6.1.0-new\",\"running-kernel\":{\"image\":\"/boot/vmlinuz-old\","
+          "\"initrd\":\"/boot/initrd.img-old\",\"append\":\"root=/dev/vda\"},"
+          "\"checkpoint-blockers\":[%s]}",
+          guest->blocked ? "{\"job\":\"a\",\"reasons\":[\"pid 7 (a) has /dev/fuse open\"]}" : "");
+      return parse (text);
+    }
   if (g_str_equal (cmd, "job-list"))
     return job_list (guest);
   if (g_str_equal (cmd, "freeze"))

@@ -31,6 +31,8 @@ void fake_guest_free (FakeGuest *guest);
 void fake_guest_set_fault (FakeGuest *guest, const char *command, unsigned nth, FakeFault fault);
 /* info says CRIU does not work. */
 void fake_guest_set_criu_broken (FakeGuest *guest);
+/* The preflight finds that CRIU cannot dump job "a". */
+void fake_guest_set_blocked (FakeGuest *guest);
 /* The probe job exits with this wait status and its log reply is {}. */
 void fake_guest_set_probe_status (FakeGuest *guest, int status);
 /* A MoltSwitchOpenAgentFunc: data is the FakeGuest. */

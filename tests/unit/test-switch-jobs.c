@@ -196,6 +196,56 @@ test_restorable (void)
   MOLT_ASSERT_CONTAINS (error->message, "job tool runs in the guest's own PID namespace");
 }
 
+/* The preflight's checkpoint-blockers, as the host reads them. */
+static gchar *
+blockers_error (const gchar *text)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonNode) node = molt_json_parse_bounded (text, &error);
+
+  MOLT_ASSERT_NO_ERROR (error);
+  if (molt_switch_jobs_check_blockers (json_node_get_object (node), &error))
+    return NULL;
+  CU_ASSERT_PTR_NOT_NULL_FATAL (error);
+  return g_strdup (error->message);
+}
+
+static void
+test_blockers (void)
+{
+  g_autofree gchar *one = NULL, *many = NULL, *wrong = NULL, *not_text = NULL;
+
+  /* An agent that does not inspect, and one that found nothing. */
+  CU_ASSERT_PTR_NULL (blockers_error ("{}"));
+  CU_ASSERT_PTR_NULL (blockers_error ("{\"checkpoint-blockers\":[]}"));
+  one = blockers_error ("{\"checkpoint-blockers\":[{\"job\":\"db\",\"reasons\":"
+                        "[\"pid 9 (db) has /dev/fuse open\",\"pid 9 (db) maps /x\"]}]}");
+  CU_ASSERT_STRING_EQUAL (one, "CRIU cannot checkpoint job db: pid 9 (db) has /dev/fuse open, "
+                               "pid 9 (db) maps /x; nothing was frozen: change what the job "
+                               "holds, or stop it ('molt stop'), and switch again");
+  /* Five jobs with five reasons each: the first three of each, counted. */
+  {
+    g_autoptr (GString) text = g_string_new ("{\"checkpoint-blockers\":[");
+    for (int j = 0; j < 5; j++)
+      {
+        g_string_append_printf (text, "%s{\"job\":\"j%d\",\"reasons\":[", j > 0 ? "," : "", j);
+        for (int r = 0; r < 5; r++)
+          g_string_append_printf (text, "%s\"r%d\"", r > 0 ? "," : "", r);
+        g_string_append (text, "]}");
+      }
+    g_string_append (text, "]}");
+    many = blockers_error (text->str);
+  }
+  MOLT_ASSERT_CONTAINS (many, "job j0: r0, r1, r2 (and 2 more); job j1:");
+  MOLT_ASSERT_CONTAINS (many, "job j2: r0, r1, r2 (and 2 more); and 2 more jobs; nothing");
+  CU_ASSERT_PTR_NULL (strstr (many, "j3"));
+  /* The guest is untrusted: wrong types are protocol errors. */
+  wrong = blockers_error ("{\"checkpoint-blockers\":[{\"job\":1,\"reasons\":[]}]}");
+  MOLT_ASSERT_CONTAINS (wrong, "checkpoint-blockers[0]");
+  not_text = blockers_error ("{\"checkpoint-blockers\":[{\"job\":\"a\",\"reasons\":[{}]}]}");
+  MOLT_ASSERT_CONTAINS (not_text, "checkpoint-blockers[0].reasons[0] is not a string");
+}
+
 int
 main (void)
 {
@@ -207,6 +257,7 @@ main (void)
     { "rollback: running, gone", test_rollback_report },
     { "rollback: the agent cannot be asked", test_rollback_unknown },
     { "a job without its own PID namespace", test_restorable },
+    { "jobs CRIU cannot checkpoint, found by the preflight", test_blockers },
     { NULL, NULL },
   };
   return molt_test_run ("switch-jobs", cases);

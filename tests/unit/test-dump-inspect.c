@@ -1,0 +1,154 @@
+/* The preflight's inspection of a job's process tree: what CRIU is certain
+ * to refuse is found in a real process (a child of this test, or its
+ * child), and what CRIU dumps is not flagged. */
+#include <signal.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "molt-dump-inspect.h"
+#include "molt-test.h"
+
+static gchar *dir;
+
+/* Starts the holder (MOLT_TEST_HOLDER) in MODE and returns its PID once
+ * it is set up. */
+static GPid
+spawn_holder (const gchar *mode, gboolean deep)
+{
+  g_autofree gchar *path = g_build_filename (dir, "held", NULL);
+  const gchar *argv[] = { g_getenv ("MOLT_TEST_HOLDER"), mode, path, deep ? "deep" : NULL, NULL };
+  g_autoptr (GError) error = NULL;
+  GPid pid;
+  gint out;
+  char byte;
+
+  CU_ASSERT_PTR_NOT_NULL_FATAL (argv[0]);
+  g_spawn_async_with_pipes (NULL, (gchar **) argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL,
+                            &pid, NULL, &out, NULL, &error);
+  MOLT_ASSERT_NO_ERROR (error);
+  CU_ASSERT_EQUAL_FATAL (read (out, &byte, 1), 1);
+  close (out);
+  return pid;
+}
+
+/* The reasons found in a holder in MODE, joined by " | "; *root_out (may
+ * be NULL) is the holder's PID. */
+static gchar *
+inspect_root (const gchar *mode, gboolean deep, GPid *root_out)
+{
+  GPid pid = spawn_holder (mode, deep);
+  g_autoptr (GPtrArray) reasons = NULL;
+  g_autoptr (GString) text = g_string_new (NULL);
+
+  reasons = molt_dump_inspect_tree (pid, MOLT_CRIU_GHOST_LIMIT);
+  for (guint i = 0; i < reasons->len; i++)
+    g_string_append_printf (text, "%s%s", i > 0 ? " | " : "", (gchar *) reasons->pdata[i]);
+  kill (pid, SIGKILL);
+  waitpid (pid, NULL, 0);
+  if (root_out != NULL)
+    *root_out = pid;
+  return g_string_free (g_steal_pointer (&text), FALSE);
+}
+
+static gchar *
+inspect (const gchar *mode, gboolean deep)
+{
+  return inspect_root (mode, deep, NULL);
+}
+
+static void
+test_deleted_file_over_ghost_limit (void)
+{
+  g_autofree gchar *held = g_build_filename (dir, "held", NULL);
+  g_autofree gchar *found = inspect ("deleted-big", FALSE);
+
+  MOLT_ASSERT_CONTAINS (found, held);
+  MOLT_ASSERT_CONTAINS (found, "open (fd ");
+  MOLT_ASSERT_CONTAINS (found, "2.0 MiB, deleted since");
+  MOLT_ASSERT_CONTAINS (found, "at most 1.0 MiB");
+}
+
+static void
+test_deleted_file_within_ghost_limit (void)
+{
+  g_autofree gchar *found = inspect ("deleted-small", FALSE);
+
+  CU_ASSERT_STRING_EQUAL (found, "");
+}
+
+static void
+test_deleted_mapping_over_ghost_limit (void)
+{
+  g_autofree gchar *found = inspect ("mapped-deleted-big", FALSE);
+
+  MOLT_ASSERT_CONTAINS (found, "maps ");
+  MOLT_ASSERT_CONTAINS (found, "2.0 MiB, deleted since");
+}
+
+static void
+test_memfd_and_shared_memory_pass (void)
+{
+  g_autofree gchar *found = inspect ("memfd-and-shared", FALSE);
+
+  CU_ASSERT_STRING_EQUAL (found, "");
+}
+
+static void
+test_unsupported_anon_inode (void)
+{
+  g_autofree gchar *found = inspect ("pidfd", FALSE);
+
+  MOLT_ASSERT_CONTAINS (found, "anonymous [pidfd] file open");
+}
+
+static void
+test_unsupported_device (void)
+{
+  g_autofree gchar *found = inspect ("fuse", FALSE);
+
+  MOLT_ASSERT_CONTAINS (found, "the device /dev/fuse (10:229) open");
+}
+
+static void
+test_dumpable_files_pass (void)
+{
+  g_autofree gchar *found = inspect ("dumpable", FALSE);
+
+  CU_ASSERT_STRING_EQUAL (found, "");
+}
+
+/* The holder is a grandchild of the job's root: the tree is walked, and
+ * the reason names the process that holds the file. */
+static void
+test_found_deep_in_the_tree (void)
+{
+  g_autofree gchar *found = inspect ("deleted-big", TRUE);
+
+  g_autofree gchar *root = g_strdup_printf ("pid %d ", 0);
+
+  MOLT_ASSERT_CONTAINS (found, "deleted since");
+  CU_ASSERT (g_str_has_prefix (found, "pid "));
+}
+
+int
+main (void)
+{
+  static const MoltTestCase cases[] = {
+    { "a deleted file over CRIU's ghost limit", test_deleted_file_over_ghost_limit },
+    { "a deleted file within the ghost limit passes", test_deleted_file_within_ghost_limit },
+    { "a mapped deleted file over the ghost limit", test_deleted_mapping_over_ghost_limit },
+    { "memfd and shared anonymous memory pass", test_memfd_and_shared_memory_pass },
+    { "an anonymous inode CRIU cannot dump (pidfd)", test_unsupported_anon_inode },
+    { "a device CRIU cannot dump (/dev/fuse)", test_unsupported_device },
+    { "files, devices and pipes CRIU dumps pass", test_dumpable_files_pass },
+    { "found in a grandchild of the root", test_found_deep_in_the_tree },
+    { NULL, NULL },
+  };
+  int ret;
+
+  dir = molt_test_tmpdir_new ("dump-inspect");
+  ret = molt_test_run ("dump-inspect", cases);
+  molt_test_tmpdir_remove (dir);
+  return ret;
+}
