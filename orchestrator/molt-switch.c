@@ -46,6 +46,7 @@ typedef struct
   MoltDomainLock *channel_lock; /* a dry run shares the domain with other readers */
   MoltJournal *journal;
   gboolean journal_started; /* steps are journaled from the freeze on */
+  gboolean kexec_sent;      /* the kexec request went out (its reply may not come) */
   gint64 start;
   gint64 step_start;
   MoltSwitchStep step;           /* MOLT_SWITCH_STEP_LAST: none running */
@@ -1279,9 +1280,40 @@ switch_kernel (MoltSwitch *sw, MoltAgentClient **client, GError **error)
     json_object_set_string_member (args, "initrd", o->initrd);
   if (o->append != NULL)
     json_object_set_string_member (args, "append", o->append);
+  sw->kexec_sent = TRUE;
   loaded = call_object (*client, "kexec", args, error);
   g_clear_pointer (client, molt_agent_client_free);
   return loaded != NULL;
+}
+
+/* The kexec request went out but no reply came (a timeout, the channel
+ * closed): the kernel may be switching under the call, and the new boot
+ * restores the jobs, so rolling back would meet them running there. Ask
+ * the guest: the old boot answering with no kexec due means it will not
+ * happen (roll back now); anything else (no answer, a new boot, a kexec
+ * still due) means the switch goes on to wait for the new boot. */
+static gboolean
+kexec_reply_lost (MoltSwitch *sw, const GError *cause)
+{
+  g_autoptr (MoltAgentClient) client = NULL;
+  g_autoptr (JsonObject) info = NULL;
+  g_autoptr (GError) local_error = NULL;
+  const gchar *boot_id = NULL;
+  gboolean pending = FALSE;
+
+  if (!sw->kexec_sent || cause->domain != MOLT_HOST_ERROR
+      || (cause->code != MOLT_HOST_ERROR_AGENT_UNRESPONSIVE
+          && cause->code != MOLT_HOST_ERROR_AGENT_CLOSED))
+    return FALSE;
+  client = open_agent (sw, MOLT_BOOT_POLL_S, &local_error);
+  if (client != NULL)
+    info = call_object (client, "info", NULL, &local_error);
+  if (info != NULL && molt_reply_get_string (info, "info", "boot-id", 0, &boot_id, NULL)
+      && g_strcmp0 (boot_id, sw->old_boot) == 0
+      && molt_reply_get_bool (info, "info", "kexec-pending", MOLT_REPLY_OPTIONAL, &pending, NULL)
+      && !pending)
+    return FALSE;
+  return TRUE;
 }
 
 MoltSwitchResult
@@ -1363,8 +1395,17 @@ molt_switch_run (const MoltSwitchOptions *o, JsonObject *report, GError **error)
     return fail_and_roll_back (&sw, cause, error);
   molt_agent_client_set_timeout (client, o->agent_timeout_s * 1000);
 
-  if (!begin_step (&sw, MOLT_SWITCH_STEP_SWITCH, &cause) || !switch_kernel (&sw, &client, &cause))
+  if (!begin_step (&sw, MOLT_SWITCH_STEP_SWITCH, &cause))
     return fail_and_roll_back (&sw, cause, error);
+  if (!switch_kernel (&sw, &client, &cause))
+    {
+      if (!kexec_reply_lost (&sw, cause))
+        return fail_and_roll_back (&sw, cause, error);
+      g_prefix_error (&cause,
+                      "no reply to kexec, so the kernel may be switching; waiting for it: ");
+      warn (&sw, "switch", cause);
+      g_clear_error (&cause);
+    }
   return finish_switch (&sw, error);
 }
 

@@ -6,7 +6,9 @@
  * "N EPOCH_S TOKEN PID" to FILE for each (the format tests/testbed/jobs.sh
  * checks). TOKEN is random per start plus the inode of the reader's socket:
  * a connection made again (a new socket) or a job started again shows as a
- * second token. A broken connection ends the job (EOF or EPIPE). */
+ * second token. A broken connection ends the job (EOF or EPIPE). FILE is
+ * opened for each line, not held: the rollback tests' file faults pick a
+ * file a job holds open, and must pick the other job's. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,22 +45,25 @@ static void
 reader (int sock, const char *path)
 {
   FILE *in = fdopen (sock, "r");
-  FILE *out = fopen (path, "a");
   struct stat st;
   char token[64], line[32];
   unsigned int seed;
   FILE *urandom = fopen ("/dev/urandom", "r");
 
-  if (in == NULL || out == NULL || urandom == NULL || fstat (sock, &st) != 0
+  if (in == NULL || urandom == NULL || fstat (sock, &st) != 0
       || fread (&seed, sizeof seed, 1, urandom) != 1)
     die ("molt-test-socketpair: setup");
   fclose (urandom);
   snprintf (token, sizeof token, "%08x-sock%lu", seed, (unsigned long) st.st_ino);
   while (fgets (line, sizeof line, in) != NULL)
     {
+      FILE *out = fopen (path, "a");
       line[strcspn (line, "\n")] = '\0';
+      if (out == NULL)
+        die (path);
       fprintf (out, "%s %ld %s %d\n", line, (long) time (NULL), token, (int) getpid ());
-      fflush (out);
+      if (fclose (out) != 0)
+        die (path);
     }
   fprintf (stderr, "molt-test-socketpair: the connection ended\n");
   exit (1);

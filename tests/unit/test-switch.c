@@ -287,6 +287,29 @@ test_failing_probe_rolls_back (void)
 
 /* Layer 2: the new kernel cannot restore the job; its images are intact,
  * so the guest kexecs the old kernel back, which restores it. */
+/* The kexec happened but its reply was lost: the switch goes forward to
+ * the new boot (which restored the jobs) instead of rolling back into
+ * them; the warning says what was missing. */
+static void
+test_lost_kexec_reply_goes_forward (void)
+{
+  Run r;
+  JsonArray *warnings;
+
+  run_init (&r);
+  fake_guest_set_fault (r.guest, "kexec", 1, FAKE_FAULT_TIMEOUT);
+  CU_ASSERT_EQUAL (molt_switch_run (&r.o, r.report, &r.error), MOLT_SWITCH_COMMITTED);
+  MOLT_ASSERT_NO_ERROR (r.error);
+  CU_ASSERT_EQUAL (journal_state (), MOLT_JOURNAL_COMMITTED);
+  CU_ASSERT_EQUAL (fake_guest_boot (r.guest), 2);
+  CU_ASSERT_STRING_EQUAL (fake_guest_job_state (r.guest), "running");
+  warnings = json_object_get_array_member (r.report, "warnings");
+  CU_ASSERT_PTR_NOT_NULL_FATAL (warnings);
+  MOLT_ASSERT_CONTAINS (json_array_get_string_element (warnings, 0),
+                        "no reply to kexec, so the kernel may be switching; waiting for it: ");
+  run_clear (&r);
+}
+
 static void
 test_restore_failure_switches_back (void)
 {
@@ -532,6 +555,7 @@ main (void)
     { "a failed checkpoint thaws in place", test_checkpoint_failure_thaws_in_place },
     { "CRIU's logs outlive the rollback", test_logs_kept },
     { "every step x every broken reply", test_fault_matrix },
+    { "a kexec whose reply was lost goes forward", test_lost_kexec_reply_goes_forward },
     { "a failing probe rolls back", test_failing_probe_rolls_back },
     { "a failed restore switches back", test_restore_failure_switches_back },
     { "no switch back over jobs that ran", test_no_switch_back_over_running_jobs },
