@@ -142,8 +142,8 @@ run_switch (MoltCli *cli, int argc, char **argv)
       "kexec (default): from the running guest; reboot: a new QEMU with a new direct-boot kernel",
       "METHOD" },
     { "snapshot", 0, 0, G_OPTION_ARG_STRING, &snapshot,
-      "never (default): roll back by the jobs' layers only; always: also take a whole-VM "
-      "snapshot, the last resort (costs O(guest RAM) inside the freeze)",
+      "never (default): roll back by the jobs' layers only; always: also take a live external "
+      "whole-VM snapshot before the freeze, the last resort (UEFI domains too)",
       "WHEN" },
     { "keep-snapshot", 0, 0, G_OPTION_ARG_NONE, &keep,
       "keep the snapshot (--snapshot always) after success", NULL },

@@ -6,6 +6,7 @@
 
 #include "molt-host-error.h"
 #include "molt-snapshot.h"
+#include "molt-snapshot-external.h"
 
 static const gchar *
 last_error (void)
@@ -55,6 +56,9 @@ molt_snapshot_revert (virDomainPtr dom, const gchar *name, GError **error)
 
   if (snap == NULL)
     return FALSE;
+  /* libvirt 9.0 reverts no external snapshot: molt does. */
+  if (molt_snapshot_is_external (dom, name))
+    return molt_snapshot_external_revert (dom, name, error);
   /* FORCE: after --method reboot the running QEMU has another kernel than
    * the snapshot; libvirt then needs a new QEMU process for the revert. */
   if (virDomainRevertToSnapshot (snap, VIR_DOMAIN_SNAPSHOT_REVERT_RUNNING
@@ -76,6 +80,9 @@ molt_snapshot_delete (virDomainPtr dom, const gchar *name, GError **error)
 
   if (snap == NULL)
     return FALSE;
+  /* libvirt 9.0 deletes no external snapshot: molt merges it back. */
+  if (molt_snapshot_is_external (dom, name))
+    return molt_snapshot_external_delete (dom, name, error);
   if (virDomainSnapshotDelete (snap, 0) < 0)
     {
       g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED,
@@ -173,24 +180,6 @@ molt_snapshot_list (virDomainPtr dom, GError **error)
   free (snaps);
   g_ptr_array_sort (list, oldest_first);
   return list;
-}
-
-gboolean
-molt_snapshot_internal_possible (virDomainPtr dom, GError **error)
-{
-  g_autofree gchar *xml = virDomainGetXMLDesc (dom, 0);
-  const gchar *loader = xml != NULL ? strstr (xml, "<loader") : NULL;
-  const gchar *end = loader != NULL ? strchr (loader, '>') : NULL;
-  g_autofree gchar *tag = end != NULL ? g_strndup (loader, (gsize) (end - loader)) : NULL;
-
-  if (tag == NULL
-      || (strstr (tag, "type='pflash'") == NULL && strstr (tag, "type=\"pflash\"") == NULL))
-    return TRUE;
-  g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED,
-               "domain '%s' boots from pflash (UEFI) firmware, and libvirt takes no internal "
-               "snapshot of such a domain",
-               virDomainGetName (dom));
-  return FALSE;
 }
 
 gboolean

@@ -26,12 +26,6 @@ typedef struct
   gint64 creation_time;
 } MoltSnapshotInfo;
 
-/* Whether libvirt can take an internal snapshot of dom: not when its
- * firmware is in pflash (UEFI; libvirt: "internal snapshots of a VM with
- * pflash based firmware are not supported"). FALSE says why, so that a
- * switch refuses before anything is frozen rather than at the snapshot. */
-gboolean molt_snapshot_internal_possible (virDomainPtr dom, GError **error);
-
 void molt_snapshot_info_free (MoltSnapshotInfo *info);
 /* Every snapshot of dom, oldest first. */
 GPtrArray *molt_snapshot_list (virDomainPtr dom, GError **error);

@@ -14,6 +14,7 @@
 #include "molt-protocol-error.h"
 #include "molt-reply.h"
 #include "molt-snapshot.h"
+#include "molt-snapshot-external.h"
 #include "molt-switch-jobs.h"
 #include "molt-switch-step.h"
 #include "molt-switch.h"
@@ -1167,16 +1168,6 @@ preflight (MoltSwitch *sw, MoltAgentClient *client, GError **error)
 
   if (!check_no_unresolved (sw, error))
     return FALSE;
-  if (o->snapshot == MOLT_SWITCH_SNAPSHOT_ALWAYS
-      && !molt_snapshot_internal_possible (sw->dom, error))
-    {
-      gchar *why = g_strdup_printf ("--snapshot always: %s; switch without one (--snapshot "
-                                    "never, the default): the rollback layers need none",
-                                    (*error)->message);
-      g_free ((*error)->message);
-      (*error)->message = why;
-      return FALSE;
-    }
   info = info_with_criu_checked (client, error);
   if (info == NULL || !molt_reply_get_string (info, "info", "boot-id", 0, &boot_id, error)
       || !molt_reply_get_string (info, "info", "kernel-release", 0, &release, error)
@@ -1216,6 +1207,24 @@ preflight (MoltSwitch *sw, MoltAgentClient *client, GError **error)
   return TRUE;
 }
 
+/* The domain's definitions as they are now, which a restart on the old
+ * kernel (layer 3) starts from: read again after an external snapshot,
+ * whose overlays hold what the guest writes from then on (the checkpoint
+ * images too). A persistent domain's own definition is put back too. */
+static void
+journal_definitions (MoltSwitch *sw)
+{
+  g_clear_pointer (&sw->live_xml, g_free);
+  g_clear_pointer (&sw->inactive_xml, g_free);
+  sw->live_xml = virDomainGetXMLDesc (sw->dom, VIR_DOMAIN_XML_MIGRATABLE);
+  molt_journal_set_string (sw->journal, "live-xml", sw->live_xml);
+  if (virDomainIsPersistent (sw->dom) == 1)
+    {
+      sw->inactive_xml = virDomainGetXMLDesc (sw->dom, VIR_DOMAIN_XML_INACTIVE);
+      molt_journal_set_string (sw->journal, "inactive-xml", sw->inactive_xml);
+    }
+}
+
 /* The journal before the first change: what a resume or rollback needs. */
 static gboolean
 journal_start (MoltSwitch *sw, const gchar *snapshot, const gchar *tag, GError **error)
@@ -1234,16 +1243,8 @@ journal_start (MoltSwitch *sw, const gchar *snapshot, const gchar *tag, GError *
   molt_journal_set_string (sw->journal, "old-image", sw->old_image);
   molt_journal_set_string (sw->journal, "old-initrd", sw->old_initrd);
   molt_journal_set_string (sw->journal, "old-append", sw->old_append);
-  sw->live_xml = virDomainGetXMLDesc (sw->dom, VIR_DOMAIN_XML_MIGRATABLE);
-  molt_journal_set_string (sw->journal, "live-xml", sw->live_xml);
   molt_journal_set_string (sw->journal, "expected-release", sw->expected_release);
-  /* A persistent domain's own definition, which a restart on the old
-   * kernel (or a revert) puts back. */
-  if (virDomainIsPersistent (sw->dom) == 1)
-    {
-      sw->inactive_xml = virDomainGetXMLDesc (sw->dom, VIR_DOMAIN_XML_INACTIVE);
-      molt_journal_set_string (sw->journal, "inactive-xml", sw->inactive_xml);
-    }
+  journal_definitions (sw);
   if (!molt_journal_set_state (sw->journal, MOLT_JOURNAL_IN_PROGRESS, error))
     {
       g_prefix_error (error, "cannot write the switch's journal: ");
@@ -1354,6 +1355,21 @@ molt_switch_run (const MoltSwitchOptions *o, JsonObject *report, GError **error)
                       error))
     return MOLT_SWITCH_NOTHING_DONE;
 
+  /* Only on request (the rollback layers need none): a live external
+   * snapshot, taken while the jobs still run so that its O(guest RAM) cost
+   * stays out of the freeze window; libvirt pauses the guest only for the
+   * last dirty pages. It works on UEFI domains too (docs/switch.md). */
+  if (o->snapshot == MOLT_SWITCH_SNAPSHOT_ALWAYS)
+    {
+      sw.snapshot = g_strdup (snapshot);
+      if (!begin_step (&sw, MOLT_SWITCH_STEP_SNAPSHOT, &cause)
+          || !molt_snapshot_external_create (
+              sw.dom, snapshot, "molt switch rollback point (before the freeze)", &cause))
+        return fail_and_roll_back (&sw, cause, error);
+      json_object_set_string_member (report, "snapshot", snapshot);
+      journal_definitions (&sw);
+    }
+
   if (!begin_step (&sw, MOLT_SWITCH_STEP_FREEZE, &cause))
     return fail_and_roll_back (&sw, cause, error);
   /* A failed freeze may have frozen some jobs: the rollback thaws them all
@@ -1366,18 +1382,6 @@ molt_switch_run (const MoltSwitchOptions *o, JsonObject *report, GError **error)
   if ((sw.jobs_before = call_job_list (client, &cause)) == NULL)
     return fail_and_roll_back (&sw, cause, error);
   molt_journal_set_array (sw.journal, "jobs-before", sw.jobs_before);
-
-  /* Only on request: it costs O(guest RAM) inside the freeze window, and
-   * the rollback layers need none (docs/switch.md). */
-  if (o->snapshot == MOLT_SWITCH_SNAPSHOT_ALWAYS)
-    {
-      sw.snapshot = g_strdup (snapshot);
-      if (!begin_step (&sw, MOLT_SWITCH_STEP_SNAPSHOT, &cause)
-          || !molt_snapshot_create (sw.dom, snapshot, "molt switch rollback point (jobs frozen)",
-                                    &cause))
-        return fail_and_roll_back (&sw, cause, error);
-      json_object_set_string_member (report, "snapshot", snapshot);
-    }
 
   if (!begin_step (&sw, MOLT_SWITCH_STEP_CHECKPOINT, &cause))
     return fail_and_roll_back (&sw, cause, error);

@@ -10,6 +10,8 @@
 #  - the new kernel cannot boot (an initrd that cannot mount the root):
 #    after the boot timeout the domain restarts on the old kernel, whose
 #    boot restores the job from its images (layer 3);
+#  - the new kernel hangs and the domain cannot be restarted (its disk
+#    overlay moved away): the external snapshot is reverted (layer 4);
 #  - the orchestrator is SIGKILLed mid-switch: molt rollback undoes it;
 #    killed again after the kexec, molt switch --resume finishes it.
 source "$(dirname "$0")/../testbed/vm-test.sh"
@@ -127,6 +129,37 @@ set -e
 assert_contains "$out" "did not bring the agent back within 60 s"
 assert_contains "$out" "Rolled back (restarted on the old kernel)"
 assert_rolled_back "unbootable kernel"
+BEFORE=$(seq_capture)
+
+# --- layer 4, the last resort: a snapshot was asked for (--snapshot
+#     always: a live external one, taken before the freeze; UEFI domains
+#     too) and every other way back is blocked: the new kernel hangs and
+#     the disk overlay the guest writes to is moved away, so the restart on
+#     the old kernel cannot start the domain. molt reverts the snapshot
+#     itself (libvirt 9.0 cannot): memory and disks as before the freeze ---
+log=$(mktemp)
+"$MOLT" -c "$MOLT_TEST_URI" --json --timeout 30 switch "$dom" --snapshot always --boot-timeout 30 \
+  --kernel "/boot/vmlinuz-$k_new" --initrd "/boot/initrd.img-$k_old" >"$log.json" 2>"$log" &
+pid=$!
+for i in $(seq 1 240); do
+  grep -q 'restore: waiting' "$log" && break
+  sleep 0.5
+done
+grep -q 'restore: waiting' "$log" || { cat "$log" >&2; testbed_die "the switch never reached the restore step"; }
+overlay=$(ls "$MOLT_TESTBED_ROOT/$dom"/disk.molt-switch-*.qcow2)
+mv "$overlay" "$overlay.away"
+set +e
+wait "$pid"
+rc=$?
+set -e
+[ "$rc" = 4 ] || { cat "$log" >&2; testbed_die "layer 4: exit $rc, expected 4"; }
+assert_contains "$(cat "$log")" "Rolled back (snapshot reverted)"
+assert_json "$(cat "$log.json")" way-back "snapshot reverted"
+rm -f "$overlay.away" "$log" "$log.json"
+left=$(ls "$MOLT_TESTBED_ROOT/$dom" | grep molt-switch || true)
+[ -z "$left" ] || testbed_die "the reverted snapshot left files: $left"
+[ -z "$(virsh_t snapshot-list --name "$dom" | sed '/^$/d')" ] || testbed_die "the reverted snapshot is still listed"
+assert_rolled_back "layer 4: snapshot reverted"
 BEFORE=$(seq_capture)
 
 # --- the orchestrator killed in the middle of the switch ---

@@ -374,32 +374,6 @@ test_refuses_over_unresolved_journal (void)
   CU_ASSERT_EQUAL (journal_state (), MOLT_JOURNAL_ROLLED_BACK);
   CU_ASSERT_STRING_EQUAL (fake_guest_job_state (r.guest), "running");
   run_clear (&r);
-
-  /* --snapshot always on a UEFI domain: libvirt takes no internal snapshot
-   * of pflash firmware, so the switch refuses before the freeze. */
-  {
-    g_autoptr (virConnect) conn = virConnectOpen (URI);
-    g_autoptr (virDomain) uefi = virDomainDefineXML (
-        conn, "<domain type='test'><name>uefi</name><memory>65536</memory>"
-              "<os><type>hvm</type><loader readonly='yes' type='pflash'>/usr/share/OVMF/"
-              "OVMF_CODE_4M.fd</loader></os></domain>");
-    CU_ASSERT_PTR_NOT_NULL_FATAL (uefi);
-    CU_ASSERT_EQUAL (virDomainCreate (uefi), 0);
-    run_init (&r);
-    r.o.domain = "uefi";
-    r.o.snapshot = MOLT_SWITCH_SNAPSHOT_ALWAYS;
-    CU_ASSERT_EQUAL (molt_switch_run (&r.o, r.report, &r.error), MOLT_SWITCH_NOTHING_DONE);
-    CU_ASSERT_PTR_NOT_NULL_FATAL (r.error);
-    CU_ASSERT_STRING_EQUAL (r.error->message,
-                            "preflight: --snapshot always: domain 'uefi' boots from pflash (UEFI) "
-                            "firmware, and libvirt takes no internal snapshot of such a domain; "
-                            "switch without one (--snapshot never, the default): the rollback "
-                            "layers need none");
-    CU_ASSERT_EQUAL (fake_guest_calls (r.guest, "freeze"), 0);
-    run_clear (&r);
-    virDomainDestroy (uefi);
-    virDomainUndefine (uefi);
-  }
 }
 
 /* A preflight that fails changes nothing: no journal, no freeze, no
@@ -442,32 +416,6 @@ test_preflight_refusals (void)
                                 "nothing was frozen");
   CU_ASSERT_STRING_EQUAL (fake_guest_job_state (r.guest), "running");
   run_clear (&r);
-
-  /* --snapshot always on a UEFI domain: libvirt takes no internal snapshot
-   * of pflash firmware, so the switch refuses before the freeze. */
-  {
-    g_autoptr (virConnect) conn = virConnectOpen (URI);
-    g_autoptr (virDomain) uefi = virDomainDefineXML (
-        conn, "<domain type='test'><name>uefi</name><memory>65536</memory>"
-              "<os><type>hvm</type><loader readonly='yes' type='pflash'>/usr/share/OVMF/"
-              "OVMF_CODE_4M.fd</loader></os></domain>");
-    CU_ASSERT_PTR_NOT_NULL_FATAL (uefi);
-    CU_ASSERT_EQUAL (virDomainCreate (uefi), 0);
-    run_init (&r);
-    r.o.domain = "uefi";
-    r.o.snapshot = MOLT_SWITCH_SNAPSHOT_ALWAYS;
-    CU_ASSERT_EQUAL (molt_switch_run (&r.o, r.report, &r.error), MOLT_SWITCH_NOTHING_DONE);
-    CU_ASSERT_PTR_NOT_NULL_FATAL (r.error);
-    CU_ASSERT_STRING_EQUAL (r.error->message,
-                            "preflight: --snapshot always: domain 'uefi' boots from pflash (UEFI) "
-                            "firmware, and libvirt takes no internal snapshot of such a domain; "
-                            "switch without one (--snapshot never, the default): the rollback "
-                            "layers need none");
-    CU_ASSERT_EQUAL (fake_guest_calls (r.guest, "freeze"), 0);
-    run_clear (&r);
-    virDomainDestroy (uefi);
-    virDomainUndefine (uefi);
-  }
 }
 
 static void

@@ -1,0 +1,35 @@
+/* Live external snapshots: every writable file disk gets a qcow2 overlay
+ * and the memory goes to a file while the domain runs (libvirt pauses it
+ * only for the last dirty pages). libvirt 9.0 takes them for any domain,
+ * UEFI (pflash) ones included, but neither reverts nor deletes them: molt
+ * does both, through libvirt's API.
+ *
+ * Files: the overlay of DIR/DISK.qcow2 is DIR/DISK.NAME.qcow2, the memory
+ * DIR/NAME.mem next to the first disk. Only the newest external snapshot
+ * can be reverted or deleted (one overlay deep): what a switch takes. */
+#pragma once
+
+#include <glib.h>
+#include <libvirt/libvirt.h>
+
+G_BEGIN_DECLS
+
+gboolean molt_snapshot_external_create (virDomainPtr dom, const gchar *name,
+                                        const gchar *description, GError **error);
+
+/* Whether snapshot NAME of dom is an external one (its memory in a file). */
+gboolean molt_snapshot_is_external (virDomainPtr dom, const gchar *name);
+
+/* Puts the domain back as it was at the snapshot: destroys it, restores
+ * the memory file onto the disks as they were then (the overlays are
+ * dropped: what was written since is gone, as with any revert) and puts a
+ * persistent domain's definition back. The snapshot is gone afterwards. */
+gboolean molt_snapshot_external_revert (virDomainPtr dom, const gchar *name, GError **error);
+
+/* Forgets the snapshot and keeps what the domain did since: each overlay
+ * is committed into its disk while the domain runs (active block commit,
+ * then a pivot back to the disk), then the overlays, the memory file and
+ * libvirt's record are removed. */
+gboolean molt_snapshot_external_delete (virDomainPtr dom, const gchar *name, GError **error);
+
+G_END_DECLS
