@@ -1,10 +1,12 @@
 #!/bin/bash
 # Benchmark: does guest RAM cost downtime? The same 64 MiB job switched by
 # kexec in a 512 MiB guest and in a 4 GiB guest with 0 to 3 GiB of its RAM
-# touched (by a process outside the managed jobs), once without a whole-VM
-# snapshot (molt's default, the rollback layers) and once with an internal
-# snapshot with memory inside the freeze window (`--snapshot always`, what
-# every switch paid before), side by side in one run.
+# touched (by a process outside the managed jobs), side by side in one run:
+#   never   molt's default: no whole-VM snapshot, the rollback layers;
+#   always  --snapshot always: a live external snapshot before the freeze;
+#   before  with MOLT_BEFORE set to an older molt binary, its --snapshot
+#           always (an internal snapshot with memory inside the freeze
+#           window, what every switch paid before the rollback layers).
 #   meson test -C build --benchmark guest-ram   (or: bash tests/bench/guest-ram-bench.sh)
 # Downtime is the job's own largest gap between its 10 ms ticks
 # (molt-bench-hog). Writes CSV to $MOLT_BENCH_CSV (default
@@ -21,8 +23,8 @@ read -r -a kernels <"$MOLT_GUEST_DIR/kernels"
 csv=${MOLT_BENCH_CSV:-$PWD/guest-ram-bench.csv}
 job_mib=${MOLT_BENCH_JOB_MIB:-64}
 # GUEST_MIB:TOUCHED_MIB points, in order.
-points=${MOLT_BENCH_POINTS:-512:0 4096:0 4096:1024 4096:2048 4096:3072}
-modes=${MOLT_BENCH_MODES:-never always}
+points=${MOLT_BENCH_POINTS:-512:0 4096:0 4096:1024 4096:3072}
+modes=${MOLT_BENCH_MODES:-never always${MOLT_BEFORE:+ before}}
 # Each point and mode this many times, interleaved; the table shows medians
 # (one switch's downtime varies by seconds on a shared host).
 repeat=${MOLT_BENCH_REPEAT:-3}
@@ -36,8 +38,9 @@ hog_gap() { hog_status "$1" | sed -n 's/.*max_gap_s=\([0-9.]*\).*/\1/p'; }
 # (touching gigabytes takes a while under TCG).
 wait_status() {
   local path=$1 i
+  # guest_run succeeds whatever the command's status: grep its output here.
   for i in $(seq 1 600); do
-    guest_run grep -q ticks= "$path" 2>/dev/null && return 0
+    guest_run cat "$path" 2>/dev/null | grep -q ticks= && return 0
     sleep 1
   done
   testbed_die "no status in $path after 600 s"
@@ -81,8 +84,11 @@ for point in $points; do
       sleep 2
       used=$(used_mib)
       target=$(other_kernel)
-      report=$(m --json --timeout 120 switch "$dom" --snapshot "$mode" --checkpoint-timeout 900 \
-                 --kernel "/boot/vmlinuz-$target" --initrd "/boot/initrd.img-$target" 2>/dev/null)
+      molt=$MOLT snapshot=$mode
+      if [ "$mode" = before ]; then molt=$MOLT_BEFORE snapshot=always; fi
+      report=$("$molt" -c "$MOLT_TEST_URI" --json --timeout 120 switch "$dom" --snapshot "$snapshot" \
+                 --checkpoint-timeout 900 --kernel "/boot/vmlinuz-$target" \
+                 --initrd "/boot/initrd.img-$target" 2>/dev/null)
       assert_json "$report" result committed
       sleep 2
       gap=$(hog_gap "$name")
