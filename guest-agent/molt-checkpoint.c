@@ -9,8 +9,9 @@
 #include "molt-checkpoint.h"
 #include "molt-protocol-error.h"
 
-#define MOLT_CRIU_DUMP_LOG    "dump.log"
-#define MOLT_CRIU_RESTORE_LOG "restore.log"
+#define MOLT_CRIU_DUMP_LOG     "dump.log"
+#define MOLT_CRIU_PRE_DUMP_LOG "pre-dump.log"
+#define MOLT_CRIU_RESTORE_LOG  "restore.log"
 
 /* CRIU's first error line says why (a full disk: "... No space left on
  * device"); its last one what failed ("Dumping FAILED."): both, when they
@@ -105,12 +106,57 @@ molt_checkpoint_dump (gint pid, const gchar *images_dir, GError **error)
   /* The tree stays as it was (stopped: CRIU puts a stopped task back
    * stopped), so a switch that fails before its kexec only has to thaw it. */
   criu_local_set_leave_running (opts, true);
+  /* After a pre-dump only the pages written since are dumped here (CRIU
+   * tracks them with the kernel's soft-dirty bits); the restore reads the
+   * rest through the "parent" link CRIU leaves in images_dir. */
+  {
+    g_autofree gchar *pre = molt_checkpoint_pre_dump_dir (images_dir);
+    g_autofree gchar *inventory = g_build_filename (pre, "inventory.img", NULL);
+    g_autofree gchar *base = g_path_get_basename (pre);
+    g_autofree gchar *parent = g_build_filename ("..", base, NULL);
+    if (g_file_test (inventory, G_FILE_TEST_EXISTS))
+      {
+        criu_local_set_track_mem (opts, true);
+        criu_local_set_parent_images (opts, parent);
+      }
+  }
   ret = criu_local_dump (opts);
   criu_local_free_opts (opts);
   close (dir_fd);
   if (ret < 0)
     {
       set_criu_error (error, "dump", ret, images_dir, MOLT_CRIU_DUMP_LOG);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gchar *
+molt_checkpoint_pre_dump_dir (const gchar *images_dir)
+{
+  return g_strconcat (images_dir, ".pre", NULL);
+}
+
+gboolean
+molt_checkpoint_pre_dump (gint pid, const gchar *images_dir, GError **error)
+{
+  g_autofree gchar *pre = molt_checkpoint_pre_dump_dir (images_dir);
+  gint dir_fd = -1, ret;
+  criu_opts *opts = new_opts (pre, MOLT_CRIU_PRE_DUMP_LOG, &dir_fd, error);
+
+  if (opts == NULL)
+    return FALSE;
+  criu_local_set_pid (opts, pid);
+  criu_local_set_track_mem (opts, true);
+  /* READ: the tree is stopped only to list its memory and reset the dirty
+   * bits; the pages are read while it runs on. */
+  criu_local_set_pre_dump_mode (opts, CRIU_PRE_DUMP_READ);
+  ret = criu_local_pre_dump (opts);
+  criu_local_free_opts (opts);
+  close (dir_fd);
+  if (ret < 0)
+    {
+      set_criu_error (error, "pre-dump", ret, pre, MOLT_CRIU_PRE_DUMP_LOG);
       return FALSE;
     }
   return TRUE;

@@ -11,6 +11,11 @@ G_BEGIN_DECLS
 
 /* Dumps the tree rooted at pid (a PID namespace init) and kills it. */
 gboolean molt_checkpoint_dump (gint pid, const gchar *images_dir, GError **error);
+/* Copies the tree's memory while it runs (CRIU pre-dump) into
+ * IMAGES_DIR.pre, so that the dump into IMAGES_DIR, later, in the freeze,
+ * writes only the pages changed since. */
+gboolean molt_checkpoint_pre_dump (gint pid, const gchar *images_dir, GError **error);
+gchar *molt_checkpoint_pre_dump_dir (const gchar *images_dir);
 /* Restores the tree; returns the new host PID of its root, or -1. The tree
  * comes back as it was dumped (stopped, if it was frozen). */
 gint molt_checkpoint_restore (const gchar *images_dir, GError **error);

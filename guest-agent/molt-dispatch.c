@@ -20,7 +20,9 @@ static const MoltCommand commands[] = {
    * refuses while a dump runs: CRIU holds the jobs then. */
   { "thaw", molt_command_thaw, ANYTIME, NULL },
   { "fsfreeze-status", molt_command_fsfreeze_status, ANYTIME, NULL },
-  /* Writes images: never to a frozen filesystem. */
+  /* Writes images: never to a frozen filesystem. pre-dump copies the
+   * running jobs' memory before the freeze. */
+  { "pre-dump", NULL, MOLT_COMMAND_FLAG_NONE, molt_command_pre_dump },
   { "checkpoint", NULL, MOLT_COMMAND_FLAG_ALLOWED_WHILE_JOBS_FROZEN, molt_command_checkpoint },
   { "kexec", NULL, MOLT_COMMAND_FLAG_ALLOWED_WHILE_JOBS_FROZEN, molt_command_kexec },
   { "images-drop", molt_command_images_drop, MOLT_COMMAND_FLAG_NONE, NULL },

@@ -60,6 +60,7 @@ void molt_command_freeze (MoltAgent *agent, JsonObject *args, MoltCall *call);
 JsonNode *molt_command_thaw (MoltAgent *agent, JsonObject *args, GError **error);
 JsonNode *molt_command_fsfreeze_status (MoltAgent *agent, JsonObject *args, GError **error);
 void molt_command_checkpoint (MoltAgent *agent, JsonObject *args, MoltCall *call);
+void molt_command_pre_dump (MoltAgent *agent, JsonObject *args, MoltCall *call);
 void molt_command_kexec (MoltAgent *agent, JsonObject *args, MoltCall *call);
 JsonNode *molt_command_images_drop (MoltAgent *agent, JsonObject *args, GError **error);
 JsonNode *molt_command_images_logs (MoltAgent *agent, JsonObject *args, GError **error);

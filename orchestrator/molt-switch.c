@@ -1317,6 +1317,48 @@ kexec_reply_lost (MoltSwitch *sw, const GError *cause)
   return TRUE;
 }
 
+/* CRIU copies the running jobs' memory now, so that the checkpoint in the
+ * freeze window writes only what changed since (for a job that writes
+ * little of its memory, most of the dump leaves the freeze window). Only
+ * an optimisation: whatever fails here is a warning, and the checkpoint
+ * dumps those jobs whole. */
+static void
+pre_dump (MoltSwitch *sw, MoltAgentClient *client, const gchar *tag)
+{
+  g_autoptr (JsonObject) args = json_object_new ();
+  g_autoptr (JsonNode) reply = NULL;
+  g_autoptr (GError) local_error = NULL;
+  JsonArray *entries;
+
+  json_object_set_string_member (args, "tag", tag);
+  molt_agent_client_set_timeout (client, sw->o->checkpoint_timeout_s * 1000);
+  reply = molt_agent_client_call (client, "pre-dump", args, &local_error);
+  molt_agent_client_set_timeout (client, sw->o->agent_timeout_s * 1000);
+  entries = reply != NULL ? molt_reply_as_array (reply, "pre-dump", &local_error) : NULL;
+  for (guint i = 0; entries != NULL && i < json_array_get_length (entries); i++)
+    {
+      g_autofree gchar *what = g_strdup_printf ("pre-dump[%u]", i);
+      JsonObject *entry = molt_reply_array_object (entries, what, i, &local_error);
+      const gchar *name = NULL, *why = NULL;
+
+      if (entry == NULL || !molt_reply_get_string (entry, what, "name", 0, &name, &local_error)
+          || !molt_reply_get_string (entry, what, "error", MOLT_REPLY_OPTIONAL, &why, &local_error))
+        break;
+      if (why != NULL)
+        {
+          g_autoptr (GError) job_error
+              = g_error_new (MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED,
+                             "job %s will be dumped whole in the freeze: %s", name, why);
+          warn (sw, "pre-dump", job_error);
+        }
+    }
+  if (local_error != NULL)
+    {
+      g_prefix_error (&local_error, "the jobs will be dumped whole in the freeze: ");
+      warn (sw, "pre-dump", local_error);
+    }
+}
+
 MoltSwitchResult
 molt_switch_run (const MoltSwitchOptions *o, JsonObject *report, GError **error)
 {
@@ -1369,6 +1411,10 @@ molt_switch_run (const MoltSwitchOptions *o, JsonObject *report, GError **error)
       json_object_set_string_member (report, "snapshot", snapshot);
       journal_definitions (&sw);
     }
+
+  if (!begin_step (&sw, MOLT_SWITCH_STEP_PRE_DUMP, &cause))
+    return fail_and_roll_back (&sw, cause, error);
+  pre_dump (&sw, client, stamp);
 
   if (!begin_step (&sw, MOLT_SWITCH_STEP_FREEZE, &cause))
     return fail_and_roll_back (&sw, cause, error);

@@ -180,6 +180,7 @@ static const AgentCall calls[] = {
   { "preflight", "info", 1 },
   { "preflight", "switch-preflight", 1 },
   { "preflight", "job-list", 1 },
+  { "pre-dump", "pre-dump", 1 },
   { "freeze", "freeze", 1 },
   { "freeze", "job-list", 2 },
   { "checkpoint", "checkpoint", 1 },
