@@ -8,6 +8,7 @@
 #include <libvirt/virterror.h>
 
 #include "molt-host-error.h"
+#include "molt-libvirt.h"
 #include "molt-snapshot-external.h"
 #include "molt-snapshot.h"
 
@@ -276,22 +277,20 @@ record_clear (Record *r)
   g_clear_pointer (&r->inactive_def, g_free);
 }
 
+/* Reads the record from the snapshot's XML (as libvirt gives it). */
 static gboolean
-record_load (virDomainPtr dom, const gchar *name, Record *r, GError **error)
+record_parse (const gchar *xml, const gchar *name, Record *r, GError **error)
 {
-  const gchar *dom_name = virDomainGetName (dom);
   const gchar *disks_end;
 
-  r->xml = snapshot_xml (dom, name, error);
-  if (r->xml == NULL)
-    return FALSE;
+  r->xml = g_strdup (xml);
   r->live_def = element_as_domain (r->xml, "domain");
   r->inactive_def = element_as_domain (r->xml, "inactiveDomain");
   disks_end = strstr (r->xml, "</disks>");
   if (r->live_def == NULL || disks_end == NULL)
     {
       g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED,
-                   "snapshot '%s' of domain '%s' records no domain or disks", name, dom_name);
+                   "snapshot '%s' records no domain or disks", name);
       return FALSE;
     }
   {
@@ -304,8 +303,7 @@ record_load (virDomainPtr dom, const gchar *name, Record *r, GError **error)
   if (r->overlays.memory_file == NULL || r->overlays.disks->len == 0)
     {
       g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED,
-                   "snapshot '%s' of domain '%s' is not an external snapshot with memory", name,
-                   dom_name);
+                   "snapshot '%s' is not an external snapshot with memory", name);
       return FALSE;
     }
   return TRUE;
@@ -350,10 +348,14 @@ static gboolean
 forget_metadata (virDomainPtr dom, const gchar *name, GError **error)
 {
   const gchar *dom_name = virDomainGetName (dom);
-  g_autoptr (virDomainSnapshot) snap = virDomainSnapshotLookupByName (dom, name, 0);
+  g_autoptr (virDomainSnapshot) snap = NULL;
+
+  /* A transient domain destroyed and restored has no record of it. */
+  virResetLastError ();
+  snap = virDomainSnapshotLookupByName (dom, name, 0);
 
   if (snap == NULL)
-    return TRUE; /* a transient domain restored anew has no record of it */
+    return TRUE;
   if (virDomainSnapshotDelete (snap, VIR_DOMAIN_SNAPSHOT_DELETE_METADATA_ONLY) < 0)
     {
       g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED,
@@ -363,18 +365,24 @@ forget_metadata (virDomainPtr dom, const gchar *name, GError **error)
   return TRUE;
 }
 
-gboolean
-molt_snapshot_external_revert (virDomainPtr dom, const gchar *name, GError **error)
+gchar *
+molt_snapshot_external_xml (virDomainPtr dom, const gchar *name, GError **error)
 {
-  virConnectPtr conn = virDomainGetConnect (dom);
-  g_autofree gchar *dom_name = g_strdup (virDomainGetName (dom));
-  gboolean persistent = virDomainIsPersistent (dom) == 1;
+  return snapshot_xml (dom, name, error);
+}
+
+gboolean
+molt_snapshot_external_revert_from (virConnectPtr conn, const gchar *dom_name, const gchar *name,
+                                    const gchar *xml, GError **error)
+{
+  g_autoptr (virDomain) dom = NULL;
   Record r = { 0 };
   gboolean ok = FALSE;
 
-  if (!record_load (dom, name, &r, error))
+  if (!record_parse (xml, name, &r, error))
     goto out;
-  if (virDomainIsActive (dom) == 1 && virDomainDestroy (dom) < 0)
+  dom = virDomainLookupByName (conn, dom_name);
+  if (dom != NULL && virDomainIsActive (dom) == 1 && virDomainDestroy (dom) < 0)
     {
       g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED,
                    "cannot stop domain '%s' to revert it to snapshot '%s': %s", dom_name, name,
@@ -382,8 +390,9 @@ molt_snapshot_external_revert (virDomainPtr dom, const gchar *name, GError **err
       goto out;
     }
   /* The memory file with the disks as they were at the snapshot (the
-   * <domain> it recorded): the overlays are left out of the chain. The
-   * domain keeps its name and UUID, so dom still finds it. */
+   * <domain> it recorded): the overlays are left out of the chain. This
+   * works whether or not libvirt still knows the domain (a transient one
+   * is gone once destroyed): the domain comes back with its name and UUID. */
   if (virDomainRestoreFlags (conn, r.overlays.memory_file, r.live_def, VIR_DOMAIN_SAVE_RUNNING) < 0)
     {
       g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED,
@@ -391,7 +400,8 @@ molt_snapshot_external_revert (virDomainPtr dom, const gchar *name, GError **err
                    name, r.overlays.memory_file, last_error ());
       goto out;
     }
-  if (persistent && r.inactive_def != NULL)
+  /* A persistent domain's snapshot also recorded its definition. */
+  if (r.inactive_def != NULL)
     {
       virDomainPtr defined = virDomainDefineXML (conn, r.inactive_def);
       if (defined == NULL)
@@ -404,10 +414,22 @@ molt_snapshot_external_revert (virDomainPtr dom, const gchar *name, GError **err
         }
       virDomainFree (defined);
     }
-  ok = forget_metadata (dom, name, error) && remove_files (&r, error);
+  g_clear_pointer (&dom, virDomainFree);
+  dom = virDomainLookupByName (conn, dom_name);
+  ok = (dom == NULL || forget_metadata (dom, name, error)) && remove_files (&r, error);
 out:
   record_clear (&r);
   return ok;
+}
+
+gboolean
+molt_snapshot_external_revert (virDomainPtr dom, const gchar *name, GError **error)
+{
+  g_autofree gchar *xml = snapshot_xml (dom, name, error);
+
+  return xml != NULL
+         && molt_snapshot_external_revert_from (virDomainGetConnect (dom), virDomainGetName (dom),
+                                                name, xml, error);
 }
 
 /* Commits the overlay of disk TARGET into its base and pivots back to it. */
@@ -490,12 +512,13 @@ redefine_on_bases (virDomainPtr dom, Record *r, GError **error)
 }
 
 gboolean
-molt_snapshot_external_delete (virDomainPtr dom, const gchar *name, GError **error)
+molt_snapshot_external_delete_from (virDomainPtr dom, const gchar *name, const gchar *xml,
+                                    GError **error)
 {
   Record r = { 0 };
   gboolean ok = FALSE;
 
-  if (!record_load (dom, name, &r, error))
+  if (!record_parse (xml, name, &r, error))
     goto out;
   if (virDomainIsActive (dom) != 1)
     {
@@ -513,4 +536,12 @@ molt_snapshot_external_delete (virDomainPtr dom, const gchar *name, GError **err
 out:
   record_clear (&r);
   return ok;
+}
+
+gboolean
+molt_snapshot_external_delete (virDomainPtr dom, const gchar *name, GError **error)
+{
+  g_autofree gchar *xml = snapshot_xml (dom, name, error);
+
+  return xml != NULL && molt_snapshot_external_delete_from (dom, name, xml, error);
 }

@@ -26,10 +26,22 @@ gboolean molt_snapshot_is_external (virDomainPtr dom, const gchar *name);
  * persistent domain's definition back. The snapshot is gone afterwards. */
 gboolean molt_snapshot_external_revert (virDomainPtr dom, const gchar *name, GError **error);
 
+/* The snapshot's XML as libvirt records it (memory file, overlays, the
+ * domain's definitions from before): what a revert needs when libvirt no
+ * longer has it (a transient domain's snapshots go with its destroy). */
+gchar *molt_snapshot_external_xml (virDomainPtr dom, const gchar *name, GError **error);
+/* The same revert from that XML, for the domain named DOM_NAME on conn,
+ * running, shut off, or gone. */
+gboolean molt_snapshot_external_revert_from (virConnectPtr conn, const gchar *dom_name,
+                                             const gchar *name, const gchar *xml, GError **error);
+
 /* Forgets the snapshot and keeps what the domain did since: each overlay
  * is committed into its disk while the domain runs (active block commit,
  * then a pivot back to the disk), then the overlays, the memory file and
  * libvirt's record are removed. */
 gboolean molt_snapshot_external_delete (virDomainPtr dom, const gchar *name, GError **error);
+/* The same from the snapshot's XML (molt_snapshot_external_xml). */
+gboolean molt_snapshot_external_delete_from (virDomainPtr dom, const gchar *name, const gchar *xml,
+                                             GError **error);
 
 G_END_DECLS

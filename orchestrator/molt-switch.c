@@ -56,7 +56,8 @@ typedef struct
   gint64 frozen_host_us;         /* host monotonic time of the freeze's reply */
   /* What the way back needs; from the run itself or from the journal. */
   gchar *snapshot;
-  gchar *tag; /* the checkpoint images' directory in the guest */
+  gchar *snapshot_xml; /* libvirt's record of it, which a destroy may drop */
+  gchar *tag;          /* the checkpoint images' directory in the guest */
   gchar *old_boot;
   gchar *old_release;
   gchar *expected_release; /* what the new kernel reports; NULL: unknown */
@@ -84,6 +85,7 @@ switch_clear (MoltSwitch *sw)
   g_clear_pointer (&sw->live_xml, g_free);
   g_clear_pointer (&sw->expected_release, g_free);
   g_clear_pointer (&sw->snapshot, g_free);
+  g_clear_pointer (&sw->snapshot_xml, g_free);
   g_clear_pointer (&sw->tag, g_free);
   g_clear_pointer (&sw->journal, molt_journal_free);
   g_clear_pointer (&sw->channel_lock, molt_domain_lock_release);
@@ -237,6 +239,7 @@ switch_load (MoltSwitch *sw, const gchar *operation, GError **error)
       return FALSE;
     }
   sw->snapshot = g_strdup (molt_journal_get_string (sw->journal, "snapshot"));
+  sw->snapshot_xml = g_strdup (molt_journal_get_string (sw->journal, "snapshot-xml"));
   sw->tag = g_strdup (molt_journal_get_string (sw->journal, "tag"));
   sw->old_boot = g_strdup (molt_journal_get_string (sw->journal, "old-boot-id"));
   sw->old_release = g_strdup (molt_journal_get_string (sw->journal, "old-release"));
@@ -439,6 +442,26 @@ drop_images (MoltSwitch *sw, MoltAgentClient *client)
       return;
     }
   json_object_set_int_member (sw->report, "images-removed-bytes", bytes);
+}
+
+/* The snapshot is no longer needed: an external one is merged back into
+ * the disks (from the journaled record, which a transient domain's destroy
+ * cannot take), an internal one deleted. */
+static gboolean
+drop_snapshot (MoltSwitch *sw, GError **error)
+{
+  if (sw->snapshot_xml != NULL)
+    return molt_snapshot_external_delete_from (sw->dom, sw->snapshot, sw->snapshot_xml, error);
+  if (!molt_snapshot_exists (sw->dom, sw->snapshot))
+    return TRUE;
+  return molt_snapshot_delete (sw->dom, sw->snapshot, error);
+}
+
+/* A revert used the snapshot up; every other way back leaves it to drop. */
+static gboolean
+way_kept_snapshot (const gchar *way)
+{
+  return g_strcmp0 (way, "snapshot reverted") != 0;
 }
 
 /* Whether the boot the switch started from still runs: then the jobs'
@@ -663,7 +686,7 @@ rollback (MoltSwitch *sw, guint first_wait_s, GError **error)
   if (client == NULL)
     {
       if (sw->snapshot == NULL || !ensure_connected (sw, error)
-          || !molt_snapshot_exists (sw->dom, sw->snapshot))
+          || (sw->snapshot_xml == NULL && !molt_snapshot_exists (sw->dom, sw->snapshot)))
         {
           if (error != NULL && *error == NULL)
             g_propagate_error (error, g_steal_pointer (&layer_error));
@@ -672,9 +695,17 @@ rollback (MoltSwitch *sw, guint first_wait_s, GError **error)
       warn (sw, "rollback", layer_error);
       way = "snapshot reverted";
       progress (sw, "rollback: reverting to snapshot %s", sw->snapshot);
-      if (!molt_snapshot_revert (sw->dom, sw->snapshot, error))
+      if (sw->snapshot_xml != NULL)
+        {
+          /* External (molt's own revert, from the journaled record): it
+           * puts the definition from the snapshot back itself. */
+          if (!molt_snapshot_external_revert_from (sw->conn, sw->name, sw->snapshot,
+                                                   sw->snapshot_xml, error))
+            return FALSE;
+        }
+      else if (!molt_snapshot_revert (sw->dom, sw->snapshot, error))
         return FALSE;
-      if (sw->inactive_xml != NULL)
+      if (sw->snapshot_xml == NULL && sw->inactive_xml != NULL)
         {
           /* The persistent definition goes back to the old kernel too. */
           virDomainPtr defined = virDomainDefineXML (sw->conn, sw->inactive_xml);
@@ -724,10 +755,10 @@ rollback (MoltSwitch *sw, guint first_wait_s, GError **error)
       return FALSE;
     }
   drop_images (sw, client);
-  if (sw->snapshot != NULL && !sw->o->keep_snapshot && molt_snapshot_exists (sw->dom, sw->snapshot))
+  if (sw->snapshot != NULL && !sw->o->keep_snapshot && way_kept_snapshot (way))
     {
       g_autoptr (GError) delete_error = NULL;
-      if (!molt_snapshot_delete (sw->dom, sw->snapshot, &delete_error))
+      if (!drop_snapshot (sw, &delete_error))
         warn (sw, "rollback", delete_error);
     }
   end_step (sw);
@@ -1026,8 +1057,7 @@ finish_switch (MoltSwitch *sw, GError **error)
       warn (sw, "commit", journal_error);
     }
   else if (sw->snapshot != NULL && !sw->o->keep_snapshot
-           && (!ensure_connected (sw, &cause)
-               || !molt_snapshot_delete (sw->dom, sw->snapshot, &cause)))
+           && (!ensure_connected (sw, &cause) || !drop_snapshot (sw, &cause)))
     {
       warn (sw, "commit", cause);
       g_clear_error (&cause);
@@ -1409,6 +1439,12 @@ molt_switch_run (const MoltSwitchOptions *o, JsonObject *report, GError **error)
               sw.dom, snapshot, "molt switch rollback point (before the freeze)", &cause))
         return fail_and_roll_back (&sw, cause, error);
       json_object_set_string_member (report, "snapshot", snapshot);
+      /* Kept: a transient domain's snapshots go with its destroy, and the
+       * last layer reverts from this record. */
+      sw.snapshot_xml = molt_snapshot_external_xml (sw.dom, snapshot, &cause);
+      if (sw.snapshot_xml == NULL)
+        return fail_and_roll_back (&sw, cause, error);
+      molt_journal_set_string (sw.journal, "snapshot-xml", sw.snapshot_xml);
       journal_definitions (&sw);
     }
 
