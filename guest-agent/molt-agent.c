@@ -25,6 +25,7 @@ struct _MoltAgent
   GHashTable *exits_while_dumping; /* name -> wait status */
   guint kexec_id;                  /* the loaded kernel's execution, due soon */
   gboolean kexec_loading;          /* kexec -l runs; a thaw calls the switch off */
+  gchar *kexec_preloaded; /* what kexec-load loaded, not yet due (kernel, initrd, append) */
 };
 
 struct _MoltCall
@@ -80,6 +81,7 @@ molt_agent_free (MoltAgent *agent)
     g_source_remove (agent->auto_thaw_id);
   if (agent->kexec_id != 0)
     g_source_remove (agent->kexec_id);
+  g_free (agent->kexec_preloaded);
   molt_fs_thaw_all (agent->frozen_mounts);
   g_strfreev (agent->frozen_mounts);
   g_free (agent->busy);
@@ -468,9 +470,30 @@ molt_agent_end_kexec_load (MoltAgent *agent)
   return still_wanted;
 }
 
+void
+molt_agent_set_kexec_preloaded (MoltAgent *agent, const gchar *what)
+{
+  g_free (agent->kexec_preloaded);
+  agent->kexec_preloaded = g_strdup (what);
+}
+
+gboolean
+molt_agent_take_kexec_preloaded (MoltAgent *agent, const gchar *what)
+{
+  if (agent->kexec_preloaded == NULL || g_strcmp0 (agent->kexec_preloaded, what) != 0)
+    return FALSE;
+  g_clear_pointer (&agent->kexec_preloaded, g_free);
+  return TRUE;
+}
+
 gboolean
 molt_agent_cancel_kexec (MoltAgent *agent)
 {
+  if (agent->kexec_preloaded != NULL)
+    {
+      g_clear_pointer (&agent->kexec_preloaded, g_free);
+      return TRUE;
+    }
   if (agent->kexec_loading)
     {
       agent->kexec_loading = FALSE;

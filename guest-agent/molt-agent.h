@@ -69,6 +69,11 @@ void molt_agent_schedule_kexec (MoltAgent *agent, guint delay_ms, GSourceFunc ru
  * called the switch off while it loaded). */
 void molt_agent_begin_kexec_load (MoltAgent *agent);
 gboolean molt_agent_end_kexec_load (MoltAgent *agent);
+/* A kernel loaded ahead (kexec-load, before the jobs freeze), described by
+ * WHAT: take says whether WHAT is the one loaded, and forgets it. A thaw
+ * cancels it like a kexec due (and the kernel is unloaded). */
+void molt_agent_set_kexec_preloaded (MoltAgent *agent, const gchar *what);
+gboolean molt_agent_take_kexec_preloaded (MoltAgent *agent, const gchar *what);
 gboolean molt_agent_cancel_kexec (MoltAgent *agent);
 gboolean molt_agent_kexec_pending (MoltAgent *agent);
 

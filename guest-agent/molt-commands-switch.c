@@ -19,8 +19,9 @@
 #include "molt-kernel-image.h"
 #include "molt-protocol-error.h"
 
-/* Time for the reply to reach the host before the kernel goes away. */
-#define MOLT_KEXEC_DELAY_MS 500
+/* Time for the reply to reach the host before the kernel goes away (a
+ * reply lost anyway makes the host wait for the new boot). */
+#define MOLT_KEXEC_DELAY_MS 200
 /* kexec -l reads and checks the image: seconds, not minutes. */
 #define MOLT_KEXEC_LOAD_TIMEOUT_S 120
 
@@ -209,6 +210,8 @@ typedef struct
   GSubprocess *proc;
   gchar *kernel;
   gchar *append;
+  gchar *what; /* kernel, initrd and command line: what a kexec-load loaded */
+  gboolean execute;
   guint timeout_id;
   gboolean timed_out;
 } KexecLoad;
@@ -260,7 +263,10 @@ kexec_loaded (GObject *source, GAsyncResult *result, gpointer data)
     molt_call_fail (load->call, error);
   else
     {
-      molt_agent_schedule_kexec (load->agent, MOLT_KEXEC_DELAY_MS, kexec_now);
+      if (load->execute)
+        molt_agent_schedule_kexec (load->agent, MOLT_KEXEC_DELAY_MS, kexec_now);
+      else
+        molt_agent_set_kexec_preloaded (load->agent, load->what);
       json_object_set_string_member (obj, "kernel", load->kernel);
       json_object_set_string_member (obj, "append", load->append);
       molt_call_return (load->call, json_node_init_object (json_node_alloc (), obj));
@@ -268,19 +274,24 @@ kexec_loaded (GObject *source, GAsyncResult *result, gpointer data)
   g_object_unref (load->proc);
   g_free (load->kernel);
   g_free (load->append);
+  g_free (load->what);
   g_free (load);
 }
 
 /* kexec {kernel, initrd?, append?}: load the new kernel (kexec -l, which
  * reads and checks the image: seconds on a slow disk, so off the main loop),
- * and execute it shortly after the reply has gone. */
-void
-molt_command_kexec (MoltAgent *agent, JsonObject *args, MoltCall *call)
+ * and execute it shortly after the reply has gone. If kexec-load already
+ * loaded the same kernel, initrd and command line, only the execution is
+ * left. kexec-load {the same}: the load alone, done while the jobs still
+ * run, so that the freeze window does not pay for it; a thaw unloads it. */
+static void
+kexec_command (MoltAgent *agent, JsonObject *args, MoltCall *call, gboolean execute)
 {
   g_autoptr (GSubprocess) proc = NULL;
   g_autofree gchar *append = NULL;
   g_autofree gchar *initrd_opt = NULL;
   g_autofree gchar *append_opt = NULL;
+  g_autofree gchar *what = NULL;
   const gchar *kernel, *initrd, *cmdline;
   GError *error = NULL;
   KexecLoad *load;
@@ -294,6 +305,18 @@ molt_command_kexec (MoltAgent *agent, JsonObject *args, MoltCall *call)
       return;
     }
   append = cmdline != NULL ? g_strdup (cmdline) : current_cmdline ();
+  what = g_strdup_printf ("%s\n%s\n%s", kernel, initrd != NULL ? initrd : "", append);
+  if (execute && molt_agent_take_kexec_preloaded (agent, what))
+    {
+      JsonObject *obj = json_object_new ();
+      molt_agent_schedule_kexec (agent, MOLT_KEXEC_DELAY_MS, kexec_now);
+      json_object_set_string_member (obj, "kernel", kernel);
+      json_object_set_string_member (obj, "append", append);
+      molt_call_return (call, json_node_init_object (json_node_alloc (), obj));
+      return;
+    }
+  /* kexec -l replaces whatever was loaded ahead. */
+  molt_agent_set_kexec_preloaded (agent, NULL);
   append_opt = g_strdup_printf ("--append=%s", append);
   initrd_opt = initrd != NULL ? g_strdup_printf ("--initrd=%s", initrd) : NULL;
   proc = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE, &error,
@@ -309,9 +332,23 @@ molt_command_kexec (MoltAgent *agent, JsonObject *args, MoltCall *call)
   load->proc = g_object_ref (proc);
   load->kernel = g_strdup (kernel);
   load->append = g_steal_pointer (&append);
+  load->what = g_steal_pointer (&what);
+  load->execute = execute;
   load->timeout_id = g_timeout_add_seconds_full (G_PRIORITY_DEFAULT, MOLT_KEXEC_LOAD_TIMEOUT_S,
                                                  kexec_load_timeout, load, NULL);
   molt_agent_set_busy (agent, "kexec");
   molt_agent_begin_kexec_load (agent);
   g_subprocess_communicate_utf8_async (proc, NULL, NULL, kexec_loaded, load);
+}
+
+void
+molt_command_kexec (MoltAgent *agent, JsonObject *args, MoltCall *call)
+{
+  kexec_command (agent, args, call, TRUE);
+}
+
+void
+molt_command_kexec_load (MoltAgent *agent, JsonObject *args, MoltCall *call)
+{
+  kexec_command (agent, args, call, FALSE);
 }

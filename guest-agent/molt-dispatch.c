@@ -25,6 +25,7 @@ static const MoltCommand commands[] = {
   { "pre-dump", NULL, MOLT_COMMAND_FLAG_NONE, molt_command_pre_dump },
   { "checkpoint", NULL, MOLT_COMMAND_FLAG_ALLOWED_WHILE_JOBS_FROZEN, molt_command_checkpoint },
   { "kexec", NULL, MOLT_COMMAND_FLAG_ALLOWED_WHILE_JOBS_FROZEN, molt_command_kexec },
+  { "kexec-load", NULL, MOLT_COMMAND_FLAG_NONE, molt_command_kexec_load },
   { "images-drop", molt_command_images_drop, MOLT_COMMAND_FLAG_NONE, NULL },
   { "images-logs", molt_command_images_logs, ANYTIME, NULL },
   { "images-verify", molt_command_images_verify, ANYTIME, NULL },

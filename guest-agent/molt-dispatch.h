@@ -62,6 +62,7 @@ JsonNode *molt_command_fsfreeze_status (MoltAgent *agent, JsonObject *args, GErr
 void molt_command_checkpoint (MoltAgent *agent, JsonObject *args, MoltCall *call);
 void molt_command_pre_dump (MoltAgent *agent, JsonObject *args, MoltCall *call);
 void molt_command_kexec (MoltAgent *agent, JsonObject *args, MoltCall *call);
+void molt_command_kexec_load (MoltAgent *agent, JsonObject *args, MoltCall *call);
 JsonNode *molt_command_images_drop (MoltAgent *agent, JsonObject *args, GError **error);
 JsonNode *molt_command_images_logs (MoltAgent *agent, JsonObject *args, GError **error);
 JsonNode *molt_command_images_verify (MoltAgent *agent, JsonObject *args, GError **error);

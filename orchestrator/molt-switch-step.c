@@ -11,8 +11,8 @@ static const MoltSwitchStepInfo steps[] = {
   [MOLT_SWITCH_STEP_PREFLIGHT]
   = { "preflight", "checking the domain, the agent, CRIU and the new kernel", FALSE },
   [MOLT_SWITCH_STEP_SNAPSHOT] = { "snapshot", "taking the whole-VM rollback point", FALSE },
-  [MOLT_SWITCH_STEP_PRE_DUMP]
-  = { "pre-dump", "copying the jobs' memory while they run (CRIU pre-dump)", FALSE },
+  [MOLT_SWITCH_STEP_PREPARE]
+  = { "prepare", "copying the jobs' memory and loading the new kernel while the jobs run", FALSE },
   [MOLT_SWITCH_STEP_FREEZE] = { "freeze", "stopping the jobs", FALSE },
   [MOLT_SWITCH_STEP_CHECKPOINT] = { "checkpoint", "dumping the jobs with CRIU", FALSE },
   [MOLT_SWITCH_STEP_SWITCH] = { "switch", "starting the new kernel", TRUE },

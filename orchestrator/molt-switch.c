@@ -1379,14 +1379,50 @@ pre_dump (MoltSwitch *sw, MoltAgentClient *client, const gchar *tag)
           g_autoptr (GError) job_error
               = g_error_new (MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED,
                              "job %s will be dumped whole in the freeze: %s", name, why);
-          warn (sw, "pre-dump", job_error);
+          warn (sw, "prepare", job_error);
         }
     }
   if (local_error != NULL)
     {
       g_prefix_error (&local_error, "the jobs will be dumped whole in the freeze: ");
-      warn (sw, "pre-dump", local_error);
+      warn (sw, "prepare", local_error);
     }
+}
+
+/* The new kernel loaded (kexec -l) while the jobs still run: the freeze
+ * window then only executes it. A kernel that cannot be loaded stops the
+ * switch here, before anything is frozen; an agent without kexec-load
+ * loads it in the switch step, as before. */
+static gboolean
+load_kernel_ahead (MoltSwitch *sw, MoltAgentClient *client, GError **error)
+{
+  const MoltSwitchOptions *o = sw->o;
+  g_autoptr (JsonObject) args = json_object_new ();
+  g_autoptr (JsonObject) loaded = NULL;
+  GError *local_error = NULL;
+
+  if (o->method != MOLT_SWITCH_METHOD_KEXEC)
+    return TRUE;
+  json_object_set_string_member (args, "kernel", o->kernel);
+  if (o->initrd != NULL)
+    json_object_set_string_member (args, "initrd", o->initrd);
+  if (o->append != NULL)
+    json_object_set_string_member (args, "append", o->append);
+  /* As long as a checkpoint may take: the agent kills kexec -l after 120 s. */
+  molt_agent_client_set_timeout (client, o->checkpoint_timeout_s * 1000);
+  loaded = call_object (client, "kexec-load", args, &local_error);
+  molt_agent_client_set_timeout (client, o->agent_timeout_s * 1000);
+  if (loaded != NULL)
+    return TRUE;
+  if (g_error_matches (local_error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_COMMAND_NOT_FOUND))
+    {
+      g_prefix_error (&local_error, "the new kernel loads in the freeze window: ");
+      warn (sw, "prepare", local_error);
+      g_clear_error (&local_error);
+      return TRUE;
+    }
+  g_propagate_error (error, local_error);
+  return FALSE;
 }
 
 MoltSwitchResult
@@ -1448,9 +1484,11 @@ molt_switch_run (const MoltSwitchOptions *o, JsonObject *report, GError **error)
       journal_definitions (&sw);
     }
 
-  if (!begin_step (&sw, MOLT_SWITCH_STEP_PRE_DUMP, &cause))
+  if (!begin_step (&sw, MOLT_SWITCH_STEP_PREPARE, &cause))
     return fail_and_roll_back (&sw, cause, error);
   pre_dump (&sw, client, stamp);
+  if (!load_kernel_ahead (&sw, client, &cause))
+    return fail_and_roll_back (&sw, cause, error);
 
   if (!begin_step (&sw, MOLT_SWITCH_STEP_FREEZE, &cause))
     return fail_and_roll_back (&sw, cause, error);

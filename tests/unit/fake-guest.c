@@ -187,6 +187,8 @@ answer (FakeGuest *guest, MoltRequest *req)
         g_strlcpy (guest->job_state, "running", sizeof guest->job_state);
       return parse ("{\"jobs\":[\"a\"],\"resumed-at-us\":2000000}");
     }
+  if (g_str_equal (cmd, "kexec-load"))
+    return parse ("{\"kernel\":\"/boot/vmlinuz\",\"append\":\"\"}");
   if (g_str_equal (cmd, "pre-dump"))
     return parse ("[{\"name\":\"a\",\"seconds\":0.1}]");
   if (g_str_equal (cmd, "checkpoint"))
