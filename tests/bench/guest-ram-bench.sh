@@ -65,7 +65,7 @@ used_mib() {
     END { printf "%d\n", (t - a) / 1024 }'
 }
 
-echo "guest_mib,touched_mib,used_mib,snapshot,run,downtime_s,snapshot_s,pre_dump_s,checkpoint_s,switch_s,restore_s" >"$csv"
+echo "guest_mib,touched_mib,used_mib,snapshot,run,downtime_s,snapshot_s,prepare_s,checkpoint_s,switch_s,restore_s" >"$csv"
 dom="" dom_mib=""
 for point in $points; do
   guest_mib=${point%%:*} touched=${point#*:}
@@ -97,9 +97,9 @@ for point in $points; do
 import json, sys
 r = json.load(sys.stdin)
 s = {x["step"]: x["seconds"] for x in r["steps"]}
-print(",".join("%.2f" % s.get(k, 0.0) for k in ("snapshot", "pre-dump", "checkpoint", "switch", "restore")))' <<<"$report")
+print(",".join("%.2f" % s.get(k, 0.0) for k in ("snapshot", "prepare", "checkpoint", "switch", "restore")))' <<<"$report")
       echo "$guest_mib,$touched,$used,$mode,$run,$gap,$steps" >>"$csv"
-      testbed_log "guest $guest_mib MiB, $touched MiB touched ($used MiB used), --snapshot $mode, run $run: downtime ${gap}s (snapshot,pre-dump,checkpoint,switch,restore: $steps)"
+      testbed_log "guest $guest_mib MiB, $touched MiB touched ($used MiB used), --snapshot $mode, run $run: downtime ${gap}s (snapshot,prepare,checkpoint,switch,restore: $steps)"
       m stop "$dom" "$name" --grace 0 >/dev/null
     done
   done
@@ -114,8 +114,8 @@ for r in rows:
     k = (int(r["guest_mib"]), int(r["touched_mib"]), r["snapshot"])
     if k not in keys:
         keys.append(k)
-cols = ["downtime_s", "snapshot_s", "pre_dump_s", "checkpoint_s", "switch_s", "restore_s"]
-print("| guest RAM | touched (used) | --snapshot | runs | job downtime, median (min-max) | snapshot | pre-dump | checkpoint | switch | restore |")
+cols = ["downtime_s", "snapshot_s", "prepare_s", "checkpoint_s", "switch_s", "restore_s"]
+print("| guest RAM | touched (used) | --snapshot | runs | job downtime, median (min-max) | snapshot | prepare | checkpoint | switch | restore |")
 print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 med = {}
 for k in keys:
@@ -126,7 +126,7 @@ for k in keys:
     d = [float(r["downtime_s"]) for r in sel]
     print("| %d MiB | %d MiB (%d MiB) | %s | %d | %.1f s (%.1f-%.1f) | %.2f s | %.2f s | %.2f s | %.2f s | %.2f s |"
           % (k[0], k[1], used, k[2], len(sel), m["downtime_s"], min(d), max(d), m["snapshot_s"],
-             m["pre_dump_s"], m["checkpoint_s"], m["switch_s"], m["restore_s"]))
+             m["prepare_s"], m["checkpoint_s"], m["switch_s"], m["restore_s"]))
 small = [k for k in keys if k[0] == min(x[0] for x in keys)]
 big = [k for k in keys if k[0] == max(x[0] for x in keys) and k[1] == max(x[1] for x in keys)]
 for mode in sorted({k[2] for k in keys}):
