@@ -25,10 +25,10 @@ switch_to() {
              --initrd "/boot/initrd.img-$target")
   assert_json "$report" result committed
   assert_json "$report" new-kernel-release "$target"
-  # The jobs' memory was pre-dumped while they ran: no job fell back to a
-  # whole dump in the freeze.
-  case "$report" in *"pre-dump"*"warning"*|*"dumped whole"*)
-    testbed_die "the pre-dump did not work: $report" ;; esac
+  # The jobs' memory was pre-dumped and the kernel loaded while they ran:
+  # no job fell back to a whole dump in the freeze, no late kernel load.
+  case "$report" in *"dumped whole"*|*"loads in the freeze window"*)
+    testbed_die "the prepare step did not work: $report" ;; esac
   assert_json "$(m --json info "$dom")" kernel-release "$target"
   for name in pipeline ticker; do
     local entry
