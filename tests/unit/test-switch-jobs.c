@@ -220,6 +220,7 @@ test_blockers (void)
   CU_ASSERT_PTR_NULL (blockers_error ("{\"checkpoint-blockers\":[]}"));
   one = blockers_error ("{\"checkpoint-blockers\":[{\"job\":\"db\",\"reasons\":"
                         "[\"pid 9 (db) has /dev/fuse open\",\"pid 9 (db) maps /x\"]}]}");
+  CU_ASSERT_PTR_NOT_NULL_FATAL (one);
   CU_ASSERT_STRING_EQUAL (one, "CRIU cannot checkpoint job db: pid 9 (db) has /dev/fuse open, "
                                "pid 9 (db) maps /x; nothing was frozen: change what the job "
                                "holds, or stop it ('molt stop'), and switch again");
@@ -236,13 +237,16 @@ test_blockers (void)
     g_string_append (text, "]}");
     many = blockers_error (text->str);
   }
+  CU_ASSERT_PTR_NOT_NULL_FATAL (many);
   MOLT_ASSERT_CONTAINS (many, "job j0: r0, r1, r2 (and 2 more); job j1:");
   MOLT_ASSERT_CONTAINS (many, "job j2: r0, r1, r2 (and 2 more); and 2 more jobs; nothing");
   CU_ASSERT_PTR_NULL (strstr (many, "j3"));
   /* The guest is untrusted: wrong types are protocol errors. */
   wrong = blockers_error ("{\"checkpoint-blockers\":[{\"job\":1,\"reasons\":[]}]}");
+  CU_ASSERT_PTR_NOT_NULL_FATAL (wrong);
   MOLT_ASSERT_CONTAINS (wrong, "checkpoint-blockers[0]");
   not_text = blockers_error ("{\"checkpoint-blockers\":[{\"job\":\"a\",\"reasons\":[{}]}]}");
+  CU_ASSERT_PTR_NOT_NULL_FATAL (not_text);
   MOLT_ASSERT_CONTAINS (not_text, "checkpoint-blockers[0].reasons[0] is not a string");
 }
 
