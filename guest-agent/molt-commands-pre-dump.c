@@ -36,6 +36,21 @@ item_clear (gpointer data)
   g_free (item->error);
 }
 
+/* CRIU's image directories hold files only. */
+static void
+remove_flat_dir (const gchar *path)
+{
+  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
+  const gchar *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree gchar *file = g_build_filename (path, name, NULL);
+      g_unlink (file);
+    }
+  g_rmdir (path);
+}
+
 /* In the thread: nothing here touches the agent or the registry. */
 static void
 pre_dump_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
@@ -50,10 +65,11 @@ pre_dump_thread (GTask *task, gpointer source, gpointer data, GCancellable *canc
 
       if (!molt_checkpoint_pre_dump (item->pid, item->dir, &error))
         {
-          /* A partial pre-dump must not become the dump's parent. */
+          /* A partial pre-dump must not become the dump's parent, nor take
+           * the space the dump needs (a full disk fails the dump with its
+           * own "No space left on device"). */
           g_autofree gchar *pre = molt_checkpoint_pre_dump_dir (item->dir);
-          g_autofree gchar *inventory = g_build_filename (pre, "inventory.img", NULL);
-          g_unlink (inventory);
+          remove_flat_dir (pre);
           item->error = g_strdup (error->message);
         }
       item->seconds = (g_get_monotonic_time () - start) / (gdouble) G_USEC_PER_SEC;

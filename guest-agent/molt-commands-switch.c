@@ -308,7 +308,7 @@ kexec_command (MoltAgent *agent, JsonObject *args, MoltCall *call, gboolean exec
   what = g_strdup_printf ("%s\n%s\n%s", kernel, initrd != NULL ? initrd : "", append);
   if (execute && molt_agent_take_kexec_preloaded (agent, what))
     {
-      JsonObject *obj = json_object_new ();
+      g_autoptr (JsonObject) obj = json_object_new ();
       molt_agent_schedule_kexec (agent, MOLT_KEXEC_DELAY_MS, kexec_now);
       json_object_set_string_member (obj, "kernel", kernel);
       json_object_set_string_member (obj, "append", append);

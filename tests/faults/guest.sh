@@ -60,9 +60,10 @@ cell_record checkpoint "image store full" pass \
 
 # --- the agent SIGKILLed in the guest while it dumps: a watcher outside
 #     the managed jobs (a managed job would be frozen with the others)
-#     kills it as soon as the images directory appears ---
+#     kills it as soon as the dump's own images directory appears (not the
+#     pre-dump's, JOB.pre, made while the jobs still run) ---
 before=$(seq_capture)
-killer='while [ -z "$(ls -A /var/lib/molt/images 2>/dev/null)" ]; do sleep 0.05; done; kill -9 $(pidof molt-agent)'
+killer='while ! ls -d /var/lib/molt/images/*/pipeline >/dev/null 2>&1; do sleep 0.05; done; kill -9 $(pidof molt-agent)'
 guest_run sh -c "echo $(base64 -w0 <<<"$killer") | base64 -d >/var/lib/molt/kill-agent.sh" >/dev/null
 # Started from a job without its own PID namespace, the watcher is
 # re-parented to the guest's init when the job ends.
