@@ -13,7 +13,7 @@ testbed_wait_agent "$dom" >/dev/null
 start_sequence_job pipeline
 wait_sequence_grows "$SEQ_FILE" 5
 
-for step in freeze snapshot checkpoint switch restore; do
+for step in snapshot prepare freeze checkpoint switch restore; do
   before=$(seq_capture)
   from=$(current_release)
   target=$(other_kernel)
