@@ -562,9 +562,12 @@ switch_back (MoltSwitch *sw, MoltAgentClient *client, const gchar *boot_id, cons
     return NULL;
   if (molt_switch_jobs_ran_on_new_kernel (sw->jobs_before, jobs))
     {
-      g_set_error_literal (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED,
-                           "the jobs already run on the new kernel; switching back would lose "
-                           "their work since the checkpoint");
+      g_set_error (
+          error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED,
+          "the jobs already run on the new kernel; switching back would lose their "
+          "work since the checkpoint (nothing was changed: 'molt switch --resume %s' "
+          "verifies and keeps the new kernel; to go back, switch again to the old one%s%s)",
+          sw->name, sw->old_image != NULL ? ", " : "", sw->old_image != NULL ? sw->old_image : "");
       return NULL;
     }
   undone = molt_agent_client_call (client, "restore-undo", NULL, error);

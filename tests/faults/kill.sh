@@ -30,8 +30,12 @@ for step in snapshot prepare freeze checkpoint switch restore; do
     out=$(m --json --timeout 30 switch --resume --boot-timeout 90 "$dom" 2>"$log.err") \
       || { cat "$log.err" >&2; testbed_die "molt switch --resume after a kill at $step failed"; }
   else
-    out=$(m --json --timeout 30 rollback --boot-timeout 90 "$dom" 2>"$log.err") \
-      || { cat "$log.err" >&2; testbed_die "molt rollback after a kill at $step failed"; }
+    out=$(m --json --timeout 30 rollback --boot-timeout 90 "$dom" 2>"$log.err") || {
+      cat "$log.err" >&2
+      cell_record "$step" "orchestrator SIGKILL, then rollback" FAIL \
+        "killed in step $killed_at; molt rollback failed: $(tail -n 1 "$log.err" | cut -c1-300)"
+      testbed_die "molt rollback after a kill at $step failed"
+    }
   fi
   result=$(json_get result <<<"$out")
   way=$(json_get way-back <<<"$out" 2>/dev/null) || way=forward

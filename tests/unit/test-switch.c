@@ -346,6 +346,10 @@ test_no_switch_back_over_running_jobs (void)
   CU_ASSERT_EQUAL (molt_switch_run (&r.o, r.report, &r.error), MOLT_SWITCH_BROKEN);
   CU_ASSERT_PTR_NOT_NULL_FATAL (r.error);
   MOLT_ASSERT_CONTAINS (r.error->message, "switching back would lose their work");
+  /* And what to do instead. */
+  MOLT_ASSERT_CONTAINS (r.error->message, "'molt switch --resume test' verifies and keeps the "
+                                          "new kernel; to go back, switch again to the old one, "
+                                          "/boot/vmlinuz-old");
   CU_ASSERT_EQUAL (fake_guest_calls (r.guest, "kexec"), 1);
   run_clear (&r);
 }
