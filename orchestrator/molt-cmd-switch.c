@@ -213,11 +213,14 @@ run_rollback (MoltCli *cli, int argc, char **argv)
   g_autoptr (JsonObject) report = json_object_new ();
   g_autoptr (GError) error = NULL;
   gint boot_timeout = 180;
+  gint checkpoint_timeout = 600;
   MoltSwitchOptions o = { 0 };
   MoltSwitchResult result;
   const GOptionEntry entries[] = {
     { "boot-timeout", 0, 0, G_OPTION_ARG_INT, &boot_timeout,
       "seconds a kernel may take to bring the agent back (default 180)", "SECONDS" },
+    { "checkpoint-timeout", 0, 0, G_OPTION_ARG_INT, &checkpoint_timeout,
+      "seconds the CRIU dump may take when jobs go back by a new switch (default 600)", "SECONDS" },
     { NULL },
   };
 
@@ -227,7 +230,10 @@ run_rollback (MoltCli *cli, int argc, char **argv)
     return molt_cli_usage (&molt_cmd_rollback, "expected one DOMAIN");
   if (boot_timeout <= 0)
     return molt_cli_usage (&molt_cmd_rollback, "--boot-timeout must be positive");
+  if (checkpoint_timeout <= 0)
+    return molt_cli_usage (&molt_cmd_rollback, "--checkpoint-timeout must be positive");
   o.boot_timeout_s = (guint) boot_timeout;
+  o.checkpoint_timeout_s = (guint) checkpoint_timeout;
   o.uri = cli->uri;
   o.domain = argv[1];
   o.state_dir = molt_state_dir ();
@@ -265,12 +271,15 @@ const MoltCliCommand molt_cmd_switch = {
 };
 const MoltCliCommand molt_cmd_rollback = {
   .name = "rollback",
-  .parameters = "DOMAIN [--boot-timeout S]",
+  .parameters = "DOMAIN [--boot-timeout S] [--checkpoint-timeout S]",
   .summary = "Undo a switch that was interrupted, from its journal.",
   .description = "Brings DOMAIN's jobs back on the old kernel by the least destructive way:\n"
                  "thawed in place if the old kernel still runs; else the guest switches back\n"
                  "(or is restarted) to the old kernel, which restores them from their images;\n"
                  "a snapshot, if the switch took one, is the last resort. Then the jobs are\n"
-                 "checked and the images (and snapshot) dropped.",
+                 "checked and the images (and snapshot) dropped.\n"
+                 "Jobs that already run on the new kernel keep their work: the switch is\n"
+                 "committed there and a new switch takes them back to the old kernel (if it\n"
+                 "fails, they run on, on the new kernel: exit 1).",
   .run = run_rollback,
 };

@@ -82,6 +82,81 @@ molt_domain_xml_set_kernel (const gchar *xml, const gchar *kernel, const gchar *
   return g_strdup (out->str);
 }
 
+typedef struct
+{
+  guint depth;
+  gboolean in_os;
+  gchar **field; /* where the text of the element open now goes */
+  gchar **kernel, **initrd, **cmdline;
+} KernelParse;
+
+static void
+kernel_start (GMarkupParseContext *context, const gchar *element, const gchar **names,
+              const gchar **values, gpointer data, GError **error)
+{
+  KernelParse *p = data;
+
+  (void) context, (void) names, (void) values, (void) error;
+  p->depth++;
+  /* Only /domain/os/{kernel,initrd,cmdline}: a <kernel> elsewhere is not it. */
+  if (p->depth == 2 && g_str_equal (element, "os"))
+    p->in_os = TRUE;
+  else if (p->depth == 3 && p->in_os && g_str_equal (element, "kernel"))
+    p->field = p->kernel;
+  else if (p->depth == 3 && p->in_os && g_str_equal (element, "initrd"))
+    p->field = p->initrd;
+  else if (p->depth == 3 && p->in_os && g_str_equal (element, "cmdline"))
+    p->field = p->cmdline;
+}
+
+static void
+kernel_end (GMarkupParseContext *context, const gchar *element, gpointer data, GError **error)
+{
+  KernelParse *p = data;
+
+  (void) context, (void) element, (void) error;
+  if (p->depth == 2)
+    p->in_os = FALSE;
+  p->field = NULL;
+  p->depth--;
+}
+
+static void
+kernel_text (GMarkupParseContext *context, const gchar *text, gsize len, gpointer data,
+             GError **error)
+{
+  KernelParse *p = data;
+
+  (void) context, (void) error;
+  if (p->field != NULL)
+    {
+      g_free (*p->field);
+      *p->field = g_strstrip (g_strndup (text, len));
+    }
+}
+
+gboolean
+molt_domain_xml_get_kernel (const gchar *xml, gchar **kernel, gchar **initrd, gchar **cmdline,
+                            GError **error)
+{
+  static const GMarkupParser parser = { kernel_start, kernel_end, kernel_text, NULL, NULL };
+  KernelParse p = { .kernel = kernel, .initrd = initrd, .cmdline = cmdline };
+  g_autoptr (GMarkupParseContext) context = NULL;
+
+  *kernel = *initrd = *cmdline = NULL;
+  context = g_markup_parse_context_new (&parser, 0, &p, NULL);
+  if (!g_markup_parse_context_parse (context, xml, -1, error)
+      || !g_markup_parse_context_end_parse (context, error))
+    {
+      g_clear_pointer (kernel, g_free);
+      g_clear_pointer (initrd, g_free);
+      g_clear_pointer (cmdline, g_free);
+      g_prefix_error (error, "cannot read the domain definition: ");
+      return FALSE;
+    }
+  return TRUE;
+}
+
 /* Starts the domain from xml (defining it first if persistent); for a
  * transient one, redefines the snapshot that destroy dropped. */
 static virDomainPtr

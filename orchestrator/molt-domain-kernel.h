@@ -17,6 +17,12 @@ G_BEGIN_DECLS
 gchar *molt_domain_xml_set_kernel (const gchar *xml, const gchar *kernel, const gchar *initrd,
                                    const gchar *cmdline, GError **error);
 
+/* The direct-boot kernel of a definition: <os>'s <kernel>, <initrd> and
+ * <cmdline> (each NULL when absent; *kernel NULL: the domain boots from
+ * its disks). FALSE only for XML that does not parse. */
+gboolean molt_domain_xml_get_kernel (const gchar *xml, gchar **kernel, gchar **initrd,
+                                     gchar **cmdline, GError **error);
+
 /* Destroys (if running) and starts the domain from xml (a persistent one
  * is defined from it first), keeping the metadata of snapshot (NULL: none);
  * *dom is replaced by the new handle. If it cannot start, the definition

@@ -13,6 +13,7 @@ static const gchar *const names[] = {
   [MOLT_HOST_ERROR_REPLY_TOO_LARGE] = "agent-reply-too-large",
   [MOLT_HOST_ERROR_AGENT_CLOSED] = "agent-channel-closed",
   [MOLT_HOST_ERROR_BUSY] = "busy",
+  [MOLT_HOST_ERROR_JOBS_MOVED] = "jobs-on-new-kernel",
 };
 G_STATIC_ASSERT (G_N_ELEMENTS (names) == MOLT_HOST_ERROR_LAST);
 

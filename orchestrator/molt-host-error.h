@@ -20,6 +20,7 @@ typedef enum
   MOLT_HOST_ERROR_REPLY_TOO_LARGE,
   MOLT_HOST_ERROR_AGENT_CLOSED, /* the channel closed under us */
   MOLT_HOST_ERROR_BUSY,         /* another molt operation holds the domain */
+  MOLT_HOST_ERROR_JOBS_MOVED,   /* the jobs already run on the new kernel: no way back to images */
   MOLT_HOST_ERROR_LAST
 } MoltHostErrorCode;
 

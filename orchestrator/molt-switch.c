@@ -70,6 +70,9 @@ typedef struct
   gchar *live_xml;
   gchar *inactive_xml; /* a persistent domain's definition before a reboot switch */
   JsonArray *jobs_before;
+  /* molt rollback: jobs found running on the new kernel go back by a new
+   * switch (a resume keeps them there). */
+  gboolean back_by_new_switch;
 } MoltSwitch;
 
 static void
@@ -562,12 +565,12 @@ switch_back (MoltSwitch *sw, MoltAgentClient *client, const gchar *boot_id, cons
     return NULL;
   if (molt_switch_jobs_ran_on_new_kernel (sw->jobs_before, jobs))
     {
-      g_set_error (
-          error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED,
-          "the jobs already run on the new kernel; switching back would lose their "
-          "work since the checkpoint (nothing was changed: 'molt switch --resume %s' "
-          "verifies and keeps the new kernel; to go back, switch again to the old one%s%s)",
-          sw->name, sw->old_image != NULL ? ", " : "", sw->old_image != NULL ? sw->old_image : "");
+      g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_JOBS_MOVED,
+                   "the jobs already run on the new kernel; switching back to their images "
+                   "would lose their work since the checkpoint (nothing was changed: 'molt "
+                   "switch --resume %s' verifies and keeps the new kernel; 'molt rollback %s' "
+                   "checkpoints them again and switches them back to the old kernel)",
+                   sw->name, sw->name);
       return NULL;
     }
   undone = molt_agent_client_call (client, "restore-undo", NULL, error);
@@ -688,6 +691,12 @@ rollback (MoltSwitch *sw, guint first_wait_s, GError **error)
     client = back_to_old_kernel (sw, first_wait_s, &way, &layer_error);
   if (client == NULL)
     {
+      /* Reverting a snapshot would lose the jobs' work too. */
+      if (g_error_matches (layer_error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_JOBS_MOVED))
+        {
+          g_propagate_error (error, g_steal_pointer (&layer_error));
+          return FALSE;
+        }
       if (sw->snapshot == NULL || !ensure_connected (sw, error)
           || (sw->snapshot_xml == NULL && !molt_snapshot_exists (sw->dom, sw->snapshot)))
         {
@@ -1536,6 +1545,113 @@ molt_switch_run (const MoltSwitchOptions *o, JsonObject *report, GError **error)
   return finish_switch (&sw, error);
 }
 
+/* The kernel the jobs went to the new one from, as a switch to it takes
+ * it: a kexec of the image the guest booted, or for a reboot switch the
+ * direct-boot kernel of the definition from before. */
+static gboolean
+old_kernel_as_target (MoltSwitch *sw, MoltSwitchOptions *back, gchar **kernel, gchar **initrd,
+                      gchar **append, GError **error)
+{
+  back->method = sw->method;
+  if (sw->method == MOLT_SWITCH_METHOD_REBOOT)
+    {
+      if (sw->live_xml == NULL
+          || !molt_domain_xml_get_kernel (sw->live_xml, kernel, initrd, append, error))
+        {
+          g_prefix_error (error, "the journal's definition from before the switch: ");
+          return FALSE;
+        }
+      if (*kernel != NULL)
+        return TRUE;
+      /* Booted from its disks: a kexec of the guest's own image, then. */
+      back->method = MOLT_SWITCH_METHOD_KEXEC;
+    }
+  if (sw->old_image == NULL)
+    {
+      g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED,
+                   "the guest found no image of the old kernel %s to load again (neither the "
+                   "boot loader's BOOT_IMAGE nor /boot/vmlinuz-%s)",
+                   sw->old_release != NULL ? sw->old_release : "?",
+                   sw->old_release != NULL ? sw->old_release : "RELEASE");
+      return FALSE;
+    }
+  *kernel = g_strdup (sw->old_image);
+  *initrd = g_strdup (sw->old_initrd);
+  *append = g_strdup (sw->old_append);
+  return TRUE;
+}
+
+/* molt rollback over jobs that already ran on the new kernel: their images
+ * are behind them, so the way back keeps their work by going through the
+ * new kernel: the switch is verified and committed there, then a new
+ * switch (checkpoint, kexec or restart, restore, verify) takes the jobs as
+ * they are now back to the old kernel. If that one fails, its own rollback
+ * leaves them running on the new kernel. */
+static MoltSwitchResult
+switch_back_by_new_switch (MoltSwitch *sw, GError *moved, GError **error)
+{
+  g_autoptr (GError) owned_moved = moved;
+  g_autoptr (GError) back_error = NULL;
+  g_autoptr (JsonObject) back_report = json_object_new ();
+  g_autofree gchar *kernel = NULL, *initrd = NULL, *append = NULL, *uuid = NULL;
+  MoltSwitchOptions back = *sw->o;
+  MoltSwitchResult result;
+  JsonArray *jobs;
+
+  if (!old_kernel_as_target (sw, &back, &kernel, &initrd, &append, &back_error))
+    {
+      journal_outcome (sw, MOLT_JOURNAL_FAILED);
+      json_object_set_string_member (sw->report, "result", "broken");
+      g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_JOBS_MOVED,
+                   "%s; and no new switch can take them back: %s", moved->message,
+                   back_error->message);
+      return MOLT_SWITCH_BROKEN;
+    }
+  progress (sw,
+            "rollback: the jobs already run on the new kernel; verifying them there, then "
+            "a new switch takes them back to the old kernel %s",
+            kernel);
+  result = finish_switch (sw, error);
+  if (result != MOLT_SWITCH_COMMITTED)
+    return result;
+
+  /* The new switch takes the domain's lock and journal itself. */
+  uuid = g_strdup (sw->uuid);
+  end_step (sw);
+  switch_clear (sw);
+  back.domain = uuid;
+  back.kernel = kernel;
+  back.initrd = initrd;
+  back.append = append;
+  back.snapshot = MOLT_SWITCH_SNAPSHOT_NEVER;
+  back.keep_snapshot = FALSE;
+  back.dry_run = FALSE;
+  back.probe = NULL;
+  if (back.checkpoint_timeout_s == 0)
+    back.checkpoint_timeout_s = MOLT_CHECKPOINT_WAIT_DEFAULT_S;
+  result = molt_switch_run (&back, back_report, &back_error);
+  json_object_set_object_member (sw->report, "switch-back", json_object_ref (back_report));
+  jobs = json_object_has_member (back_report, "jobs")
+             ? json_object_get_array_member (back_report, "jobs")
+             : NULL;
+  if (jobs != NULL)
+    json_object_set_array_member (sw->report, "jobs", json_array_ref (jobs));
+  if (result == MOLT_SWITCH_COMMITTED)
+    {
+      json_object_set_string_member (sw->report, "result", "rolled-back");
+      json_object_set_string_member (sw->report, "way-back",
+                                     "switched back to the old kernel by a new checkpoint");
+      return MOLT_SWITCH_ROLLED_BACK;
+    }
+  json_object_set_string_member (sw->report, "result",
+                                 result == MOLT_SWITCH_BROKEN ? "broken" : "committed");
+  g_set_error (error, back_error->domain, back_error->code,
+               "the jobs run on the new kernel (that switch is committed now), and the switch "
+               "back to the old kernel failed: %s",
+               back_error->message);
+  return result == MOLT_SWITCH_BROKEN ? MOLT_SWITCH_BROKEN : MOLT_SWITCH_NOTHING_DONE;
+}
+
 /* Rollback from the journal (molt rollback, or a resume before the kernel
  * switch): the same least destructive way back as a failed switch. */
 static MoltSwitchResult
@@ -1545,10 +1661,17 @@ rollback_from_journal (MoltSwitch *sw, GError **error)
     json_object_set_string_member (sw->report, "snapshot", sw->snapshot);
   /* After a kexec the new kernel may still be booting: give it the boot
    * timeout to answer before taking it for hung. */
+  g_autoptr (GError) local_error = NULL;
+
   if (!rollback (sw,
                  molt_switch_step_kernel_switched (sw->journaled_step) ? sw->o->boot_timeout_s : 0,
-                 error))
+                 &local_error))
     {
+      if (g_error_matches (local_error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_JOBS_MOVED))
+        return sw->back_by_new_switch
+                   ? switch_back_by_new_switch (sw, g_steal_pointer (&local_error), error)
+                   : finish_switch (sw, error);
+      g_propagate_error (error, g_steal_pointer (&local_error));
       journal_outcome (sw, MOLT_JOURNAL_FAILED);
       json_object_set_string_member (sw->report, "result", "broken");
       return MOLT_SWITCH_BROKEN;
@@ -1564,6 +1687,7 @@ molt_switch_rollback (const MoltSwitchOptions *o, JsonObject *report, GError **e
   g_auto (MoltSwitch) sw = { 0 };
 
   switch_init (&sw, o, report);
+  sw.back_by_new_switch = TRUE;
   if (!switch_open (&sw, MOLT_LOCK_EXCLUSIVE, "rollback", error)
       || !switch_load (&sw, "roll back", error))
     return MOLT_SWITCH_NOTHING_DONE;
@@ -1584,7 +1708,8 @@ molt_switch_resume (const MoltSwitchOptions *o, JsonObject *report, GError **err
   step_name = molt_journal_get_last_step (sw.journal, NULL);
   step = molt_switch_step_from_string (step_name);
   json_object_set_string_member (report, "resumed-from", step_name != NULL ? step_name : "?");
-  /* Before the kernel switch began, the safe way forward is back. */
+  /* Before the kernel switch began, the safe way forward is back (which
+   * goes forward after all if the jobs already ran on the new kernel). */
   if (!molt_switch_step_kernel_switched (step)
       || molt_journal_get_state (sw.journal) != MOLT_JOURNAL_IN_PROGRESS)
     return rollback_from_journal (&sw, error);

@@ -166,11 +166,15 @@ answer (FakeGuest *guest, MoltRequest *req)
     }
   if (g_str_equal (cmd, "switch-preflight"))
     {
+      /* The release read from the image asked for: a switch back asks for the old one. */
+      const gchar *kernel
+          = json_object_get_string_member_with_default (req->arguments, "kernel", "");
       g_autofree char *text = g_strdup_printf (
           "{\"kernel\":\"/boot/vmlinuz\",\"free-bytes\":1000000000,"
-          "\"release\":\"6.1.0-new\",\"running-kernel\":{\"image\":\"/boot/vmlinuz-old\","
+          "\"release\":\"6.1.0-%s\",\"running-kernel\":{\"image\":\"/boot/vmlinuz-old\","
           "\"initrd\":\"/boot/initrd.img-old\",\"append\":\"root=/dev/vda\"},"
           "\"checkpoint-blockers\":[%s]}",
+          g_str_equal (kernel, "/boot/vmlinuz-old") ? "old" : "new",
           guest->blocked ? "{\"job\":\"a\",\"reasons\":[\"pid 7 (a) has /dev/fuse open\"]}" : "");
       return parse (text);
     }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "fake-guest.h"
+#include "molt-domain-kernel.h"
 #include "molt-domain-lock.h"
 #include "molt-journal.h"
 #include "molt-libvirt.h"
@@ -330,6 +331,18 @@ test_restore_failure_switches_back (void)
   run_clear (&r);
 }
 
+/* A switch whose probe fails after the job already ran on the new kernel
+ * (no hold, as an older molt would): its rollback is refused. */
+static void
+run_broken_over_running_jobs (Run *r)
+{
+  run_init (r);
+  r->o.probe = "false";
+  fake_guest_set_probe_status (r->guest, 256);
+  fake_guest_set_ignore_hold (r->guest, TRUE);
+  CU_ASSERT_EQUAL (molt_switch_run (&r->o, r->report, &r->error), MOLT_SWITCH_BROKEN);
+}
+
 /* A job that already runs on the new kernel is not sent back to its
  * images (its work since the checkpoint would be lost): without a
  * snapshot, that is a broken switch, said as such. */
@@ -338,19 +351,68 @@ test_no_switch_back_over_running_jobs (void)
 {
   Run r;
 
-  run_init (&r);
-  r.o.probe = "false";
-  fake_guest_set_probe_status (r.guest, 256);
-  /* No hold (as an older molt would): the job runs on the new kernel. */
-  fake_guest_set_ignore_hold (r.guest, TRUE);
-  CU_ASSERT_EQUAL (molt_switch_run (&r.o, r.report, &r.error), MOLT_SWITCH_BROKEN);
+  run_broken_over_running_jobs (&r);
   CU_ASSERT_PTR_NOT_NULL_FATAL (r.error);
-  MOLT_ASSERT_CONTAINS (r.error->message, "switching back would lose their work");
+  MOLT_ASSERT_CONTAINS (r.error->message, "switching back to their images would lose their work");
   /* And what to do instead. */
-  MOLT_ASSERT_CONTAINS (r.error->message, "'molt switch --resume test' verifies and keeps the "
-                                          "new kernel; to go back, switch again to the old one, "
-                                          "/boot/vmlinuz-old");
+  MOLT_ASSERT_CONTAINS (r.error->message,
+                        "'molt switch --resume test' verifies and keeps the new kernel; 'molt "
+                        "rollback test' checkpoints them again and switches them back");
   CU_ASSERT_EQUAL (fake_guest_calls (r.guest, "kexec"), 1);
+  CU_ASSERT_EQUAL (journal_state (), MOLT_JOURNAL_FAILED);
+  run_clear (&r);
+}
+
+/* Over jobs that already ran on the new kernel, molt rollback goes back by
+ * a new switch: checkpoint them as they are now, kexec the old kernel,
+ * restore; both switches end committed in turn, nothing restored from the
+ * stale images. */
+static void
+test_rollback_over_running_jobs_switches_back_anew (void)
+{
+  Run r;
+  JsonObject *back;
+
+  run_broken_over_running_jobs (&r);
+  run_next (&r);
+  r.o.probe = NULL;
+  CU_ASSERT_EQUAL (molt_switch_rollback (&r.o, r.report, &r.error), MOLT_SWITCH_ROLLED_BACK);
+  MOLT_ASSERT_NO_ERROR (r.error);
+  CU_ASSERT_STRING_EQUAL (json_object_get_string_member (r.report, "result"), "rolled-back");
+  CU_ASSERT_STRING_EQUAL (json_object_get_string_member (r.report, "way-back"),
+                          "switched back to the old kernel by a new checkpoint");
+  back = json_object_get_object_member (r.report, "switch-back");
+  CU_ASSERT_PTR_NOT_NULL_FATAL (back);
+  CU_ASSERT_STRING_EQUAL (json_object_get_string_member (back, "kernel"), "/boot/vmlinuz-old");
+  CU_ASSERT_STRING_EQUAL (json_object_get_string_member (back, "new-kernel-release"), "6.1.0-old");
+  /* The first switch's kexec, then the new one's; no restore-undo of the
+   * running jobs. */
+  CU_ASSERT_EQUAL (fake_guest_calls (r.guest, "kexec"), 2);
+  CU_ASSERT_EQUAL (fake_guest_calls (r.guest, "restore-undo"), 0);
+  CU_ASSERT_EQUAL (fake_guest_calls (r.guest, "checkpoint"), 2);
+  CU_ASSERT_EQUAL (fake_guest_boot (r.guest), 3);
+  CU_ASSERT_STRING_EQUAL (fake_guest_job_state (r.guest), "running");
+  CU_ASSERT_EQUAL (journal_state (), MOLT_JOURNAL_COMMITTED);
+  run_clear (&r);
+}
+
+/* After that refusal, a resume keeps the new kernel: it verifies and
+ * commits, it does not roll back into the same refusal. */
+static void
+test_resume_over_running_jobs_goes_forward (void)
+{
+  Run r;
+
+  run_broken_over_running_jobs (&r);
+  run_next (&r);
+  r.o.probe = NULL;
+  CU_ASSERT_EQUAL (molt_switch_resume (&r.o, r.report, &r.error), MOLT_SWITCH_COMMITTED);
+  MOLT_ASSERT_NO_ERROR (r.error);
+  CU_ASSERT_STRING_EQUAL (json_object_get_string_member (r.report, "new-kernel-release"),
+                          "6.1.0-new");
+  CU_ASSERT_EQUAL (fake_guest_calls (r.guest, "kexec"), 1);
+  CU_ASSERT_EQUAL (fake_guest_boot (r.guest), 2);
+  CU_ASSERT_EQUAL (journal_state (), MOLT_JOURNAL_COMMITTED);
   run_clear (&r);
 }
 
@@ -499,6 +561,35 @@ test_libvirt_error_kept (void)
   CU_ASSERT_PTR_NULL (strstr (strstr (error->message, "has no snapshot") + 1, "has no snapshot"));
 }
 
+/* The old direct-boot kernel a reboot switch goes back to, read from the
+ * journaled definition: only /domain/os's, entities decoded. */
+static void
+test_old_kernel_from_definition (void)
+{
+  g_autofree gchar *kernel = NULL, *initrd = NULL, *cmdline = NULL;
+  g_autoptr (GError) error = NULL;
+  const gchar *xml = "<domain type='kvm'><name>d</name><os><type>hvm</type>"
+                     "<kernel>/var/lib/k/vmlinuz-&amp;6.1</kernel>"
+                     "<initrd>/var/lib/k/initrd</initrd>"
+                     "<cmdline>console=ttyS0 root=/dev/vda</cmdline></os>"
+                     "<devices><kernel>not this</kernel></devices></domain>";
+
+  CU_ASSERT_TRUE (molt_domain_xml_get_kernel (xml, &kernel, &initrd, &cmdline, &error));
+  MOLT_ASSERT_NO_ERROR (error);
+  CU_ASSERT_STRING_EQUAL (kernel, "/var/lib/k/vmlinuz-&6.1");
+  CU_ASSERT_STRING_EQUAL (initrd, "/var/lib/k/initrd");
+  CU_ASSERT_STRING_EQUAL (cmdline, "console=ttyS0 root=/dev/vda");
+  g_clear_pointer (&kernel, g_free);
+  g_clear_pointer (&initrd, g_free);
+  g_clear_pointer (&cmdline, g_free);
+  CU_ASSERT_TRUE (molt_domain_xml_get_kernel ("<domain><os><type>hvm</type></os></domain>", &kernel,
+                                              &initrd, &cmdline, &error));
+  CU_ASSERT_PTR_NULL (kernel);
+  CU_ASSERT_FALSE (molt_domain_xml_get_kernel ("<domain><os>", &kernel, &initrd, &cmdline, &error));
+  CU_ASSERT_PTR_NOT_NULL_FATAL (error);
+  MOLT_ASSERT_CONTAINS (error->message, "cannot read the domain definition: ");
+}
+
 int
 main (void)
 {
@@ -513,6 +604,10 @@ main (void)
     { "a failing probe rolls back", test_failing_probe_rolls_back },
     { "a failed restore switches back", test_restore_failure_switches_back },
     { "no switch back over jobs that ran", test_no_switch_back_over_running_jobs },
+    { "rollback over jobs that ran: a new switch back",
+      test_rollback_over_running_jobs_switches_back_anew },
+    { "resume over jobs that ran goes forward", test_resume_over_running_jobs_goes_forward },
+    { "the old direct-boot kernel from a definition", test_old_kernel_from_definition },
     { "a failed preflight changes nothing", test_preflight_refusals },
     { "an unresolved switch blocks the next", test_refuses_over_unresolved_journal },
     { "busy while another switch runs", test_busy_while_switching },
