@@ -108,7 +108,7 @@ finish (MoltCli *cli, MoltSwitchResult result, JsonObject *report, GError *error
       molt_cli_print_json (node);
     }
   else if (result == MOLT_SWITCH_DRY_RUN)
-    g_print ("preflight passed: molt would freeze the jobs, snapshot %s, checkpoint them, "
+    g_print ("preflight passed: molt would freeze the jobs of %s, checkpoint them, "
              "switch to %s and restore them\n",
              json_object_get_string_member (report, "domain"),
              json_object_get_string_member (report, "kernel"));
@@ -143,10 +143,12 @@ run_switch (MoltCli *cli, int argc, char **argv)
       "METHOD" },
     { "snapshot", 0, 0, G_OPTION_ARG_STRING, &snapshot,
       "never (default): roll back by the jobs' layers only; always: also take a live external "
-      "whole-VM snapshot before the freeze, the last resort (UEFI domains too)",
+      "whole-VM snapshot before the freeze, the last resort (UEFI domains too); auto: that "
+      "snapshot only before a kernel's first switch on the domain, and going on without it if "
+      "it fails",
       "WHEN" },
     { "keep-snapshot", 0, 0, G_OPTION_ARG_NONE, &keep,
-      "keep the snapshot (--snapshot always) after success", NULL },
+      "keep the snapshot (--snapshot always or auto) after success", NULL },
     { "keep-images", 0, 0, G_OPTION_ARG_NONE, &keep_images,
       "keep the jobs' checkpoint images in the guest (/var/lib/molt/images/TAG) afterwards", NULL },
     { "dry-run", 'n', 0, G_OPTION_ARG_NONE, &dry_run,
@@ -172,10 +174,11 @@ run_switch (MoltCli *cli, int argc, char **argv)
     return molt_cli_usage (&molt_cmd_switch, "--kernel is required");
   if (probe_timeout <= 0)
     return molt_cli_usage (&molt_cmd_switch, "--probe-timeout must be positive");
-  if (snapshot != NULL && g_strcmp0 (snapshot, "never") != 0 && g_strcmp0 (snapshot, "always") != 0)
-    return molt_cli_usage (&molt_cmd_switch, "--snapshot must be never or always");
-  if (keep && g_strcmp0 (snapshot, "always") != 0)
-    return molt_cli_usage (&molt_cmd_switch, "--keep-snapshot needs --snapshot always");
+  if (snapshot != NULL && g_strcmp0 (snapshot, "never") != 0 && g_strcmp0 (snapshot, "always") != 0
+      && g_strcmp0 (snapshot, "auto") != 0)
+    return molt_cli_usage (&molt_cmd_switch, "--snapshot must be never, always or auto");
+  if (keep && g_strcmp0 (snapshot, "always") != 0 && g_strcmp0 (snapshot, "auto") != 0)
+    return molt_cli_usage (&molt_cmd_switch, "--keep-snapshot needs --snapshot always or auto");
   if (method != NULL && g_strcmp0 (method, "kexec") != 0 && g_strcmp0 (method, "reboot") != 0)
     return molt_cli_usage (&molt_cmd_switch, "--method must be kexec or reboot");
   if (boot_timeout <= 0)
@@ -192,6 +195,7 @@ run_switch (MoltCli *cli, int argc, char **argv)
   o.append = append;
   o.state_dir = molt_state_dir ();
   o.snapshot = g_strcmp0 (snapshot, "always") == 0 ? MOLT_SWITCH_SNAPSHOT_ALWAYS
+               : g_strcmp0 (snapshot, "auto") == 0 ? MOLT_SWITCH_SNAPSHOT_AUTO
                                                    : MOLT_SWITCH_SNAPSHOT_NEVER;
   o.keep_snapshot = keep;
   o.keep_images = keep_images;
@@ -251,13 +255,15 @@ run_rollback (MoltCli *cli, int argc, char **argv)
 const MoltCliCommand molt_cmd_switch = {
   .name = "switch",
   .parameters = "DOMAIN --kernel PATH [--initrd PATH] [--append CMDLINE] [--method kexec|reboot] "
-                "[--probe CMD] [--snapshot never|always] [--keep-snapshot] [--keep-images] "
+                "[--probe CMD] [--snapshot never|always|auto] [--keep-snapshot] [--keep-images] "
                 "[--dry-run] [--boot-timeout S] [--checkpoint-timeout S] | --resume DOMAIN",
   .summary = "Switch DOMAIN to another kernel while its managed jobs keep running.",
   .description
-  = "Steps, each journaled on the host before it starts: preflight, freeze the jobs,\n"
-    "(with --snapshot always: snapshot the VM), checkpoint the jobs with CRIU, kexec the\n"
-    "new kernel, restore the jobs early in its boot, verify, commit.\n"
+  = "Steps, each journaled on the host before it starts: preflight; snapshot the VM\n"
+    "(with --snapshot always, or auto before a kernel's first switch on the domain);\n"
+    "prepare (copy the jobs' memory, load the new kernel, while the jobs run); freeze\n"
+    "the jobs; checkpoint them with CRIU; kexec the new kernel; restore the jobs early\n"
+    "in its boot; verify; commit.\n"
     "Any failure rolls back by the least destructive way that works: before the kexec,\n"
     "the jobs are thawed where they are; after it, the guest switches back to the old\n"
     "kernel (or is restarted on it) and the jobs are restored there from their images;\n"

@@ -9,6 +9,7 @@
 #include "molt-domain-lock.h"
 #include "molt-host-error.h"
 #include "molt-journal.h"
+#include "molt-kernel-history.h"
 #include "molt-kernel-image.h"
 #include "molt-libvirt.h"
 #include "molt-protocol-error.h"
@@ -1074,6 +1075,13 @@ finish_switch (MoltSwitch *sw, GError **error)
       warn (sw, "commit", cause);
       g_clear_error (&cause);
     }
+  /* What --snapshot auto goes by: this kernel ran here. */
+  if (!molt_kernel_history_add (sw->o->state_dir, sw->uuid, release, &cause))
+    {
+      g_prefix_error (&cause, "cannot record kernel %s as tried on this domain: ", release);
+      warn (sw, "commit", cause);
+      g_clear_error (&cause);
+    }
   drop_images (sw, client);
   end_step (sw);
   json_object_set_string_member (sw->report, "result", "committed");
@@ -1437,9 +1445,75 @@ load_kernel_ahead (MoltSwitch *sw, MoltAgentClient *client, GError **error)
   return FALSE;
 }
 
+/* --snapshot always, or auto before the target kernel's first switch on
+ * this domain; the report says which auto chose and why. */
+static gboolean
+snapshot_wanted (MoltSwitch *sw)
+{
+  const gchar *release = sw->expected_release;
+  gboolean tried;
+  g_autofree gchar *why = NULL;
+
+  if (sw->o->snapshot != MOLT_SWITCH_SNAPSHOT_AUTO)
+    return sw->o->snapshot == MOLT_SWITCH_SNAPSHOT_ALWAYS;
+  tried = molt_kernel_history_has (sw->o->state_dir, sw->uuid, release);
+  if (tried)
+    why = g_strdup_printf ("skipped: kernel %s already committed a switch on this domain", release);
+  else if (release != NULL)
+    why = g_strdup_printf ("taken: kernel %s has not committed a switch on this domain yet",
+                           release);
+  else
+    why = g_strdup ("taken: the new kernel's release is not known");
+  json_object_set_string_member (sw->report, "snapshot-auto", why);
+  progress (sw, "snapshot (auto): %s", why);
+  return !tried;
+}
+
+/* Only on request (the rollback layers need none): a live external
+ * snapshot, taken while the jobs still run so that its O(guest RAM) cost
+ * stays out of the freeze window; libvirt pauses the guest only for the
+ * last dirty pages. It works on UEFI domains too (docs/switch.md). */
+static gboolean
+take_snapshot (MoltSwitch *sw, const gchar *name, GError **error)
+{
+  sw->snapshot = g_strdup (name);
+  if (!molt_snapshot_external_create (sw->dom, name,
+                                      "molt switch rollback point (before the freeze)", error))
+    return FALSE;
+  json_object_set_string_member (sw->report, "snapshot", name);
+  /* Kept: a transient domain's snapshots go with its destroy, and the
+   * last layer reverts from this record. */
+  sw->snapshot_xml = molt_snapshot_external_xml (sw->dom, name, error);
+  if (sw->snapshot_xml == NULL)
+    return FALSE;
+  molt_journal_set_string (sw->journal, "snapshot-xml", sw->snapshot_xml);
+  journal_definitions (sw);
+  return TRUE;
+}
+
+/* --snapshot auto whose snapshot failed: the switch goes on with the
+ * rollback layers alone, as with never, and says so. */
+static void
+forgo_snapshot (MoltSwitch *sw, GError *cause)
+{
+  g_autoptr (GError) owned_cause = cause;
+  g_autoptr (GError) drop_error = NULL;
+
+  g_prefix_error (&owned_cause, "going on without it (--snapshot auto): ");
+  warn (sw, "snapshot", owned_cause);
+  if (!drop_snapshot (sw, &drop_error))
+    warn (sw, "snapshot", drop_error);
+  g_clear_pointer (&sw->snapshot, g_free);
+  g_clear_pointer (&sw->snapshot_xml, g_free);
+  json_object_remove_member (sw->report, "snapshot");
+  molt_journal_set_string (sw->journal, "snapshot", NULL);
+  molt_journal_set_string (sw->journal, "snapshot-xml", NULL);
+}
+
 MoltSwitchResult
 molt_switch_run (const MoltSwitchOptions *o, JsonObject *report, GError **error)
 {
+  gboolean want_snapshot;
   g_auto (MoltSwitch) sw = { 0 };
   g_autoptr (MoltAgentClient) client = NULL;
   g_autoptr (JsonObject) frozen = NULL;
@@ -1471,29 +1545,17 @@ molt_switch_run (const MoltSwitchOptions *o, JsonObject *report, GError **error)
       json_object_set_array_member (report, "jobs-now", json_array_ref (sw.jobs_before));
       return MOLT_SWITCH_DRY_RUN;
     }
-  if (!journal_start (&sw, o->snapshot == MOLT_SWITCH_SNAPSHOT_ALWAYS ? snapshot : NULL, stamp,
-                      error))
+  want_snapshot = snapshot_wanted (&sw);
+  if (!journal_start (&sw, want_snapshot ? snapshot : NULL, stamp, error))
     return MOLT_SWITCH_NOTHING_DONE;
 
-  /* Only on request (the rollback layers need none): a live external
-   * snapshot, taken while the jobs still run so that its O(guest RAM) cost
-   * stays out of the freeze window; libvirt pauses the guest only for the
-   * last dirty pages. It works on UEFI domains too (docs/switch.md). */
-  if (o->snapshot == MOLT_SWITCH_SNAPSHOT_ALWAYS)
+  if (want_snapshot && !begin_step (&sw, MOLT_SWITCH_STEP_SNAPSHOT, &cause))
+    return fail_and_roll_back (&sw, cause, error);
+  if (want_snapshot && !take_snapshot (&sw, snapshot, &cause))
     {
-      sw.snapshot = g_strdup (snapshot);
-      if (!begin_step (&sw, MOLT_SWITCH_STEP_SNAPSHOT, &cause)
-          || !molt_snapshot_external_create (
-              sw.dom, snapshot, "molt switch rollback point (before the freeze)", &cause))
+      if (o->snapshot != MOLT_SWITCH_SNAPSHOT_AUTO)
         return fail_and_roll_back (&sw, cause, error);
-      json_object_set_string_member (report, "snapshot", snapshot);
-      /* Kept: a transient domain's snapshots go with its destroy, and the
-       * last layer reverts from this record. */
-      sw.snapshot_xml = molt_snapshot_external_xml (sw.dom, snapshot, &cause);
-      if (sw.snapshot_xml == NULL)
-        return fail_and_roll_back (&sw, cause, error);
-      molt_journal_set_string (sw.journal, "snapshot-xml", sw.snapshot_xml);
-      journal_definitions (&sw);
+      forgo_snapshot (&sw, cause);
     }
 
   if (!begin_step (&sw, MOLT_SWITCH_STEP_PREPARE, &cause))

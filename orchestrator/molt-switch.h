@@ -25,7 +25,9 @@ typedef enum
 typedef enum
 {
   MOLT_SWITCH_SNAPSHOT_NEVER,  /* the default: the jobs' rollback layers only */
-  MOLT_SWITCH_SNAPSHOT_ALWAYS, /* also a whole-VM internal snapshot, the last resort */
+  MOLT_SWITCH_SNAPSHOT_ALWAYS, /* also a whole-VM external snapshot, the last resort */
+  MOLT_SWITCH_SNAPSHOT_AUTO,   /* that snapshot only before a kernel's first switch on the
+                                  domain (molt-kernel-history.h); if it fails, without */
 } MoltSwitchSnapshot;
 
 /* One progress line ("checkpoint: dumping the jobs with CRIU"); it may hold
