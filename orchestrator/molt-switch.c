@@ -1538,6 +1538,7 @@ molt_switch_run (const MoltSwitchOptions *o, JsonObject *report, GError **error)
       g_prefix_error (error, "preflight: ");
       return MOLT_SWITCH_NOTHING_DONE;
     }
+  want_snapshot = snapshot_wanted (&sw);
   if (o->dry_run)
     {
       end_step (&sw);
@@ -1545,7 +1546,6 @@ molt_switch_run (const MoltSwitchOptions *o, JsonObject *report, GError **error)
       json_object_set_array_member (report, "jobs-now", json_array_ref (sw.jobs_before));
       return MOLT_SWITCH_DRY_RUN;
     }
-  want_snapshot = snapshot_wanted (&sw);
   if (!journal_start (&sw, want_snapshot ? snapshot : NULL, stamp, error))
     return MOLT_SWITCH_NOTHING_DONE;
 

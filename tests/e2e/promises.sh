@@ -4,8 +4,8 @@
 # PID namespace is refused at preflight; a failing or slow --probe rolls
 # back (the job, held stopped on the new kernel for the probe, is switched
 # back with the guest and restored on the old one, its sequence whole);
-# --snapshot always --keep-snapshot keeps the rollback point and a plain switch leaves
-# none; a second switch of the same domain is refused while one runs; molt
+# --snapshot always --keep-snapshot keeps the rollback point and a switch leaves
+# none; --snapshot auto takes one before a kernel's first switch only; a second switch of the same domain is refused while one runs; molt
 # stop escalates to SIGKILL after the grace period; a rollback that fails
 # is reported as such (exit 5, result broken, the cause, the journal kept).
 source "$(dirname "$0")/../testbed/vm-test.sh"
@@ -57,6 +57,17 @@ assert_fails 4 "did not finish within 2 s" \
 survived=$(expect_survived "$before")
 testbed_log "failing and slow probes rolled back: $survived"
 
+# --- --snapshot auto: a snapshot before a kernel's first committed switch
+#     on the domain only (what it would do, said by --dry-run) ---
+auto_decision() {
+  m --json switch "$dom" --dry-run --snapshot auto --kernel "/boot/vmlinuz-$1" \
+    --initrd "/boot/initrd.img-$1" | json_get snapshot-auto
+}
+case "$(auto_decision "$k_new")" in
+  "taken: kernel $k_new has not committed a switch on this domain yet") ;;
+  *) testbed_die "--snapshot auto before $k_new's first switch: $(auto_decision "$k_new")" ;;
+esac
+
 # --- one switch at a time: a second one is refused, not queued ---
 log=$(mktemp)
 switch_in_background "$log" "$k_new" --snapshot always --keep-snapshot
@@ -72,8 +83,19 @@ rm -f "$log" "$log.json"
 kept=$(snapshots)
 case "$kept" in molt-switch-*) ;; *) testbed_die "--keep-snapshot: snapshots are '$kept'" ;; esac
 m snapshot delete "$dom" "$kept" >/dev/null
-m --json --timeout 30 switch "$dom" --kernel "/boot/vmlinuz-$k_old" --initrd "/boot/initrd.img-$k_old" >/dev/null
+report=$(m --json --timeout 30 switch "$dom" --snapshot auto --kernel "/boot/vmlinuz-$k_old" \
+  --initrd "/boot/initrd.img-$k_old")
+# k_old never committed a switch here (the domain booted it): auto took one.
+case "$(json_get snapshot <<<"$report")" in
+  molt-switch-*) ;;
+  *) testbed_die "--snapshot auto took no snapshot before $k_old's first switch: $report" ;;
+esac
 [ -z "$(snapshots)" ] || testbed_die "a committed switch left its snapshot: $(snapshots)"
+case "$(auto_decision "$k_new")" in
+  "skipped: kernel $k_new already committed a switch on this domain") ;;
+  *) testbed_die "--snapshot auto after $k_new committed: $(auto_decision "$k_new")" ;;
+esac
+testbed_log "--snapshot auto: taken before a kernel's first switch, skipped after"
 
 # --- molt stop: SIGTERM, then SIGKILL after the grace period ---
 m exec "$dom" --name stubborn -- sh -c 'trap "" TERM; while :; do sleep 1; done' >/dev/null
