@@ -30,3 +30,4 @@
 #define MOLT_JOB_KEY_FROZEN_AT_US          "frozen-at-us"
 #define MOLT_JOB_KEY_RESUMED_AT_US         "resumed-at-us"
 #define MOLT_JOB_KEY_HOLD_AFTER_RESTORE    "hold-after-restore"
+#define MOLT_JOB_KEY_TCP_CLOSE_ON_RESTORE  "tcp-close-on-restore"

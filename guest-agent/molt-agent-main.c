@@ -175,7 +175,7 @@ main (int argc, char **argv)
   g_autofree gchar *unshare_path = NULL;
   g_autofree gchar *setsid_path = NULL;
   gboolean no_port = FALSE, no_criu_check = FALSE, verbose = FALSE, version = FALSE;
-  gboolean restore_pending = FALSE;
+  gboolean restore_pending = FALSE, lock_network = FALSE;
   g_autoptr (GError) error = NULL;
   g_autoptr (GOptionContext) context = NULL;
   MoltAgentDaemon daemon = { 0 };
@@ -199,6 +199,10 @@ main (int argc, char **argv)
       NULL },
     { "restore-pending", 0, 0, G_OPTION_ARG_NONE, &restore_pending,
       "restore the checkpointed jobs, continue them, and exit (early at boot)", NULL },
+    { "lock-network", 0, 0, G_OPTION_ARG_NONE, &lock_network,
+      "if jobs wait to be restored, lock the network until they are, and exit (at boot, "
+      "before the network comes up)",
+      NULL },
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "log debug messages", NULL },
     { "version", 'V', 0, G_OPTION_ARG_NONE, &version, "print the version and exit", NULL },
     { NULL },
@@ -226,12 +230,18 @@ main (int argc, char **argv)
   config.state_dir = state_dir;
   config.unshare_path = unshare_path;
   config.setsid_path = setsid_path;
-  config.probe_criu = !no_criu_check && !restore_pending;
+  config.probe_criu = !no_criu_check && !restore_pending && !lock_network;
   daemon.agent = molt_agent_new (&config, &error);
   if (daemon.agent == NULL)
     {
       g_printerr ("molt-agent: cannot load state from %s: %s\n", state_dir, error->message);
       return 1;
+    }
+  if (lock_network)
+    {
+      guint failed = molt_restore_lock_network (daemon.agent);
+      molt_agent_free (daemon.agent);
+      return failed == 0 ? 0 : 1;
     }
   if (restore_pending)
     {

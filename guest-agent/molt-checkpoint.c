@@ -71,6 +71,9 @@ new_opts (const gchar *images_dir, const gchar *log_name, gint *dir_fd, GError *
   criu_local_set_log_level (opts, 2);
   criu_local_set_file_locks (opts, true);
   criu_local_set_tcp_established (opts, true);
+  /* CRIU's default lock runs iptables, which a guest may lack; molt holds
+   * its own lock around CRIU's anyway (molt-net-lock.h). */
+  criu_local_set_network_lock (opts, CRIU_NETWORK_LOCK_NFTABLES);
   criu_local_set_ext_unix_sk (opts, true);
   return opts;
 }
@@ -163,13 +166,15 @@ molt_checkpoint_pre_dump (gint pid, const gchar *images_dir, GError **error)
 }
 
 gint
-molt_checkpoint_restore (const gchar *images_dir, GError **error)
+molt_checkpoint_restore (const gchar *images_dir, gboolean tcp_close, GError **error)
 {
   gint dir_fd = -1, pid;
   criu_opts *opts = new_opts (images_dir, MOLT_CRIU_RESTORE_LOG, &dir_fd, error);
 
   if (opts == NULL)
     return -1;
+  if (tcp_close)
+    criu_local_set_tcp_close (opts, true);
   /* restore_child: the tree becomes our child; when the restoring process
    * exits, init adopts it, as it had adopted the job's launcher before. */
   pid = criu_local_restore_child (opts);

@@ -17,8 +17,10 @@ gboolean molt_checkpoint_dump (gint pid, const gchar *images_dir, GError **error
 gboolean molt_checkpoint_pre_dump (gint pid, const gchar *images_dir, GError **error);
 gchar *molt_checkpoint_pre_dump_dir (const gchar *images_dir);
 /* Restores the tree; returns the new host PID of its root, or -1. The tree
- * comes back as it was dumped (stopped, if it was frozen). */
-gint molt_checkpoint_restore (const gchar *images_dir, GError **error);
+ * comes back as it was dumped (stopped, if it was frozen). With tcp_close,
+ * its established TCP connections come back closed (the job sees an error
+ * on them and reconnects) instead of re-created. */
+gint molt_checkpoint_restore (const gchar *images_dir, gboolean tcp_close, GError **error);
 /* The most telling line of a CRIU log: the last "Error" line. */
 gchar *molt_checkpoint_log_error (const gchar *log_path);
 

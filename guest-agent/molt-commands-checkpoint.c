@@ -18,6 +18,7 @@
 #include "molt-file-check.h"
 #include "molt-job-freezer.h"
 #include "molt-message.h"
+#include "molt-net-lock.h"
 #include "molt-protocol-error.h"
 
 #ifdef MOLT_TEST_FAULTS
@@ -133,6 +134,14 @@ dump_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancella
   DumpWork *work = data;
   GError *error = NULL;
 
+  /* Before the first socket is read: from here until the jobs run again,
+   * the guest neither acknowledges nor answers their peers. */
+  if (work->items->len > 0 && molt_net_lock_needed () && !molt_net_lock (&error))
+    {
+      g_prefix_error (&error, "checkpoint: ");
+      g_task_return_error (task, error);
+      return;
+    }
   for (guint i = 0; i < work->items->len; i++)
     {
       DumpItem *item = &g_array_index (work->items, DumpItem, i);
@@ -192,6 +201,19 @@ dump_done (GObject *source, GAsyncResult *result, gpointer data)
   dump_work_free (work);
 }
 
+/* "keep" (default): connections re-created on the new kernel; "close":
+ * they come back closed, for peers that cannot wait or a switch that
+ * restarts the network (--method reboot). */
+static gboolean
+check_tcp_mode (const gchar *tcp, GError **error)
+{
+  if (tcp == NULL || g_str_equal (tcp, "keep") || g_str_equal (tcp, "close"))
+    return TRUE;
+  g_set_error (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_INVALID_PARAMETER,
+               "'tcp' must be \"keep\" or \"close\"");
+  return FALSE;
+}
+
 void
 molt_command_checkpoint (MoltAgent *agent, JsonObject *args, MoltCall *call)
 {
@@ -200,13 +222,14 @@ molt_command_checkpoint (MoltAgent *agent, JsonObject *args, MoltCall *call)
   g_autoptr (GStrvBuilder) names = g_strv_builder_new ();
   g_autoptr (GTask) task = NULL;
   g_autofree gchar *base = NULL;
-  const gchar *tag, *fault;
+  const gchar *tag, *fault, *tcp = "keep";
   gboolean hold = FALSE;
   GError *error = NULL;
   DumpWork *work;
 
   if (!molt_args_get_string (args, "tag", TRUE, &tag, &error)
       || !molt_args_get_bool (args, "hold", FALSE, &hold, &error)
+      || !molt_args_get_string (args, "tcp", FALSE, &tcp, &error) || !check_tcp_mode (tcp, &error)
       || !molt_job_name_is_valid (tag, &error)
       || !molt_args_get_string (args, "test-fault", FALSE, &fault, &error)
       || !check_test_fault (fault, &error))
@@ -239,6 +262,7 @@ molt_command_checkpoint (MoltAgent *agent, JsonObject *args, MoltCall *call)
       job->ns_pids_dumped = molt_job_tree_ns_pids (job->host_pid);
       g_clear_pointer (&job->ns_pids_restored, g_free);
       job->hold_after_restore = hold;
+      job->tcp_close_on_restore = g_strcmp0 (tcp, "close") == 0;
     }
   molt_agent_set_busy (agent, "checkpoint");
   molt_agent_set_dumping (agent, g_strv_builder_end (names));

@@ -13,6 +13,7 @@
 #include "molt-fs-freezer.h"
 #include "molt-job-freezer.h"
 #include "molt-message.h"
+#include "molt-net-lock.h"
 #include "molt-protocol-error.h"
 
 #define MOLT_AUTO_THAW_DEFAULT_S 60
@@ -215,6 +216,15 @@ molt_command_thaw (MoltAgent *agent, JsonObject *args, GError **error)
       g_ptr_array_add (thawed, job);
     }
   molt_agent_set_frozen (agent, FALSE);
+  /* The jobs' connections answer again (a checkpoint locked them). */
+  {
+    g_autoptr (GError) unlock_error = NULL;
+    if (!molt_net_unlock (FALSE, &unlock_error))
+      {
+        g_warning ("%s", unlock_error->message);
+        json_object_set_string_member (obj, "network-unlock-error", unlock_error->message);
+      }
+  }
   molt_job_registry_refresh (registry);
   molt_agent_save_registry (agent);
   json_object_set_member (obj, "jobs", job_names (thawed));

@@ -18,6 +18,7 @@
 #include "molt-job-freezer.h"
 #include "molt-kernel-image.h"
 #include "molt-protocol-error.h"
+#include "molt-socket-census.h"
 
 /* Time for the reply to reach the host before the kernel goes away (a
  * reply lost anyway makes the host wait for the new boot). */
@@ -120,6 +121,29 @@ checkpoint_blockers (MoltAgent *agent)
   return blockers;
 }
 
+/* Per running job, its sockets by kind: [{job, tcp-established, ...}]. */
+static JsonArray *
+job_sockets (MoltAgent *agent)
+{
+  g_autoptr (GPtrArray) jobs = molt_job_registry_list (molt_agent_get_registry (agent));
+  JsonArray *all = json_array_new ();
+
+  for (guint i = 0; i < jobs->len; i++)
+    {
+      MoltJob *job = g_ptr_array_index (jobs, i);
+      MoltSocketCensus census;
+      JsonObject *entry;
+
+      if (job->state != MOLT_JOB_STATE_RUNNING)
+        continue;
+      molt_socket_census_tree (job->host_pid, &census);
+      entry = molt_socket_census_to_json (&census);
+      json_object_set_string_member (entry, "job", job->name);
+      json_array_add_object_element (all, entry);
+    }
+  return all;
+}
+
 JsonNode *
 molt_command_switch_preflight (MoltAgent *agent, JsonObject *args, GError **error)
 {
@@ -143,6 +167,7 @@ molt_command_switch_preflight (MoltAgent *agent, JsonObject *args, GError **erro
     json_object_set_int_member (obj, "free-bytes", (gint64) vfs.f_bavail * (gint64) vfs.f_frsize);
   json_object_set_member (obj, "criu", molt_criu_probe_to_json (molt_agent_get_criu_probe (agent)));
   json_object_set_array_member (obj, "checkpoint-blockers", checkpoint_blockers (agent));
+  json_object_set_array_member (obj, "sockets", job_sockets (agent));
   /* What the new kernel will report as its release: the host checks the
    * guest really runs it afterwards. */
   if (kernel != NULL)

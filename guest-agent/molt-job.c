@@ -114,6 +114,8 @@ molt_job_to_json (const MoltJob *job)
     json_object_set_int_member (obj, MOLT_JOB_KEY_RESUMED_AT_US, job->resumed_at);
   if (job->hold_after_restore)
     json_object_set_boolean_member (obj, MOLT_JOB_KEY_HOLD_AFTER_RESTORE, TRUE);
+  if (job->tcp_close_on_restore)
+    json_object_set_boolean_member (obj, MOLT_JOB_KEY_TCP_CLOSE_ON_RESTORE, TRUE);
   return json_node_init_object (json_node_alloc (), obj);
 }
 
@@ -236,6 +238,8 @@ molt_job_from_json (JsonNode *node, GError **error)
   read_int (obj, "resumed-at-us", &job->resumed_at, NULL);
   job->hold_after_restore
       = json_object_get_boolean_member_with_default (obj, MOLT_JOB_KEY_HOLD_AFTER_RESTORE, FALSE);
+  job->tcp_close_on_restore
+      = json_object_get_boolean_member_with_default (obj, MOLT_JOB_KEY_TCP_CLOSE_ON_RESTORE, FALSE);
   return g_steal_pointer (&job);
 }
 

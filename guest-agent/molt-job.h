@@ -28,15 +28,16 @@ typedef struct
   guint64 proc_starttime; /* /proc/PID/stat field 22: tells PID reuse apart */
   gint64 start_time;      /* wall clock, seconds since the epoch */
   MoltJobState state;
-  gint exit_status;            /* wait status, valid when state is EXITED */
-  gboolean exit_known;         /* FALSE when the job ended while the agent was away */
-  gchar *images_dir;           /* CRIU images of the last checkpoint */
-  gchar *restore_error;        /* why the last restore failed */
-  gint64 frozen_at;            /* wall clock, microseconds; 0 when not frozen */
-  gint64 resumed_at;           /* wall clock, microseconds, of the last thaw */
-  gchar *ns_pids_dumped;       /* sorted namespace PIDs of the tree at checkpoint */
-  gchar *ns_pids_restored;     /* the same, right after the restore */
-  gboolean hold_after_restore; /* restored stopped, until the host thaws */
+  gint exit_status;              /* wait status, valid when state is EXITED */
+  gboolean exit_known;           /* FALSE when the job ended while the agent was away */
+  gchar *images_dir;             /* CRIU images of the last checkpoint */
+  gchar *restore_error;          /* why the last restore failed */
+  gint64 frozen_at;              /* wall clock, microseconds; 0 when not frozen */
+  gint64 resumed_at;             /* wall clock, microseconds, of the last thaw */
+  gchar *ns_pids_dumped;         /* sorted namespace PIDs of the tree at checkpoint */
+  gchar *ns_pids_restored;       /* the same, right after the restore */
+  gboolean hold_after_restore;   /* restored stopped, until the host thaws */
+  gboolean tcp_close_on_restore; /* its TCP connections come back closed (--tcp close) */
 } MoltJob;
 
 const gchar *molt_job_state_to_string (MoltJobState state);

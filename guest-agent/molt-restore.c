@@ -4,12 +4,15 @@
  * they ran a single instruction, and every job keeps its images: the host
  * can switch back to the old kernel and restore them all there, with no
  * work done twice. */
+#include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <sys/utsname.h>
 
 #include "molt-checkpoint.h"
 #include "molt-file-check.h"
 #include "molt-job-freezer.h"
+#include "molt-net-lock.h"
 #include "molt-protocol-error.h"
 #include "molt-restore.h"
 
@@ -56,7 +59,7 @@ restore_one (const gchar *state_dir, MoltJob *job, GError **error)
 #endif
   if (!molt_file_check_verify (job->images_dir, error))
     return FALSE;
-  pid = molt_checkpoint_restore (job->images_dir, error);
+  pid = molt_checkpoint_restore (job->images_dir, job->tcp_close_on_restore, error);
   if (pid < 0)
     return FALSE;
   molt_proc_read_starttime (pid, &starttime, NULL);
@@ -78,6 +81,82 @@ restore_one (const gchar *state_dir, MoltJob *job, GError **error)
   return TRUE;
 }
 
+#define TCP_WINDOW_SCALING "/proc/sys/net/ipv4/tcp_window_scaling"
+
+/* A connection that did not negotiate window scaling (QEMU's user-mode
+ * network does not) gets none from CRIU, and a restored socket then keeps
+ * the kernel's default scale: it advertises its window shifted by 14 bits
+ * ("win 4") and the peer sends a few bytes per probe. Restoring with
+ * scaling off gives such sockets none; the ones that negotiated it get
+ * their scale back from CRIU's repair options (DESIGN.md). Returns the
+ * setting before, to put back; NULL when there is none to change. */
+static gboolean
+write_sysctl (const gchar *path, const gchar *value)
+{
+  /* In place: g_file_set_contents would rename a new file over it. */
+  FILE *f = fopen (path, "w");
+  gboolean ok = f != NULL && fputs (value, f) >= 0;
+
+  if (f != NULL && fclose (f) != 0)
+    ok = FALSE;
+  if (!ok)
+    g_printerr ("molt-agent: cannot write %s: %s\n", path, g_strerror (errno));
+  return ok;
+}
+
+static gchar *
+window_scaling_off (void)
+{
+  gchar *before = NULL;
+
+  if (!g_file_get_contents (TCP_WINDOW_SCALING, &before, NULL, NULL))
+    return NULL;
+  if (!write_sysctl (TCP_WINDOW_SCALING, "0\n"))
+    g_clear_pointer (&before, g_free);
+  return before;
+}
+
+static gboolean
+any_pending (GPtrArray *jobs)
+{
+  for (guint i = 0; i < jobs->len; i++)
+    if (is_pending (g_ptr_array_index (jobs, i)))
+      return TRUE;
+  return FALSE;
+}
+
+guint
+molt_restore_lock_network (MoltAgent *agent)
+{
+  g_autoptr (GPtrArray) jobs = molt_job_registry_list (molt_agent_get_registry (agent));
+  g_autoptr (GError) error = NULL;
+
+  if (!any_pending (jobs))
+    return 0;
+  if (!molt_net_lock (&error))
+    {
+      g_printerr ("molt-agent: %s\n", error->message);
+      return 1;
+    }
+  g_printerr ("molt-agent: network locked until the jobs are restored\n");
+  return 0;
+}
+
+/* After every job came back: their sockets answer again. Held jobs wait
+ * for the host's thaw, which unlocks: until then what the guest would
+ * acknowledge could still be lost by a switch back. */
+static void
+unlock_after_restore (GPtrArray *restored)
+{
+  g_autoptr (GError) error = NULL;
+
+  for (guint i = 0; i < restored->len; i++)
+    if (((MoltJob *) g_ptr_array_index (restored, i))->hold_after_restore)
+      return;
+  if (!molt_net_unlock (TRUE, &error))
+    g_printerr ("molt-agent: %s\n", error->message);
+}
+
 guint
 molt_restore_pending (MoltAgent *agent)
 {
@@ -85,6 +164,7 @@ molt_restore_pending (MoltAgent *agent)
   g_autoptr (GPtrArray) jobs = molt_job_registry_list (registry);
   g_autoptr (GPtrArray) restored = g_ptr_array_new ();
   g_autoptr (GError) error = NULL;
+  g_autofree gchar *scaling = any_pending (jobs) ? window_scaling_off () : NULL;
   MoltJob *failed = NULL;
 
   for (guint i = 0; i < jobs->len && failed == NULL; i++)
@@ -98,6 +178,8 @@ molt_restore_pending (MoltAgent *agent)
       else
         failed = job;
     }
+  if (scaling != NULL)
+    write_sysctl (TCP_WINDOW_SCALING, scaling);
   if (failed != NULL)
     {
       g_printerr ("molt-agent: restore of job %s failed: %s\n", failed->name, error->message);
@@ -119,6 +201,8 @@ molt_restore_pending (MoltAgent *agent)
               failed->name);
         }
       molt_agent_save_registry (agent);
+      /* The lock stays: the host switches back, and the old kernel
+       * restores the connections from the same images. */
       return 1;
     }
   for (guint i = 0; i < restored->len; i++)
@@ -141,6 +225,8 @@ molt_restore_pending (MoltAgent *agent)
       job->resumed_at = g_get_real_time ();
       g_printerr ("molt-agent: restored job %s as pid %d\n", job->name, job->host_pid);
     }
+  if (restored->len > 0)
+    unlock_after_restore (restored);
   molt_agent_save_registry (agent);
   return 0;
 }

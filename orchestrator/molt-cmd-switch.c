@@ -128,6 +128,7 @@ run_switch (MoltCli *cli, int argc, char **argv)
   g_autoptr (GError) error = NULL;
   g_autofree gchar *probe = NULL;
   g_autofree gchar *snapshot = NULL;
+  g_autofree gchar *tcp = NULL;
   gboolean keep = FALSE, keep_images = FALSE, dry_run = FALSE, resume = FALSE;
   gint boot_timeout = 180, probe_timeout = 60, checkpoint_timeout = 600;
   MoltSwitchOptions o = { 0 };
@@ -147,6 +148,11 @@ run_switch (MoltCli *cli, int argc, char **argv)
       "snapshot only before a kernel's first switch on the domain, and going on without it if "
       "it fails",
       "WHEN" },
+    { "tcp", 0, 0, G_OPTION_ARG_STRING, &tcp,
+      "keep (default): the jobs' TCP connections are re-created on the new kernel, the peers "
+      "see a pause; close: they come back closed, and the jobs must reconnect (for peers that "
+      "cannot wait, and --method reboot on a user-mode network)",
+      "MODE" },
     { "keep-snapshot", 0, 0, G_OPTION_ARG_NONE, &keep,
       "keep the snapshot (--snapshot always or auto) after success", NULL },
     { "keep-images", 0, 0, G_OPTION_ARG_NONE, &keep_images,
@@ -179,6 +185,8 @@ run_switch (MoltCli *cli, int argc, char **argv)
     return molt_cli_usage (&molt_cmd_switch, "--snapshot must be never, always or auto");
   if (keep && g_strcmp0 (snapshot, "always") != 0 && g_strcmp0 (snapshot, "auto") != 0)
     return molt_cli_usage (&molt_cmd_switch, "--keep-snapshot needs --snapshot always or auto");
+  if (tcp != NULL && g_strcmp0 (tcp, "keep") != 0 && g_strcmp0 (tcp, "close") != 0)
+    return molt_cli_usage (&molt_cmd_switch, "--tcp must be keep or close");
   if (method != NULL && g_strcmp0 (method, "kexec") != 0 && g_strcmp0 (method, "reboot") != 0)
     return molt_cli_usage (&molt_cmd_switch, "--method must be kexec or reboot");
   if (boot_timeout <= 0)
@@ -199,6 +207,7 @@ run_switch (MoltCli *cli, int argc, char **argv)
                                                    : MOLT_SWITCH_SNAPSHOT_NEVER;
   o.keep_snapshot = keep;
   o.keep_images = keep_images;
+  o.tcp_close = g_strcmp0 (tcp, "close") == 0;
   o.dry_run = dry_run;
   o.progress = print_progress;
   o.rollback_settle_ms = MOLT_ROLLBACK_SETTLE_MS;
@@ -256,6 +265,7 @@ const MoltCliCommand molt_cmd_switch = {
   .name = "switch",
   .parameters = "DOMAIN --kernel PATH [--initrd PATH] [--append CMDLINE] [--method kexec|reboot] "
                 "[--probe CMD] [--snapshot never|always|auto] [--keep-snapshot] [--keep-images] "
+                "[--tcp keep|close] "
                 "[--dry-run] [--boot-timeout S] [--checkpoint-timeout S] | --resume DOMAIN",
   .summary = "Switch DOMAIN to another kernel while its managed jobs keep running.",
   .description

@@ -17,6 +17,7 @@
 #include "molt-snapshot.h"
 #include "molt-snapshot-external.h"
 #include "molt-switch-jobs.h"
+#include "molt-switch-sockets.h"
 #include "molt-switch-step.h"
 #include "molt-switch.h"
 
@@ -1203,6 +1204,32 @@ read_running_kernel (MoltSwitch *sw, JsonObject *preflight, GError **error)
   return TRUE;
 }
 
+/* Whether the domain has an interface on QEMU's user-mode network, whose
+ * connections live in the QEMU process. */
+static gboolean
+has_user_network (MoltSwitch *sw)
+{
+  g_autofree gchar *xml = virDomainGetXMLDesc (sw->dom, 0);
+
+  return xml != NULL && strstr (xml, "<interface type='user'") != NULL;
+}
+
+/* The jobs' sockets into the report; a restart over established TCP of a
+ * user-mode network is refused unless --tcp close. */
+static gboolean
+check_sockets (MoltSwitch *sw, JsonObject *preflight, GError **error)
+{
+  g_autoptr (JsonArray) sockets = molt_switch_sockets_read (preflight, error);
+
+  if (sockets == NULL)
+    return FALSE;
+  json_object_set_array_member (sw->report, "sockets", json_array_ref (sockets));
+  json_object_set_string_member (sw->report, "tcp", sw->o->tcp_close ? "close" : "keep");
+  if (sw->o->method == MOLT_SWITCH_METHOD_REBOOT && !sw->o->tcp_close && has_user_network (sw))
+    return molt_switch_sockets_check_restart (sockets, error);
+  return TRUE;
+}
+
 /* Preflight: nothing changes until it passes. Fills the old boot and the
  * job list. */
 static gboolean
@@ -1250,7 +1277,7 @@ preflight (MoltSwitch *sw, MoltAgentClient *client, GError **error)
   checked = call_object (client, "switch-preflight", args, error);
   if (checked == NULL || !expect_release (sw, checked, error)
       || !read_running_kernel (sw, checked, error)
-      || !molt_switch_jobs_check_blockers (checked, error)
+      || !molt_switch_jobs_check_blockers (checked, error) || !check_sockets (sw, checked, error)
       || (sw->jobs_before = call_job_list (client, error)) == NULL
       || !molt_switch_jobs_check_restorable (sw->jobs_before, error))
     return FALSE;
@@ -1584,6 +1611,8 @@ molt_switch_run (const MoltSwitchOptions *o, JsonObject *report, GError **error)
    * if it fails, they switch back without having run there. */
   if (o->probe != NULL)
     json_object_set_boolean_member (checkpoint_args, "hold", TRUE);
+  if (o->tcp_close)
+    json_object_set_string_member (checkpoint_args, "tcp", "close");
   /* Test-only (docs/testing.md): the agent refuses it unless built for tests. */
   if (g_getenv ("MOLT_TEST_FAULT") != NULL)
     json_object_set_string_member (checkpoint_args, "test-fault", g_getenv ("MOLT_TEST_FAULT"));

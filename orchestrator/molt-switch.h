@@ -49,6 +49,7 @@ typedef struct
   MoltSwitchSnapshot snapshot;
   gboolean keep_snapshot;
   gboolean keep_images; /* the jobs' checkpoint images in the guest, after commit or rollback */
+  gboolean tcp_close;   /* the jobs' TCP connections come back closed, not re-created */
   gboolean dry_run;
   guint agent_timeout_s; /* each short agent call */
   guint checkpoint_timeout_s;

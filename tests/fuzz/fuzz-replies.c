@@ -9,6 +9,7 @@
 #include "molt-message.h"
 #include "molt-reply.h"
 #include "molt-switch-jobs.h"
+#include "molt-switch-sockets.h"
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 
@@ -40,7 +41,12 @@ read_info (JsonNode *node)
   /* The same object read as a switch-preflight reply. */
   {
     g_autoptr (GError) error = NULL;
+    g_autoptr (JsonArray) sockets = NULL;
     molt_switch_jobs_check_blockers (info, &error);
+    g_clear_error (&error);
+    sockets = molt_switch_sockets_read (info, &error);
+    if (sockets != NULL)
+      molt_switch_sockets_check_restart (sockets, NULL);
   }
 }
 

@@ -6,6 +6,7 @@
 #include "molt-host-error.h"
 #include "molt-message.h"
 #include "molt-switch-jobs.h"
+#include "molt-switch-sockets.h"
 #include "molt-test.h"
 
 static JsonArray *
@@ -250,6 +251,59 @@ test_blockers (void)
   MOLT_ASSERT_CONTAINS (not_text, "checkpoint-blockers[0].reasons[0] is not a string");
 }
 
+static JsonObject *
+parse_object (const gchar *text)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonNode) node = molt_json_parse_bounded (text, &error);
+
+  MOLT_ASSERT_NO_ERROR (error);
+  return json_object_ref (json_node_get_object (node));
+}
+
+/* The preflight's socket counts: checked into the report, and a restart
+ * over established TCP refused, naming the jobs and the way out. */
+static void
+test_sockets (void)
+{
+  g_autoptr (JsonObject) good = parse_object (
+      "{\"sockets\":[{\"job\":\"db\",\"tcp-established\":3,\"tcp-listen\":1,\"unix\":2},"
+      "{\"job\":\"batch\",\"udp\":1}]}");
+  g_autoptr (JsonObject) none = parse_object ("{}");
+  g_autoptr (JsonObject) negative
+      = parse_object ("{\"sockets\":[{\"job\":\"x\",\"tcp-established\":-1}]}");
+  g_autoptr (JsonObject) nameless = parse_object ("{\"sockets\":[{\"udp\":1}]}");
+  g_autoptr (JsonArray) sockets = NULL;
+  g_autoptr (JsonArray) empty = NULL;
+  g_autoptr (GError) error = NULL;
+  JsonObject *db;
+
+  sockets = molt_switch_sockets_read (good, &error);
+  MOLT_ASSERT_NO_ERROR (error);
+  CU_ASSERT_EQUAL_FATAL (json_array_get_length (sockets), 2);
+  db = json_array_get_object_element (sockets, 0);
+  CU_ASSERT_EQUAL (json_object_get_int_member (db, "tcp-established"), 3);
+  CU_ASSERT_EQUAL (json_object_get_int_member (db, "udp"), 0);
+  CU_ASSERT_FALSE (molt_switch_sockets_check_restart (sockets, &error));
+  CU_ASSERT_PTR_NOT_NULL_FATAL (error);
+  MOLT_ASSERT_CONTAINS (error->message, "established TCP connections would be lost: job db (3);");
+  MOLT_ASSERT_CONTAINS (error->message, "--method kexec");
+  MOLT_ASSERT_CONTAINS (error->message, "--tcp close");
+  CU_ASSERT_PTR_NULL (strstr (error->message, "batch"));
+  g_clear_error (&error);
+
+  empty = molt_switch_sockets_read (none, &error);
+  MOLT_ASSERT_NO_ERROR (error);
+  CU_ASSERT_EQUAL (json_array_get_length (empty), 0);
+  CU_ASSERT_TRUE (molt_switch_sockets_check_restart (empty, &error));
+
+  CU_ASSERT_PTR_NULL (molt_switch_sockets_read (negative, &error));
+  MOLT_ASSERT_CONTAINS (error->message, "switch-preflight.sockets[0]");
+  g_clear_error (&error);
+  CU_ASSERT_PTR_NULL (molt_switch_sockets_read (nameless, &error));
+  MOLT_ASSERT_CONTAINS (error->message, "'job'");
+}
+
 int
 main (void)
 {
@@ -262,6 +316,7 @@ main (void)
     { "rollback: the agent cannot be asked", test_rollback_unknown },
     { "a job without its own PID namespace", test_restorable },
     { "jobs CRIU cannot checkpoint, found by the preflight", test_blockers },
+    { "the jobs' sockets, and a restart over established TCP", test_sockets },
     { NULL, NULL },
   };
   return molt_test_run ("switch-jobs", cases);
