@@ -9,7 +9,7 @@ molt_build=${MOLT_BUILD_DIR:-$molt_top/build}
 molt_packages=(
   meson ninja-build pkg-config gcc
   libglib2.0-dev libjson-glib-dev libvirt-dev libcunit1-dev libprotobuf-c-dev
-  criu busybox-static kexec-tools nftables
+  criu busybox-static kexec-tools nftables redis-server
   e2fsprogs qemu-utils cpio gzip xz-utils zstd kmod
   libvirt-daemon-system libvirt-clients qemu-system-x86 ovmf
   valgrind python3 time util-linux

@@ -7,9 +7,16 @@
 # (no reconnect) and saw no gap, repeat, reset or close; the guest's file of
 # the peer's numbers goes on from before with one token (the same socket)
 # and no number lost or repeated; and the peer's receive rate in the 10 s
-# after the switch is at least 0.9x the rate in the 10 s before. The report
-# counts the job's sockets; --method reboot over the connection is refused,
-# and with --tcp close goes ahead, the job connecting again.
+# after the switch is at least 0.9x the rate in the 10 s before. The same
+# for a server in the guest (molt-test-tcp --listen: a listening socket and
+# the connection it accepted) with a client on the host through a port
+# forward on 127.0.0.1. The report counts the jobs' sockets; a checkpoint
+# that fails (the image store full) thaws the jobs in place with their
+# connections and drops the lock; --method reboot over the connections is
+# refused, and with --tcp close goes ahead, the job connecting again.
+# Debian's redis-server runs as a job through both switches, a client on
+# the host writing and reading keys on one connection: every key written is
+# read back, and its worst latency is logged next to the job's downtime.
 source "$(dirname "$0")/../testbed/vm-test.sh"
 
 [ "$k_old" != "$k_new" ] || testbed_die "the test image has one kernel ($k_old): a switch to itself proves nothing"
@@ -17,8 +24,12 @@ TCP_FILE=/var/lib/molt/tcp.txt
 peer_dir=$(mktemp -d)
 python3 "$testbed_lib/tcp-peer" "$peer_dir/port" "$peer_dir/status" 50 &
 peer_pid=$!
-stop_peer() { kill "$peer_pid" 2>/dev/null || true; rm -rf "$peer_dir"; }
+in_pid=
+redis_pid=
+stop_peer() { kill "$peer_pid" $in_pid $redis_pid 2>/dev/null || true; rm -rf "$peer_dir"; }
 trap 'stop_peer; testbed_cleanup' EXIT
+# peer FIELD [STATUS_FILE]: a field of a host peer's status line.
+peer() { tr ' ' '\n' <"$peer_dir/${2:-status}" | sed -n "s/^$1=//p"; }
 for _ in $(seq 1 50); do [ -s "$peer_dir/port" ] && break; sleep 0.1; done
 port=$(cat "$peer_dir/port")
 
@@ -28,7 +39,34 @@ testbed_wait_agent "$dom" >/dev/null
 m exec "$dom" --name tcp -- /usr/lib/molt/molt-test-tcp 10.0.2.2 "$port" "$TCP_FILE" 50 >/dev/null
 wait_sequence_grows "$TCP_FILE" 20
 
-peer() { tr ' ' '\n' <"$peer_dir/status" | sed -n "s/^$1=//p"; }
+# A server in the guest (its listening socket and the connection it
+# accepted), with a client on the host through a loopback-only forward of
+# QEMU's user-mode network (added at run time: a kexec keeps QEMU).
+SERVER_FILE=/var/lib/molt/server.txt
+m exec "$dom" --name server -- /usr/lib/molt/molt-test-tcp --listen 7000 "$SERVER_FILE" 50 >/dev/null
+fwd_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+virsh_t qemu-monitor-command "$dom" --hmp "hostfwd_add hostnet0 tcp:127.0.0.1:$fwd_port-:7000" >/dev/null \
+  || testbed_die "cannot forward 127.0.0.1:$fwd_port to the guest's port 7000"
+python3 "$testbed_lib/tcp-peer" --connect "$fwd_port" "$peer_dir/in-status" 50 &
+in_pid=$!
+wait_sequence_grows "$SERVER_FILE" 20
+
+# A real service: Debian's redis-server as a job, and a client on the host
+# holding one connection, writing and reading keys through both switches.
+m exec "$dom" --name redis -- redis-server --port 6379 --save "" --appendonly no \
+  --protected-mode no --dir /var/lib/molt >/dev/null
+redis_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+virsh_t qemu-monitor-command "$dom" --hmp "hostfwd_add hostnet0 tcp:127.0.0.1:$redis_port-:6379" >/dev/null \
+  || testbed_die "cannot forward 127.0.0.1:$redis_port to the guest's port 6379"
+python3 "$testbed_lib/redis-client" "$redis_port" "$peer_dir/redis-status" 120 &
+redis_pid=$!
+for _ in $(seq 1 60); do
+  [ "$(peer requests redis-status 2>/dev/null || echo 0)" -gt 0 ] 2>/dev/null && break
+  sleep 1
+done
+[ "$(peer requests redis-status)" -gt 0 ] || testbed_die "the redis client got no answer: $(cat "$peer_dir/redis-status")"
+redis_downtimes=""
+
 # rates_over SECONDS: numbers per second received over SECONDS, by the
 # peer and by the guest job: "PEER GUEST".
 rates_over() {
@@ -41,14 +79,23 @@ rates_over() {
   echo $(((p1 - p0) / $1)) $(((g1 - g0) / $1))
 }
 check_peer() {
-  [ "$(peer accepts)" = 1 ] || testbed_die "$1: the peer accepted $(peer accepts) connections (a reconnect)"
-  [ "$(peer errors)" = 0 ] || testbed_die "$1: the peer saw $(peer errors) errors, last: $(peer last-error)"
+  local status
+  for status in status in-status; do
+    [ "$(peer accepts $status)" = 1 ] \
+      || testbed_die "$1: peer $status: $(peer accepts $status) connections (a reconnect)"
+    [ "$(peer errors $status)" = 0 ] \
+      || testbed_die "$1: peer $status: $(peer errors $status) errors, last: $(peer last-error $status)"
+  done
 }
 
 for target in "$k_new" "$k_old"; do
+  in_before=$(peer recv in-status)
   read -r rate_before guest_before < <(rates_over 10)
+  in_before=$(((($(peer recv in-status) - in_before)) / 10))
   before=$(mktemp)
   guest_cat "$TCP_FILE" >"$before"
+  server_before=$(mktemp)
+  guest_cat "$SERVER_FILE" >"$server_before"
   testbed_log "switching to $target; numbers/s received before: $rate_before by the peer, $guest_before by the guest"
   report=$(m --json --timeout 30 switch "$dom" --kernel "/boot/vmlinuz-$target" \
              --initrd "/boot/initrd.img-$target")
@@ -57,9 +104,17 @@ for target in "$k_new" "$k_old"; do
   # The report says what the job carried over.
   assert_json_is "$report" sockets.0.job '"tcp"'
   assert_json_is "$report" sockets.0.tcp-established 1
+  assert_json_is "$report" sockets.1.job '"server"'
+  assert_json_is "$report" sockets.1.tcp-established 1
+  assert_json_is "$report" sockets.1.tcp-listen 1
+  redis_downtimes="$redis_downtimes $(python3 -c 'import json,sys; print([j for j in json.load(sys.stdin)["jobs"] if j["name"] == "redis"][0]["downtime-s"])' <<<"$report")"
   check_peer "right after the switch to $target"
+  in_after=$(peer recv in-status)
   read -r rate_after guest_after < <(rates_over 10)
+  in_after=$(((($(peer recv in-status) - in_after)) / 10))
   check_peer "10 s after the switch to $target"
+  [ $((in_after * 10)) -ge $((in_before * 9)) ] \
+    || testbed_die "the host client received $in_after numbers/s from the guest's server after the switch, $in_before before"
   [ $((rate_after * 10)) -ge $((rate_before * 9)) ] \
     || testbed_die "the peer received $rate_after numbers/s after the switch, $rate_before before"
   [ $((guest_after * 10)) -ge $((guest_before * 9)) ] \
@@ -69,10 +124,46 @@ for target in "$k_new" "$k_old"; do
   guest_cat "$TCP_FILE" >"$after"
   continuity=$(check_continuity "$before" "$after" 900)
   rm -f "$before" "$after"
+  assert_job_state server running
+  after=$(mktemp)
+  guest_cat "$SERVER_FILE" >"$after"
+  server_continuity=$(check_continuity "$server_before" "$after" 900)
+  rm -f "$server_before" "$after"
+  testbed_log "server in the guest kept its client across the switch to $target: $in_before ->" \
+    "$in_after numbers/s to the client, guest side $server_continuity"
   testbed_log "TCP connection kept across the switch to $target: numbers/s before -> after:" \
     "peer $rate_before -> $rate_after, guest $guest_before -> $guest_after; guest side:" \
     "$continuity (lines, largest gap s); peer: $(cat "$peer_dir/status")"
 done
+# The redis client: one connection throughout, every key it wrote readable
+# with its value; its worst request latency is the service's downtime.
+wait "$redis_pid" || true
+redis_pid=
+[ "$(peer done redis-status)" = 1 ] && [ "$(peer errors redis-status)" = 0 ] \
+  && [ "$(peer verified redis-status)" = "$(peer keys redis-status)" ] \
+  || testbed_die "redis through the switches: $(cat "$peer_dir/redis-status")"
+testbed_log "redis through two switches: $(peer keys redis-status) keys written and read back on one" \
+  "connection; worst request latency $(peer max-latency-ms redis-status) ms (the service's downtime)," \
+  "job downtime per switch:$redis_downtimes s"
+
+# A checkpoint that fails after the lock was taken (the image store full):
+# thawed in place, the lock dropped, the same connection going on.
+before=$(mktemp)
+guest_cat "$TCP_FILE" >"$before"
+guest_run sh -c 'mkdir -p /var/lib/molt/images && mount -t tmpfs -o size=64k molt-full /var/lib/molt/images' >/dev/null
+assert_fails 4 "No space left on device" m --timeout 30 switch "$dom" \
+  --kernel "/boot/vmlinuz-$k_new" --initrd "/boot/initrd.img-$k_new"
+guest_run umount /var/lib/molt/images >/dev/null
+case "$(guest_run nft list tables)" in *molt-lock*) testbed_die "the lock outlived the thaw" ;; esac
+read -r rate_after guest_after < <(rates_over 5)
+check_peer "after a failed checkpoint"
+[ "$guest_after" -ge 18 ] || testbed_die "after a failed checkpoint the guest receives $guest_after numbers/s"
+after=$(mktemp)
+guest_cat "$TCP_FILE" >"$after"
+continuity=$(check_continuity "$before" "$after" 900)
+rm -f "$before" "$after"
+testbed_log "failed checkpoint: thawed in place, the same connection at $rate_after/$guest_after numbers/s ($continuity)"
+
 # --method reboot would end the connection with the QEMU process: refused
 # at preflight, saying what to do, nothing frozen.
 guest=$(testbed_guest_dir)
@@ -84,6 +175,8 @@ wait_sequence_grows "$TCP_FILE" 5
 # --tcp close: the reboot goes ahead; a job that expects it (molt-test-tcp
 # reconnect) sees its connection closed, connects again and goes on.
 m stop "$dom" tcp >/dev/null
+m stop "$dom" server >/dev/null
+m stop "$dom" redis >/dev/null
 m exec "$dom" --name retry -- /usr/lib/molt/molt-test-tcp 10.0.2.2 "$port" /var/lib/molt/retry.txt 50 \
   reconnect >/dev/null
 wait_sequence_grows /var/lib/molt/retry.txt 20

@@ -1,4 +1,6 @@
 /* molt-test-tcp HOST PORT FILE PERIOD_MS [reconnect]: a job holding one TCP connection
+ * molt-test-tcp --listen PORT FILE PERIOD_MS: the same over the one
+ * connection it accepts on PORT (a server: its listening socket stays open) 
  * to a peer (tests/testbed/tcp-peer), for the networking tests: "the same
  * connection, no byte lost, duplicated or reordered".
  *
@@ -40,6 +42,23 @@ now_ms (void)
   return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
+/* Listens on PORT (all addresses) and accepts one connection. */
+static int
+accept_one (int port)
+{
+  struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons ((unsigned short) port) };
+  int one = 1, sock, listener = socket (AF_INET, SOCK_STREAM, 0);
+
+  if (listener < 0 || setsockopt (listener, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0
+      || bind (listener, (struct sockaddr *) &addr, sizeof addr) != 0 || listen (listener, 8) != 0)
+    die ("listen");
+  sock = accept (listener, NULL, NULL);
+  if (sock < 0)
+    die ("accept");
+  /* The listener stays open: a server's, carried across the switch too. */
+  return sock;
+}
+
 static int
 connect_to (const char *host, int port)
 {
@@ -75,14 +94,16 @@ main (int argc, char **argv)
   struct stat st;
   long period_ms;
   long long next_send;
-  int sock;
+  int sock, listening;
   FILE *urandom;
 
   if (argc != 5 && !(argc == 6 && strcmp (argv[5], "reconnect") == 0))
     {
-      fprintf (stderr, "usage: molt-test-tcp HOST PORT FILE PERIOD_MS [reconnect]\n");
+      fprintf (stderr, "usage: molt-test-tcp HOST PORT FILE PERIOD_MS [reconnect]\n"
+                       "       molt-test-tcp --listen PORT FILE PERIOD_MS\n");
       return 64;
     }
+  listening = strcmp (argv[1], "--listen") == 0;
   period_ms = atol (argv[4]);
   /* A write into a closed connection is an error to handle, not a death. */
   signal (SIGPIPE, SIG_IGN);
@@ -91,7 +112,7 @@ main (int argc, char **argv)
     die ("setup");
   fclose (urandom);
 again:
-  sock = connect_to (argv[1], atoi (argv[2]));
+  sock = listening ? accept_one (atoi (argv[2])) : connect_to (argv[1], atoi (argv[2]));
   if (fstat (sock, &st) != 0)
     die ("fstat");
   snprintf (token, sizeof token, "%08x-tcp%lu", seed, (unsigned long) st.st_ino);

@@ -51,8 +51,9 @@ guest_cat() {
   done
 }
 
-# guest_lines PATH: its number of lines.
-guest_lines() { guest_run sh -c "wc -l < '$1'" | tr -d ' \n'; }
+# guest_lines PATH: its number of lines (0 while it does not exist: a job
+# may not have written its first line yet).
+guest_lines() { guest_run sh -c "cat '$1' 2>/dev/null | wc -l" | tr -d ' \n'; }
 
 # check_continuity BEFORE AFTER MAX_GAP_S: host files holding the sequence
 # file before and after an event (a switch, a rollback). The old content is
