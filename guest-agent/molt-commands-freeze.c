@@ -201,6 +201,16 @@ molt_command_thaw (MoltAgent *agent, JsonObject *args, GError **error)
       molt_unload_kernel ();
     }
   molt_agent_thaw_filesystems (agent);
+  /* The jobs' connections answer again (a checkpoint locked them), before
+   * the jobs run: under the lock a job's UDP sends would fail (EPERM). */
+  {
+    g_autoptr (GError) unlock_error = NULL;
+    if (!molt_net_unlock (FALSE, &unlock_error))
+      {
+        g_warning ("%s", unlock_error->message);
+        json_object_set_string_member (obj, "network-unlock-error", unlock_error->message);
+      }
+  }
   for (guint i = 0; i < jobs->len; i++)
     {
       MoltJob *job = g_ptr_array_index (jobs, i);
@@ -216,15 +226,6 @@ molt_command_thaw (MoltAgent *agent, JsonObject *args, GError **error)
       g_ptr_array_add (thawed, job);
     }
   molt_agent_set_frozen (agent, FALSE);
-  /* The jobs' connections answer again (a checkpoint locked them). */
-  {
-    g_autoptr (GError) unlock_error = NULL;
-    if (!molt_net_unlock (FALSE, &unlock_error))
-      {
-        g_warning ("%s", unlock_error->message);
-        json_object_set_string_member (obj, "network-unlock-error", unlock_error->message);
-      }
-  }
   molt_job_registry_refresh (registry);
   molt_agent_save_registry (agent);
   json_object_set_member (obj, "jobs", job_names (thawed));

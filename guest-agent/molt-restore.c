@@ -142,9 +142,10 @@ molt_restore_lock_network (MoltAgent *agent)
   return 0;
 }
 
-/* After every job came back: their sockets answer again. Held jobs wait
- * for the host's thaw, which unlocks: until then what the guest would
- * acknowledge could still be lost by a switch back. */
+/* Once every job came back, before any runs: their sockets answer again
+ * (a job that ran under the lock would see its UDP sends fail with EPERM).
+ * Held jobs wait for the host's thaw, which unlocks: until then what the
+ * guest would acknowledge could still be lost by a switch back. */
 static void
 unlock_after_restore (GPtrArray *restored)
 {
@@ -205,6 +206,8 @@ molt_restore_pending (MoltAgent *agent)
        * restores the connections from the same images. */
       return 1;
     }
+  if (restored->len > 0)
+    unlock_after_restore (restored);
   for (guint i = 0; i < restored->len; i++)
     {
       MoltJob *job = g_ptr_array_index (restored, i);
@@ -225,8 +228,6 @@ molt_restore_pending (MoltAgent *agent)
       job->resumed_at = g_get_real_time ();
       g_printerr ("molt-agent: restored job %s as pid %d\n", job->name, job->host_pid);
     }
-  if (restored->len > 0)
-    unlock_after_restore (restored);
   molt_agent_save_registry (agent);
   return 0;
 }

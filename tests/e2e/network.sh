@@ -14,6 +14,9 @@
 # that fails (the image store full) thaws the jobs in place with their
 # connections and drops the lock; --method reboot over the connections is
 # refused, and with --tcp close goes ahead, the job connecting again.
+# A job holding a unix datagram socket pair, an abstract-namespace unix
+# stream connection and a UDP socket to a host echo peer keeps them all
+# (one token of their inodes, its sequence whole, UDP echoes coming back).
 # Debian's redis-server runs as a job through both switches, a client on
 # the host writing and reading keys on one connection: every key written is
 # read back, and its worst latency is logged next to the job's downtime.
@@ -26,7 +29,9 @@ python3 "$testbed_lib/tcp-peer" "$peer_dir/port" "$peer_dir/status" 50 &
 peer_pid=$!
 in_pid=
 redis_pid=
-stop_peer() { kill "$peer_pid" $in_pid $redis_pid 2>/dev/null || true; rm -rf "$peer_dir"; }
+python3 "$testbed_lib/udp-echo" "$peer_dir/udp-port" &
+udp_pid=$!
+stop_peer() { kill "$peer_pid" $in_pid $redis_pid $udp_pid 2>/dev/null || true; rm -rf "$peer_dir"; }
 trap 'stop_peer; testbed_cleanup' EXIT
 # peer FIELD [STATUS_FILE]: a field of a host peer's status line.
 peer() { tr ' ' '\n' <"$peer_dir/${2:-status}" | sed -n "s/^$1=//p"; }
@@ -67,6 +72,15 @@ done
 [ "$(peer requests redis-status)" -gt 0 ] || testbed_die "the redis client got no answer: $(cat "$peer_dir/redis-status")"
 redis_downtimes=""
 
+# Unix datagram and abstract-namespace stream sockets between two processes,
+# and a UDP socket to a host echo peer.
+DGRAM_FILE=/var/lib/molt/dgram.txt
+for _ in $(seq 1 50); do [ -s "$peer_dir/udp-port" ] && break; sleep 0.1; done
+m exec "$dom" --name dgram -- /usr/lib/molt/molt-test-dgram 10.0.2.2 "$(cat "$peer_dir/udp-port")" \
+  "$DGRAM_FILE" 50 >/dev/null
+wait_sequence_grows "$DGRAM_FILE" 20
+udp_echoed() { guest_run cat "$DGRAM_FILE.udp" | awk '{print $2}'; }
+
 # rates_over SECONDS: numbers per second received over SECONDS, by the
 # peer and by the guest job: "PEER GUEST".
 rates_over() {
@@ -96,6 +110,9 @@ for target in "$k_new" "$k_old"; do
   guest_cat "$TCP_FILE" >"$before"
   server_before=$(mktemp)
   guest_cat "$SERVER_FILE" >"$server_before"
+  dgram_before=$(mktemp)
+  guest_cat "$DGRAM_FILE" >"$dgram_before"
+  echoed_before=$(udp_echoed)
   testbed_log "switching to $target; numbers/s received before: $rate_before by the peer, $guest_before by the guest"
   report=$(m --json --timeout 30 switch "$dom" --kernel "/boot/vmlinuz-$target" \
              --initrd "/boot/initrd.img-$target")
@@ -129,6 +146,16 @@ for target in "$k_new" "$k_old"; do
   guest_cat "$SERVER_FILE" >"$after"
   server_continuity=$(check_continuity "$server_before" "$after" 900)
   rm -f "$server_before" "$after"
+  assert_job_state dgram running
+  after=$(mktemp)
+  guest_cat "$DGRAM_FILE" >"$after"
+  dgram_continuity=$(check_continuity "$dgram_before" "$after" 900)
+  rm -f "$dgram_before" "$after"
+  echoed_after=$(udp_echoed)
+  [ "$echoed_after" -gt "$echoed_before" ] \
+    || testbed_die "no UDP echo came back after the switch to $target ($echoed_before -> $echoed_after)"
+  testbed_log "unix datagram, abstract stream and UDP sockets kept across the switch to $target:" \
+    "sequence $dgram_continuity, UDP echoes $echoed_before -> $echoed_after"
   testbed_log "server in the guest kept its client across the switch to $target: $in_before ->" \
     "$in_after numbers/s to the client, guest side $server_continuity"
   testbed_log "TCP connection kept across the switch to $target: numbers/s before -> after:" \
@@ -177,6 +204,7 @@ wait_sequence_grows "$TCP_FILE" 5
 m stop "$dom" tcp >/dev/null
 m stop "$dom" server >/dev/null
 m stop "$dom" redis >/dev/null
+m stop "$dom" dgram >/dev/null
 m exec "$dom" --name retry -- /usr/lib/molt/molt-test-tcp 10.0.2.2 "$port" /var/lib/molt/retry.txt 50 \
   reconnect >/dev/null
 wait_sequence_grows /var/lib/molt/retry.txt 20

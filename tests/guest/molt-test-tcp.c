@@ -1,6 +1,6 @@
 /* molt-test-tcp HOST PORT FILE PERIOD_MS [reconnect]: a job holding one TCP connection
  * molt-test-tcp --listen PORT FILE PERIOD_MS: the same over the one
- * connection it accepts on PORT (a server: its listening socket stays open) 
+ * connection it accepts on PORT (a server: its listening socket stays open)
  * to a peer (tests/testbed/tcp-peer), for the networking tests: "the same
  * connection, no byte lost, duplicated or reordered".
  *
