@@ -1,6 +1,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <criu/criu.h>
@@ -78,6 +79,23 @@ new_opts (const gchar *images_dir, const gchar *log_name, gint *dir_fd, GError *
   return opts;
 }
 
+/* Why CRIU failed when its log does not say: the log is written where the
+ * images go, so on a full filesystem the line that would say "No space left
+ * on device" may be the write that did not fit. Less than a few blocks
+ * free there is that cause; anything else stays "no error line". */
+gchar *
+molt_checkpoint_silent_failure (const gchar *images_dir)
+{
+  struct statvfs fs;
+
+  if (statvfs (images_dir, &fs) != 0 || fs.f_bavail >= MOLT_CHECKPOINT_FULL_BLOCKS)
+    return g_strdup ("no error line in CRIU's log");
+  return g_strdup_printf ("no error line in CRIU's log, and the filesystem holding %s "
+                          "has %" G_GUINT64_FORMAT " KiB free: %s",
+                          images_dir, (guint64) fs.f_bavail * fs.f_frsize / 1024,
+                          g_strerror (ENOSPC));
+}
+
 static void
 set_criu_error (GError **error, const gchar *what, gint ret, const gchar *images_dir,
                 const gchar *log_name)
@@ -85,16 +103,17 @@ set_criu_error (GError **error, const gchar *what, gint ret, const gchar *images
   g_autofree gchar *log_path = g_build_filename (images_dir, log_name, NULL);
   g_autofree gchar *why = molt_checkpoint_log_error (log_path);
 
+  if (why == NULL)
+    why = molt_checkpoint_silent_failure (images_dir);
+
   /* -EBADE is libcriu's "CRIU said it failed", not an errno worth showing
    * ("Invalid exchange"): the log says why. */
   if (ret == -EBADE)
     g_set_error (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_GENERIC,
-                 "CRIU %s failed: %s (log: %s)", what,
-                 why != NULL ? why : "no error line in CRIU's log", log_path);
+                 "CRIU %s failed: %s (log: %s)", what, why, log_path);
   else
     g_set_error (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_GENERIC,
-                 "CRIU %s failed (%s): %s (log: %s)", what, g_strerror (-ret),
-                 why != NULL ? why : "no error line in CRIU's log", log_path);
+                 "CRIU %s failed (%s): %s (log: %s)", what, g_strerror (-ret), why, log_path);
 }
 
 gboolean

@@ -9,7 +9,8 @@
 
 G_BEGIN_DECLS
 
-/* Dumps the tree rooted at pid (a PID namespace init) and kills it. */
+/* Dumps the tree rooted at pid (a PID namespace init) and leaves it as it
+ * was (stopped), so that a switch that fails later can thaw it. */
 gboolean molt_checkpoint_dump (gint pid, const gchar *images_dir, GError **error);
 /* Copies the tree's memory while it runs (CRIU pre-dump) into
  * IMAGES_DIR.pre, so that the dump into IMAGES_DIR, later, in the freeze,
@@ -21,7 +22,11 @@ gchar *molt_checkpoint_pre_dump_dir (const gchar *images_dir);
  * its established TCP connections come back closed (the job sees an error
  * on them and reconnects) instead of re-created. */
 gint molt_checkpoint_restore (const gchar *images_dir, gboolean tcp_close, GError **error);
-/* The most telling line of a CRIU log: the last "Error" line. */
+/* The most telling lines of a CRIU log: its first and last "Error" lines. */
 gchar *molt_checkpoint_log_error (const gchar *log_path);
+/* What to say when the log has no error line: a filesystem holding
+ * IMAGES_DIR with fewer than this many blocks free is the cause. */
+#define MOLT_CHECKPOINT_FULL_BLOCKS 8
+gchar *molt_checkpoint_silent_failure (const gchar *images_dir);
 
 G_END_DECLS

@@ -58,6 +58,18 @@ survived=$(expect_survived "$before")
 cell_record checkpoint "image store full" pass \
   "exit 4, thawed in place, the message says \"No space left on device\"; $survived"
 
+# --- the image store full before the checkpoint starts: no room even for
+#     the checkpoint's first file; the cause must still be in the message ---
+before=$(seq_capture)
+guest_run sh -c 'mkdir -p /var/lib/molt/images && mount -t tmpfs -o size=256k molt-full /var/lib/molt/images && { dd if=/dev/zero of=/var/lib/molt/images/filler bs=4k 2>/dev/null; true; }' >/dev/null
+out=$(switch_expecting 4 "No space left on device")
+assert_contains "$out" "Thawed in place"
+guest_run umount /var/lib/molt/images >/dev/null
+# An assignment, so that a failed check stops the test (set -e).
+survived=$(expect_survived "$before")
+cell_record checkpoint "image store full before the checkpoint" pass \
+  "exit 4, thawed in place: $(grep -o 'checkpoint failed: [^(]*' <<<"$out" | head -n1 | cut -c1-140); $survived"
+
 # --- the agent SIGKILLed in the guest while it dumps: a watcher outside
 #     the managed jobs (a managed job would be frozen with the others)
 #     kills it as soon as the dump's own images directory appears (not the
