@@ -117,7 +117,7 @@ set_criu_error (GError **error, const gchar *what, gint ret, const gchar *images
 }
 
 gboolean
-molt_checkpoint_dump (gint pid, const gchar *images_dir, GError **error)
+molt_checkpoint_dump (gint pid, const gchar *images_dir, gboolean drop_waiting, GError **error)
 {
   gint dir_fd = -1, ret;
   criu_opts *opts = new_opts (images_dir, MOLT_CRIU_DUMP_LOG, &dir_fd, error);
@@ -128,6 +128,10 @@ molt_checkpoint_dump (gint pid, const gchar *images_dir, GError **error)
   /* The tree stays as it was (stopped: CRIU puts a stopped task back
    * stopped), so a switch that fails before its kexec only has to thaw it. */
   criu_local_set_leave_running (opts, true);
+  /* Connections no process accepted yet: dropped (their clients see a
+   * reset) instead of failing the dump. */
+  if (drop_waiting)
+    criu_local_set_tcp_skip_in_flight (opts, true);
   /* After a pre-dump only the pages written since are dumped here (CRIU
    * tracks them with the kernel's soft-dirty bits); the restore reads the
    * rest through the "parent" link CRIU leaves in images_dir. */

@@ -10,8 +10,11 @@
 G_BEGIN_DECLS
 
 /* Dumps the tree rooted at pid (a PID namespace init) and leaves it as it
- * was (stopped), so that a switch that fails later can thaw it. */
-gboolean molt_checkpoint_dump (gint pid, const gchar *images_dir, GError **error);
+ * was (stopped), so that a switch that fails later can thaw it. With
+ * drop_waiting, connections waiting in its accept queues are left out
+ * (CRIU's tcp-skip-in-flight) instead of failing the dump. */
+gboolean molt_checkpoint_dump (gint pid, const gchar *images_dir, gboolean drop_waiting,
+                               GError **error);
 /* Copies the tree's memory while it runs (CRIU pre-dump) into
  * IMAGES_DIR.pre, so that the dump into IMAGES_DIR, later, in the freeze,
  * writes only the pages changed since. */

@@ -12,6 +12,7 @@
 
 #include <gio/gio.h>
 
+#include "molt-accept-drain.h"
 #include "molt-args.h"
 #include "molt-checkpoint.h"
 #include "molt-dispatch.h"
@@ -99,6 +100,7 @@ typedef struct
   gchar *name;
   gint pid;
   gchar *dir;
+  gboolean tcp_close;
   gdouble seconds;
 } DumpItem;
 
@@ -146,9 +148,21 @@ dump_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancella
     {
       DumpItem *item = &g_array_index (work->items, DumpItem, i);
       gint64 start = g_get_monotonic_time ();
+      guint accepted = 0;
 
+      /* Kept connections: the job accepts what waits first (the lock holds
+       * new ones off). Closed ones: CRIU drops what waits. */
+      if (!item->tcp_close && !molt_accept_drain (item->pid, &accepted, &error))
+        {
+          g_prefix_error (&error, "checkpoint of job %s: ", item->name);
+          g_task_return_error (task, error);
+          return;
+        }
+      if (accepted > 0)
+        g_message ("job %s accepted %u waiting connection(s) before its dump", item->name,
+                   accepted);
       if (!molt_file_check_record (item->pid, item->dir, &error)
-          || !molt_checkpoint_dump (item->pid, item->dir, &error))
+          || !molt_checkpoint_dump (item->pid, item->dir, item->tcp_close, &error))
         {
           g_prefix_error (&error, "checkpoint of job %s: ", item->name);
           g_task_return_error (task, error);
@@ -254,6 +268,7 @@ molt_command_checkpoint (MoltAgent *agent, JsonObject *args, MoltCall *call)
       item.name = g_strdup (job->name);
       item.pid = job->host_pid;
       item.dir = g_build_filename (base, job->name, NULL);
+      item.tcp_close = g_strcmp0 (tcp, "close") == 0;
       item.seconds = 0;
       g_array_append_val (work->items, item);
       g_strv_builder_add (names, job->name);

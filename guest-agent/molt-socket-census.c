@@ -41,10 +41,11 @@ tree_sockets (gint root_pid)
   return sockets;
 }
 
-/* /proc/net/tcp{,6}: "sl local rem st ... uid timeout inode ...": inode ->
- * state ("01" established, "0A" listen) for the tree's sockets. */
+/* /proc/net/tcp{,6}: "sl local rem st tx_queue:rx_queue ... uid timeout
+ * inode ...": inode -> state ("01" established, "0A" listen) for the tree's
+ * sockets. A listening socket's rx_queue is its accept queue's length. */
 static void
-read_tcp_states (const gchar *path, GHashTable *sockets, GHashTable *states)
+read_tcp_states (const gchar *path, GHashTable *sockets, GHashTable *states, guint *queued)
 {
   g_autofree gchar *text = NULL;
   g_auto (GStrv) lines = NULL;
@@ -65,8 +66,11 @@ read_tcp_states (const gchar *path, GHashTable *sockets, GHashTable *states)
       if (n < G_N_ELEMENTS (words))
         continue;
       inode = g_ascii_strtoll (words[9], NULL, 10);
-      if (g_hash_table_contains (sockets, &inode))
-        g_hash_table_insert (states, g_memdup2 (&inode, sizeof inode), g_strdup (words[3]));
+      if (!g_hash_table_contains (sockets, &inode))
+        continue;
+      g_hash_table_insert (states, g_memdup2 (&inode, sizeof inode), g_strdup (words[3]));
+      if (g_str_equal (words[3], "0A") && strchr (words[4], ':') != NULL)
+        *queued += (guint) g_ascii_strtoull (strchr (words[4], ':') + 1, NULL, 16);
     }
 }
 
@@ -83,8 +87,8 @@ molt_socket_census_tree (gint root_pid, MoltSocketCensus *census)
   gpointer key, value;
 
   *census = (MoltSocketCensus){ 0 };
-  read_tcp_states (tcp, sockets, states);
-  read_tcp_states (tcp6, sockets, states);
+  read_tcp_states (tcp, sockets, states, &census->tcp_queued);
+  read_tcp_states (tcp6, sockets, states, &census->tcp_queued);
   g_hash_table_iter_init (&iter, sockets);
   while (g_hash_table_iter_next (&iter, &key, &value))
     {

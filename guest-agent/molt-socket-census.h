@@ -16,6 +16,9 @@ typedef struct
   guint udp;
   guint unix_;
   guint other; /* netlink, packet, raw... */
+  /* Connections the kernel completed on the tree's listening sockets that
+   * no process accepted yet (CRIU cannot dump them). Not in the JSON. */
+  guint tcp_queued;
 } MoltSocketCensus;
 
 /* Counts each socket once, however many fds or processes share it. */

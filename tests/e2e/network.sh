@@ -31,7 +31,8 @@ in_pid=
 redis_pid=
 python3 "$testbed_lib/udp-echo" "$peer_dir/udp-port" &
 udp_pid=$!
-stop_peer() { kill "$peer_pid" $in_pid $redis_pid $udp_pid 2>/dev/null || true; rm -rf "$peer_dir"; }
+waiting_pid=
+stop_peer() { kill "$peer_pid" $in_pid $redis_pid $udp_pid $waiting_pid 2>/dev/null || true; rm -rf "$peer_dir"; }
 trap 'stop_peer; testbed_cleanup' EXIT
 # peer FIELD [STATUS_FILE]: a field of a host peer's status line.
 peer() { tr ' ' '\n' <"$peer_dir/${2:-status}" | sed -n "s/^$1=//p"; }
@@ -55,6 +56,19 @@ virsh_t qemu-monitor-command "$dom" --hmp "hostfwd_add hostnet0 tcp:127.0.0.1:$f
 python3 "$testbed_lib/tcp-peer" --connect "$fwd_port" "$peer_dir/in-status" 50 &
 in_pid=$!
 wait_sequence_grows "$SERVER_FILE" 20
+# A second client the server has not accepted (it accepts others only when
+# continued, as a busy server is late to): it waits in the accept queue,
+# its request with it, when the first switch freezes the server.
+python3 "$testbed_lib/tcp-waiting-client" "$fwd_port" "$peer_dir/waiting-status" 600 &
+waiting_pid=$!
+# waiting_on PORT_HEX: the accept queue of the guest's listener on a port.
+waiting_on() {
+  local q
+  q=$(guest_run cat /proc/net/tcp | awk -v p=":$1" '$2 ~ p"$" && $4 == "0A" {split($5, q, ":"); print q[2]}')
+  [ -n "$q" ] && echo $((16#$q)) || echo none
+}
+for _ in $(seq 1 50); do [ "$(waiting_on 1B58)" = 1 ] && break; sleep 0.2; done
+[ "$(waiting_on 1B58)" = 1 ] || testbed_die "the second client is not waiting in the server's accept queue: $(waiting_on 1B58)"
 
 # A real service: Debian's redis-server as a job, and a client on the host
 # holding one connection, writing and reading keys through both switches.
@@ -102,6 +116,7 @@ check_peer() {
   done
 }
 
+server_established=1
 for target in "$k_new" "$k_old"; do
   in_before=$(peer recv in-status)
   read -r rate_before guest_before < <(rates_over 10)
@@ -122,8 +137,18 @@ for target in "$k_new" "$k_old"; do
   assert_json_is "$report" sockets.0.job '"tcp"'
   assert_json_is "$report" sockets.0.tcp-established 1
   assert_json_is "$report" sockets.1.job '"server"'
-  assert_json_is "$report" sockets.1.tcp-established 1
+  assert_json_is "$report" sockets.1.tcp-established $server_established
   assert_json_is "$report" sockets.1.tcp-listen 1
+  # The waiting client: the checkpoint let the server accept it (the
+  # network locked, so nothing else could join the queue), its answer went
+  # out on the new kernel, on the connection it opened before the switch.
+  if [ "$server_established" = 1 ]; then
+    for _ in $(seq 1 50); do [ "$(peer state waiting-status)" = connected ] || break; sleep 0.2; done
+    [ "$(peer reply waiting-status)" = pong_ping-waiting ] \
+      || testbed_die "the client waiting in the accept queue at the freeze: $(cat "$peer_dir/waiting-status")"
+    testbed_log "a client waiting in the server's accept queue at the freeze was accepted in the checkpoint and answered after the switch, on its one connection"
+    server_established=2
+  fi
   redis_downtimes="$redis_downtimes $(python3 -c 'import json,sys; print([j for j in json.load(sys.stdin)["jobs"] if j["name"] == "redis"][0]["downtime-s"])' <<<"$report")"
   check_peer "right after the switch to $target"
   in_after=$(peer recv in-status)
@@ -191,6 +216,39 @@ continuity=$(check_continuity "$before" "$after" 900)
 rm -f "$before" "$after"
 testbed_log "failed checkpoint: thawed in place, the same connection at $rate_after/$guest_after numbers/s ($continuity)"
 
+# A listener that never accepts, a client waiting in its queue: CRIU
+# cannot dump that connection, so the checkpoint fails after letting the
+# job run to accept it, says what to do, and thaws everything in place.
+m exec "$dom" --name queue -- /usr/lib/molt/molt-test-tcp --listen-only 7001 >/dev/null
+queue_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+virsh_t qemu-monitor-command "$dom" --hmp "hostfwd_add hostnet0 tcp:127.0.0.1:$queue_port-:7001" >/dev/null \
+  || testbed_die "cannot forward 127.0.0.1:$queue_port to the guest's port 7001"
+kill "$waiting_pid" 2>/dev/null || true
+python3 "$testbed_lib/tcp-waiting-client" "$queue_port" "$peer_dir/queue-status" 600 &
+waiting_pid=$!
+for _ in $(seq 1 50); do [ "$(waiting_on 1B59)" = 1 ] && break; sleep 0.2; done
+[ "$(waiting_on 1B59)" = 1 ] || testbed_die "the client is not waiting in the queue job's accept queue"
+before=$(mktemp)
+guest_cat "$TCP_FILE" >"$before"
+set +e
+out=$(m --timeout 30 switch "$dom" --kernel "/boot/vmlinuz-$k_new" --initrd "/boot/initrd.img-$k_new" 2>&1)
+rc=$?
+set -e
+[ "$rc" = 4 ] || testbed_die "a switch over a client no job accepts exited $rc, expected 4: $out"
+assert_contains "$out" "checkpoint of job queue: 1 connection waits in its listening sockets' accept queues"
+assert_contains "$out" "switch with --tcp close"
+assert_contains "$out" "Thawed in place"
+assert_job_state queue running
+[ "$(waiting_on 1B59)" = 1 ] || testbed_die "the waiting client left the queue job's accept queue"
+[ "$(peer state queue-status)" = connected ] || testbed_die "the waiting client: $(cat "$peer_dir/queue-status")"
+check_peer "after the checkpoint refused over a waiting client"
+wait_sequence_grows "$TCP_FILE" 5
+after=$(mktemp)
+guest_cat "$TCP_FILE" >"$after"
+continuity=$(check_continuity "$before" "$after" 900)
+rm -f "$before" "$after"
+testbed_log "a client no job accepts: checkpoint refused, thawed in place, the client still waiting, the other connections going on ($continuity)"
+
 # --method reboot would end the connection with the QEMU process: refused
 # at preflight, saying what to do, nothing frozen.
 guest=$(testbed_guest_dir)
@@ -215,6 +273,10 @@ assert_json "$report" result committed
 assert_json "$report" tcp close
 wait_sequence_grows /var/lib/molt/retry.txt 20
 assert_job_state retry running
+# --tcp close drops the connection waiting in the queue job's accept queue
+# instead of failing the checkpoint; the job goes on, its queue empty.
+assert_job_state queue running
+[ "$(waiting_on 1B59)" = 0 ] || testbed_die "the queue job's accept queue after --tcp close: $(waiting_on 1B59)"
 [ "$(peer accepts)" = $((accepts + 1)) ] \
   || testbed_die "--tcp close: the peer accepted $(peer accepts) connections, expected $((accepts + 1))"
 testbed_log "--tcp close with --method reboot: the job connected again and goes on"

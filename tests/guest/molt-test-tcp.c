@@ -1,8 +1,14 @@
 /* molt-test-tcp HOST PORT FILE PERIOD_MS [reconnect]: a job holding one TCP connection
- * molt-test-tcp --listen PORT FILE PERIOD_MS: the same over the one
- * connection it accepts on PORT (a server: its listening socket stays open)
  * to a peer (tests/testbed/tcp-peer), for the networking tests: "the same
  * connection, no byte lost, duplicated or reordered".
+ * molt-test-tcp --listen PORT FILE PERIOD_MS: the same over the one
+ * connection it accepts on PORT (a server: its listening socket stays open).
+ * It accepts other clients only when it is continued (SIGCONT), as a busy
+ * server would be late to: a client connecting meanwhile waits in the
+ * accept queue, and molt's checkpoint, which continues a job with clients
+ * waiting, is what lets it in. Such a client gets "pong " and the line it
+ * sent, and the connection stays open.
+ * molt-test-tcp --listen-only PORT: a listener that never accepts.
  *
  * Both ways carry a sequence, one number per line every PERIOD_MS. This
  * side sends 0, 1, 2...; for each number the peer sends, it checks it is
@@ -16,6 +22,7 @@
  * line, not held. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -24,6 +31,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -42,21 +50,67 @@ now_ms (void)
   return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
+static int listener = -1;
+static volatile sig_atomic_t continued;
+
+static void
+on_sigcont (int sig)
+{
+  (void) sig;
+  continued = 1;
+}
+
+static void
+listen_on (int port)
+{
+  struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons ((unsigned short) port) };
+  int one = 1;
+
+  listener = socket (AF_INET, SOCK_STREAM, 0);
+  if (listener < 0 || setsockopt (listener, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0
+      || bind (listener, (struct sockaddr *) &addr, sizeof addr) != 0 || listen (listener, 8) != 0)
+    die ("listen");
+}
+
 /* Listens on PORT (all addresses) and accepts one connection. */
 static int
 accept_one (int port)
 {
-  struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons ((unsigned short) port) };
-  int one = 1, sock, listener = socket (AF_INET, SOCK_STREAM, 0);
+  int sock;
 
-  if (listener < 0 || setsockopt (listener, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0
-      || bind (listener, (struct sockaddr *) &addr, sizeof addr) != 0 || listen (listener, 8) != 0)
-    die ("listen");
+  listen_on (port);
   sock = accept (listener, NULL, NULL);
   if (sock < 0)
     die ("accept");
-  /* The listener stays open: a server's, carried across the switch too. */
+  /* The listener stays open: a server's, carried across the switch too;
+   * from now on it is polled, not waited on. */
+  if (fcntl (listener, F_SETFL, O_NONBLOCK) != 0)
+    die ("fcntl");
   return sock;
+}
+
+/* After a SIGCONT: every waiting client gets "pong LINE" for the line it
+ * sent, on a connection kept open (a closed one would be the kernel's, not
+ * the job's, and lost with the old kernel). */
+static void
+answer_waiting (void)
+{
+  static int kept[16];
+  static unsigned int nkept;
+  int sock;
+
+  while (nkept < sizeof kept / sizeof kept[0] && (sock = accept (listener, NULL, NULL)) >= 0)
+    {
+      struct timeval timeout = { .tv_sec = 5 };
+      char buf[128] = "pong ";
+      ssize_t n;
+
+      setsockopt (sock, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+      n = read (sock, buf + 5, sizeof buf - 6);
+      if (n > 0 && write (sock, buf, (size_t) n + 5) != n + 5)
+        fprintf (stderr, "molt-test-tcp: cannot answer a waiting client: %s\n", strerror (errno));
+      kept[nkept++] = sock;
+    }
 }
 
 static int
@@ -97,13 +151,25 @@ main (int argc, char **argv)
   int sock, listening;
   FILE *urandom;
 
+  if (argc == 3 && strcmp (argv[1], "--listen-only") == 0)
+    {
+      listen_on (atoi (argv[2]));
+      for (;;)
+        pause ();
+    }
   if (argc != 5 && !(argc == 6 && strcmp (argv[5], "reconnect") == 0))
     {
       fprintf (stderr, "usage: molt-test-tcp HOST PORT FILE PERIOD_MS [reconnect]\n"
-                       "       molt-test-tcp --listen PORT FILE PERIOD_MS\n");
+                       "       molt-test-tcp --listen PORT FILE PERIOD_MS\n"
+                       "       molt-test-tcp --listen-only PORT\n");
       return 64;
     }
   listening = strcmp (argv[1], "--listen") == 0;
+  if (listening)
+    {
+      struct sigaction sa = { .sa_handler = on_sigcont, .sa_flags = SA_RESTART };
+      sigaction (SIGCONT, &sa, NULL);
+    }
   period_ms = atol (argv[4]);
   /* A write into a closed connection is an error to handle, not a death. */
   signal (SIGPIPE, SIG_IGN);
@@ -127,6 +193,11 @@ again:
 
       if (ready < 0 && errno != EINTR)
         die ("poll");
+      if (continued && listener >= 0)
+        {
+          continued = 0;
+          answer_waiting ();
+        }
       if (ready > 0)
         {
           ssize_t n = read (sock, in + have, sizeof in - have - 1);

@@ -25,6 +25,9 @@ test_kinds (void)
   CU_ASSERT_EQUAL_FATAL (listen (listener, 4), 0);
   CU_ASSERT_EQUAL_FATAL (getsockname (listener, (struct sockaddr *) &addr, &len), 0);
   CU_ASSERT_EQUAL_FATAL (connect (client, (struct sockaddr *) &addr, sizeof addr), 0);
+  /* Connected, not accepted yet: it waits in the listener's queue. */
+  molt_socket_census_tree (getpid (), &after);
+  CU_ASSERT_EQUAL (after.tcp_queued - before.tcp_queued, 1);
   accepted = accept (listener, NULL, NULL);
   CU_ASSERT_FATAL (accepted >= 0);
   CU_ASSERT_EQUAL_FATAL (socketpair (AF_UNIX, SOCK_STREAM, 0, pair), 0);
@@ -36,6 +39,7 @@ test_kinds (void)
   CU_ASSERT_EQUAL (after.udp - before.udp, 1);
   CU_ASSERT_EQUAL (after.unix_ - before.unix_, 2);
   CU_ASSERT_EQUAL (after.other, before.other);
+  CU_ASSERT_EQUAL (after.tcp_queued, before.tcp_queued);
   close (shared);
   close (pair[0]);
   close (pair[1]);
