@@ -13,6 +13,7 @@
 
 #include "molt-dump-inspect.h"
 #include "molt-job-freezer.h"
+#include "molt-socket-inspect.h"
 
 /* The anonymous-inode files CRIU 3.17 dumps (criu/files.c); any other
  * (io_uring, userfaultfd, perf_event, pidfd, kvm...) is "unsupported".
@@ -108,6 +109,13 @@ inspect_fd (Inspection *in, const gchar *fd_path, const gchar *fd_name)
 
   if (target == NULL || stat (fd_path, &st) != 0)
     return;
+  if (S_ISSOCK (st.st_mode))
+    {
+      g_autofree gchar *why = molt_socket_inspect_fd (in->pid, fd_path, fd_name);
+      if (why != NULL)
+        add_reason (in, "%s", why);
+      return;
+    }
   if (g_str_has_prefix (target, "anon_inode:"))
     {
       const gchar *kind = target + strlen ("anon_inode:");

@@ -131,9 +131,9 @@ molt_switch_jobs_check_blockers (JsonObject *preflight, GError **error)
   if (n > BLOCKERS_SHOWN)
     g_string_append_printf (text, "; and %u more jobs", n - BLOCKERS_SHOWN);
   g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED,
-               "CRIU cannot checkpoint %s; nothing was frozen: change what %s holds, or stop %s "
+               "CRIU cannot checkpoint %s; nothing was frozen: change what %s, or stop %s "
                "('molt stop'), and switch again",
-               text->str, n == 1 ? "the job" : "the jobs", n == 1 ? "it" : "them");
+               text->str, n == 1 ? "the job holds" : "the jobs hold", n == 1 ? "it" : "them");
   return FALSE;
 }
 

@@ -94,6 +94,12 @@ m exec "$dom" --name dgram -- /usr/lib/molt/molt-test-dgram 10.0.2.2 "$(cat "$pe
   "$DGRAM_FILE" 50 >/dev/null
 wait_sequence_grows "$DGRAM_FILE" 20
 udp_echoed() { guest_run cat "$DGRAM_FILE.udp" | awk '{print $2}'; }
+# Idle netlink, packet and raw sockets: CRIU keeps them (a job each).
+for kind in netlink packet raw; do
+  m exec "$dom" --name "sock-$kind" -- /usr/lib/molt/molt-test-socket "$kind" >/dev/null
+done
+sleep 1
+for kind in netlink packet raw; do assert_job_state "sock-$kind" running; done
 
 # rates_over SECONDS: numbers per second received over SECONDS, by the
 # peer and by the guest job: "PEER GUEST".
@@ -171,6 +177,7 @@ for target in "$k_new" "$k_old"; do
   guest_cat "$SERVER_FILE" >"$after"
   server_continuity=$(check_continuity "$server_before" "$after" 900)
   rm -f "$server_before" "$after"
+  for kind in netlink packet raw; do assert_job_state "sock-$kind" running; done
   assert_job_state dgram running
   after=$(mktemp)
   guest_cat "$DGRAM_FILE" >"$after"
@@ -197,6 +204,37 @@ redis_pid=
 testbed_log "redis through two switches: $(peer keys redis-status) keys written and read back on one" \
   "connection; worst request latency $(peer max-latency-ms redis-status) ms (the service's downtime)," \
   "job downtime per switch:$redis_downtimes s"
+
+# Sockets CRIU cannot dump: a family it does not know (AF_VSOCK), an ICMP
+# datagram (ping) socket and a netlink socket with an answer unread. The
+# preflight names the job, the kind and what to do; nothing is frozen.
+# (ping sockets need the group in ping_group_range: Debian's default is none)
+for kind in netlink packet raw; do m stop "$dom" "sock-$kind" >/dev/null; done
+guest_run sh -c 'echo "0 0" >/proc/sys/net/ipv4/ping_group_range' >/dev/null
+m exec "$dom" --name vsock -- /usr/lib/molt/molt-test-socket vsock >/dev/null
+m exec "$dom" --name ping -- /usr/lib/molt/molt-test-socket ping >/dev/null
+m exec "$dom" --name nl-unread -- /usr/lib/molt/molt-test-socket netlink-unread >/dev/null
+sleep 1
+set +e
+out=$(m switch "$dom" --kernel "/boot/vmlinuz-$k_new" --initrd "/boot/initrd.img-$k_new" 2>&1)
+rc=$?
+set -e
+[ "$rc" = 1 ] || testbed_die "a switch over sockets CRIU cannot dump exited $rc, expected 1: $out"
+assert_contains "$out" "CRIU cannot checkpoint job vsock: pid "
+assert_contains "$out" "holds a socket of kind AF_VSOCK (fd 3); CRIU checkpoints only unix, TCP, UDP, raw, packet and netlink sockets"
+assert_contains "$out" "job ping: pid "
+assert_contains "$out" "holds a socket of kind PING (fd 3)"
+assert_contains "$out" "job nl-unread: pid "
+assert_contains "$out" "bytes unread on a netlink socket (fd 3)"
+assert_contains "$out" "nothing was frozen: change what the jobs hold, or stop them ('molt stop')"
+assert_job_state vsock running
+assert_job_state ping running
+assert_job_state nl-unread running
+check_peer "after the preflight refused sockets CRIU cannot dump"
+m stop "$dom" vsock >/dev/null
+m stop "$dom" ping >/dev/null
+m stop "$dom" nl-unread >/dev/null
+testbed_log "sockets CRIU cannot dump refused at preflight: $(grep -o 'CRIU cannot checkpoint.*' <<<"$out" | cut -c1-300)"
 
 # A checkpoint that fails after the lock was taken (the image store full):
 # thawed in place, the lock dropped, the same connection going on.

@@ -4,12 +4,17 @@
  * are). Writes one byte to stdout when set up, then waits to be killed.
  * With "deep", a grandchild holds it (the inspection must walk the tree). */
 #include <fcntl.h>
+#include <linux/vm_sockets.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -88,6 +93,51 @@ setup (const char *mode, const char *path)
       if (open (path, O_RDONLY) < 0 || open ("/dev/null", O_RDONLY) < 0 || pipe (pipe_fds) != 0
           || syscall (SYS_eventfd2, 0, 0) < 0)
         die ("dumpable");
+    }
+  else if (strcmp (mode, "vsock") == 0)
+    {
+      if (socket (AF_VSOCK, SOCK_STREAM, 0) < 0)
+        die ("AF_VSOCK");
+    }
+  else if (strcmp (mode, "netlink-unread") == 0 || strcmp (mode, "sockets-dumpable") == 0)
+    {
+      /* A link dump asked for: its answer waits unread, unless read here. */
+      struct
+      {
+        struct nlmsghdr nh;
+        struct rtgenmsg g;
+      } req = { .nh = { .nlmsg_len = sizeof req,
+                        .nlmsg_type = RTM_GETLINK,
+                        .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP },
+                .g = { .rtgen_family = AF_UNSPEC } };
+      int sock = socket (AF_NETLINK, SOCK_RAW, NETLINK_ROUTE), pair[2];
+
+      if (sock < 0 || send (sock, &req, sizeof req, 0) != sizeof req)
+        die ("netlink");
+      if (strcmp (mode, "sockets-dumpable") == 0)
+        {
+          char buf[65536];
+          /* Read the whole dump: to its NLMSG_DONE. */
+          for (;;)
+            {
+              ssize_t n = recv (sock, buf, sizeof buf, 0);
+              struct nlmsghdr *nh = (struct nlmsghdr *) buf;
+              int done = 0;
+
+              if (n <= 0)
+                die ("netlink recv");
+              for (; NLMSG_OK (nh, (size_t) n); nh = NLMSG_NEXT (nh, n))
+                if (nh->nlmsg_type == NLMSG_DONE)
+                  done = 1;
+              if (done)
+                break;
+            }
+          if (socket (AF_INET, SOCK_DGRAM, 0) < 0 || socket (AF_INET6, SOCK_STREAM, 0) < 0
+              || socketpair (AF_UNIX, SOCK_STREAM, 0, pair) != 0
+              || socket (AF_PACKET, SOCK_RAW, 0) < 0
+              || socket (AF_INET, SOCK_RAW, IPPROTO_ICMP) < 0)
+            die ("sockets");
+        }
     }
   else
     {

@@ -118,6 +118,35 @@ test_dumpable_files_pass (void)
   CU_ASSERT_STRING_EQUAL (found, "");
 }
 
+static void
+test_unknown_socket_family (void)
+{
+  g_autofree gchar *found = inspect ("vsock", FALSE);
+
+  MOLT_ASSERT_CONTAINS (found, "holds a socket of kind AF_VSOCK (fd ");
+  MOLT_ASSERT_CONTAINS (found,
+                        "CRIU checkpoints only unix, TCP, UDP, raw, packet and netlink");
+}
+
+static void
+test_netlink_unread (void)
+{
+  g_autofree gchar *found = inspect ("netlink-unread", FALSE);
+
+  MOLT_ASSERT_CONTAINS (found, " bytes unread on a netlink socket (fd ");
+  MOLT_ASSERT_CONTAINS (found, "the job must read it first");
+}
+
+/* Netlink read to the end, UDP, TCP, a unix pair, packet and raw: CRIU
+ * dumps them all (checked on the test guest). */
+static void
+test_dumpable_sockets_pass (void)
+{
+  g_autofree gchar *found = inspect ("sockets-dumpable", FALSE);
+
+  CU_ASSERT_STRING_EQUAL (found, "");
+}
+
 /* The holder is a grandchild of the job's root: the tree is walked, and
  * the reason names the process that holds the file. */
 static void
@@ -142,6 +171,9 @@ main (void)
     { "an anonymous inode CRIU cannot dump (pidfd)", test_unsupported_anon_inode },
     { "a device CRIU cannot dump (/dev/fuse)", test_unsupported_device },
     { "files, devices and pipes CRIU dumps pass", test_dumpable_files_pass },
+    { "a socket family CRIU does not know (AF_VSOCK)", test_unknown_socket_family },
+    { "a netlink socket with data unread", test_netlink_unread },
+    { "sockets CRIU dumps pass", test_dumpable_sockets_pass },
     { "found in a grandchild of the root", test_found_deep_in_the_tree },
     { NULL, NULL },
   };

@@ -1,0 +1,89 @@
+/* molt-test-socket KIND: a job holding one socket of a kind a service may
+ * hold besides TCP, UDP and unix ones, and nothing else, for the
+ * networking tests of what CRIU can and cannot dump:
+ *   netlink  a NETLINK_ROUTE socket subscribed to link changes (as
+ *            "ip monitor" or a network daemon holds)
+ *   packet   an AF_PACKET socket (as a DHCP client or a capture holds)
+ *   raw      an AF_INET raw ICMP socket (as ping holds)
+ *   ping     an ICMP datagram socket (unprivileged ping)
+ *   netlink-unread  a NETLINK_ROUTE socket with a dump reply unread
+ *   alg      an AF_ALG socket (the kernel crypto API)
+ *   vsock    an AF_VSOCK stream socket
+ * It then sleeps until killed. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/if_alg.h>
+#include <linux/if_ether.h>
+#include <linux/vm_sockets.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+int
+main (int argc, char **argv)
+{
+  int sock = -1;
+
+  if (argc != 2)
+    {
+      fprintf (stderr,
+               "usage: molt-test-socket netlink|packet|raw|ping|netlink-unread|alg|vsock\n");
+      return 64;
+    }
+  if (strcmp (argv[1], "netlink") == 0)
+    {
+      struct sockaddr_nl addr = { .nl_family = AF_NETLINK, .nl_groups = RTMGRP_LINK };
+
+      sock = socket (AF_NETLINK, SOCK_RAW, NETLINK_ROUTE);
+      if (sock >= 0 && bind (sock, (struct sockaddr *) &addr, sizeof addr) != 0)
+        sock = -1;
+    }
+  else if (strcmp (argv[1], "packet") == 0)
+    sock = socket (AF_PACKET, SOCK_RAW, htons (ETH_P_ALL));
+  else if (strcmp (argv[1], "raw") == 0)
+    sock = socket (AF_INET, SOCK_RAW, IPPROTO_ICMP);
+  else if (strcmp (argv[1], "ping") == 0)
+    sock = socket (AF_INET, SOCK_DGRAM, IPPROTO_ICMP);
+  else if (strcmp (argv[1], "netlink-unread") == 0)
+    {
+      struct
+      {
+        struct nlmsghdr nh;
+        struct rtgenmsg g;
+      } req = { .nh = { .nlmsg_len = sizeof req,
+                        .nlmsg_type = RTM_GETLINK,
+                        .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP },
+                .g = { .rtgen_family = AF_UNSPEC } };
+
+      sock = socket (AF_NETLINK, SOCK_RAW, NETLINK_ROUTE);
+      if (sock >= 0 && send (sock, &req, sizeof req, 0) != sizeof req)
+        sock = -1;
+    }
+  else if (strcmp (argv[1], "alg") == 0)
+    {
+      struct sockaddr_alg addr
+          = { .salg_family = AF_ALG, .salg_type = "hash", .salg_name = "sha256" };
+
+      sock = socket (AF_ALG, SOCK_SEQPACKET, 0);
+      if (sock >= 0 && bind (sock, (struct sockaddr *) &addr, sizeof addr) != 0)
+        sock = -1;
+    }
+  else if (strcmp (argv[1], "vsock") == 0)
+    sock = socket (AF_VSOCK, SOCK_STREAM, 0);
+  else
+    {
+      fprintf (stderr, "molt-test-socket: unknown kind %s\n", argv[1]);
+      return 64;
+    }
+  if (sock < 0)
+    {
+      fprintf (stderr, "molt-test-socket: %s socket: %s\n", argv[1], strerror (errno));
+      return 1;
+    }
+  for (;;)
+    pause ();
+}
