@@ -119,17 +119,6 @@ lock_tables (GError **error)
 }
 
 gboolean
-molt_net_lock_is_held (void)
-{
-  g_autoptr (GPtrArray) tables = lock_tables (NULL);
-
-  for (guint i = 0; tables != NULL && i < tables->len; i++)
-    if (g_str_has_suffix (g_ptr_array_index (tables, i), " " MOLT_NET_LOCK_TABLE))
-      return TRUE;
-  return FALSE;
-}
-
-gboolean
 molt_net_unlock (gboolean always, GError **error)
 {
   static const gchar *const argv[] = { "nft", "-f", "-", NULL };

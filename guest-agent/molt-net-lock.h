@@ -31,7 +31,5 @@ gboolean molt_net_lock (GError **error);
  * Unless always, only if this boot took the lock (MOLT_NET_LOCK_MARK):
  * after a restore CRIU's tables go even so. */
 gboolean molt_net_unlock (gboolean always, GError **error);
-/* Whether molt's table is there now. */
-gboolean molt_net_lock_is_held (void);
 
 G_END_DECLS

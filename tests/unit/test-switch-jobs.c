@@ -9,14 +9,30 @@
 #include "molt-switch-sockets.h"
 #include "molt-test.h"
 
+static JsonNode *
+parse_node (const gchar *text)
+{
+  g_autoptr (GError) error = NULL;
+  JsonNode *node = molt_json_parse_bounded (text, &error);
+
+  MOLT_ASSERT_NO_ERROR (error);
+  return node;
+}
+
 static JsonArray *
 parse (const gchar *text)
 {
-  g_autoptr (GError) error = NULL;
-  g_autoptr (JsonNode) node = molt_json_parse_bounded (text, &error);
+  g_autoptr (JsonNode) node = parse_node (text);
 
-  MOLT_ASSERT_NO_ERROR (error);
   return json_array_ref (json_node_get_array (node));
+}
+
+static JsonObject *
+parse_object (const gchar *text)
+{
+  g_autoptr (JsonNode) node = parse_node (text);
+
+  return json_object_ref (json_node_get_object (node));
 }
 
 #define BEFORE                                                                                     \
@@ -249,16 +265,6 @@ test_blockers (void)
   not_text = blockers_error ("{\"checkpoint-blockers\":[{\"job\":\"a\",\"reasons\":[{}]}]}");
   CU_ASSERT_PTR_NOT_NULL_FATAL (not_text);
   MOLT_ASSERT_CONTAINS (not_text, "checkpoint-blockers[0].reasons[0] is not a string");
-}
-
-static JsonObject *
-parse_object (const gchar *text)
-{
-  g_autoptr (GError) error = NULL;
-  g_autoptr (JsonNode) node = molt_json_parse_bounded (text, &error);
-
-  MOLT_ASSERT_NO_ERROR (error);
-  return json_object_ref (json_node_get_object (node));
 }
 
 /* The preflight's socket counts: checked into the report, and a restart
