@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -14,6 +15,7 @@
 #include "molt-dump-inspect.h"
 #include "molt-job-freezer.h"
 #include "molt-socket-inspect.h"
+#include "molt-unix-peers.h"
 
 /* The anonymous-inode files CRIU 3.17 dumps (criu/files.c); any other
  * (io_uring, userfaultfd, perf_event, pidfd, kvm...) is "unsupported".
@@ -28,12 +30,22 @@ static const gchar *const kernel_backed_prefixes[] = {
   "/dev/zero", "/SYSV", "/memfd:", "/[aio]", "/dev/shm/", NULL,
 };
 
+/* A unix socket a process of the tree holds, for the peer check. */
+typedef struct
+{
+  guint32 inode;
+  gint pid;
+  gchar *fd_name;
+} HeldUnixSocket;
+
 typedef struct
 {
   GPtrArray *reasons;
   gint64 ghost_limit;
   gint pid;
   gchar *comm;
+  GArray *unix_held;       /* of HeldUnixSocket */
+  GHashTable *tree_inodes; /* every socket inode the tree holds */
 } Inspection;
 
 static gboolean
@@ -112,8 +124,12 @@ inspect_fd (Inspection *in, const gchar *fd_path, const gchar *fd_name)
   if (S_ISSOCK (st.st_mode))
     {
       g_autofree gchar *why = molt_socket_inspect_fd (in->pid, fd_path, fd_name);
+      HeldUnixSocket held = { (guint32) st.st_ino, in->pid, g_strdup (fd_name) };
+
       if (why != NULL)
         add_reason (in, "%s", why);
+      g_hash_table_add (in->tree_inodes, GUINT_TO_POINTER (held.inode));
+      g_array_append_val (in->unix_held, held);
       return;
     }
   if (g_str_has_prefix (target, "anon_inode:"))
@@ -212,12 +228,62 @@ read_comm (gint pid)
   return g_strchomp (comm);
 }
 
+static void
+held_unix_socket_clear (gpointer data)
+{
+  g_free (((HeldUnixSocket *) data)->fd_name);
+}
+
+/* A connected unix stream (or seqpacket) socket whose other end no process
+ * of the tree holds: CRIU, dumping the tree alone, cannot dump half a
+ * connection. Datagram sockets and unconnected ones are fine. */
+static void
+inspect_unix_peers (Inspection *in)
+{
+  g_autoptr (GHashTable) sockets = NULL;
+  /* One reason per connection, however many fds share it. */
+  g_autoptr (GHashTable) named = g_hash_table_new (g_direct_hash, g_direct_equal);
+
+  if (in->unix_held->len == 0 || (sockets = molt_unix_sockets_read (NULL)) == NULL)
+    return;
+  for (guint i = 0; i < in->unix_held->len && !full (in); i++)
+    {
+      HeldUnixSocket *held = &g_array_index (in->unix_held, HeldUnixSocket, i);
+      MoltUnixSocket *sock = g_hash_table_lookup (sockets, GUINT_TO_POINTER (held->inode));
+      g_autofree gchar *other = NULL, *holder_comm = NULL;
+      gint holder;
+
+      if (sock == NULL || sock->peer == 0 || sock->type == SOCK_DGRAM
+          || g_hash_table_contains (in->tree_inodes, GUINT_TO_POINTER (sock->peer))
+          || !g_hash_table_add (named, GUINT_TO_POINTER (held->inode)))
+        continue;
+      holder = molt_unix_socket_holder (sock->peer);
+      if (holder > 0)
+        holder_comm = read_comm (holder);
+      other = holder > 0 ? g_strdup_printf ("pid %d (%s)", holder, holder_comm)
+                         : g_strdup ("no process");
+      in->pid = held->pid;
+      g_free (in->comm);
+      in->comm = read_comm (held->pid);
+      add_reason (in,
+                  "has a unix stream connection (fd %s) whose other end is outside the job, "
+                  "held by %s; molt checkpoints each job alone and CRIU cannot checkpoint half a "
+                  "connection: run both ends in one job",
+                  held->fd_name, other);
+    }
+  g_clear_pointer (&in->comm, g_free);
+}
+
 GPtrArray *
 molt_dump_inspect_tree (gint root_pid, gint64 ghost_limit)
 {
   g_autoptr (GArray) tree = molt_process_tree (root_pid);
-  Inspection in = { g_ptr_array_new_with_free_func (g_free), ghost_limit, 0, NULL };
+  g_autoptr (GArray) unix_held = g_array_new (FALSE, FALSE, sizeof (HeldUnixSocket));
+  g_autoptr (GHashTable) tree_inodes = g_hash_table_new (g_direct_hash, g_direct_equal);
+  Inspection in
+      = { g_ptr_array_new_with_free_func (g_free), ghost_limit, 0, NULL, unix_held, tree_inodes };
 
+  g_array_set_clear_func (unix_held, held_unix_socket_clear);
   for (guint i = 0; i < tree->len && !full (&in); i++)
     {
       in.pid = g_array_index (tree, gint, i);
@@ -226,5 +292,6 @@ molt_dump_inspect_tree (gint root_pid, gint64 ghost_limit)
       inspect_mappings (&in);
       g_clear_pointer (&in.comm, g_free);
     }
+  inspect_unix_peers (&in);
   return in.reasons;
 }

@@ -220,7 +220,8 @@ out=$(m switch "$dom" --kernel "/boot/vmlinuz-$k_new" --initrd "/boot/initrd.img
 rc=$?
 set -e
 [ "$rc" = 1 ] || testbed_die "a switch over sockets CRIU cannot dump exited $rc, expected 1: $out"
-assert_contains "$out" "CRIU cannot checkpoint job vsock: pid "
+assert_contains "$out" "CRIU cannot checkpoint job "
+assert_contains "$out" "job vsock: pid "
 assert_contains "$out" "holds a socket of kind AF_VSOCK (fd 3); CRIU checkpoints only unix, TCP, UDP, raw, packet and netlink sockets"
 assert_contains "$out" "job ping: pid "
 assert_contains "$out" "holds a socket of kind PING (fd 3)"
@@ -235,6 +236,27 @@ m stop "$dom" vsock >/dev/null
 m stop "$dom" ping >/dev/null
 m stop "$dom" nl-unread >/dev/null
 testbed_log "sockets CRIU cannot dump refused at preflight: $(grep -o 'CRIU cannot checkpoint.*' <<<"$out" | cut -c1-300)"
+
+# A unix stream connection between two jobs: each job is dumped alone and
+# CRIU cannot dump half a connection. Refused at preflight naming both
+# ends; the two go on talking.
+m exec "$dom" --name usrv -- /usr/lib/molt/molt-test-socket unix-server /var/lib/molt/u.sock >/dev/null
+sleep 1
+m exec "$dom" --name ucli -- /usr/lib/molt/molt-test-socket unix-client /var/lib/molt/u.sock >/dev/null
+wait_sequence_grows /var/lib/molt/u.sock.log 5
+set +e
+out=$(m switch "$dom" --kernel "/boot/vmlinuz-$k_new" --initrd "/boot/initrd.img-$k_new" 2>&1)
+rc=$?
+set -e
+[ "$rc" = 1 ] || testbed_die "a switch over a unix connection between two jobs exited $rc, expected 1: $out"
+assert_contains "$out" "job usrv: pid "
+assert_contains "$out" "job ucli: pid "
+assert_contains "$out" "has a unix stream connection (fd 3) whose other end is outside the job, held by pid "
+assert_contains "$out" "run both ends in one job"
+wait_sequence_grows /var/lib/molt/u.sock.log 5
+m stop "$dom" usrv >/dev/null
+m stop "$dom" ucli >/dev/null
+testbed_log "a unix connection between two jobs refused at preflight: $(grep -o 'CRIU cannot checkpoint.*' <<<"$out" | cut -c1-300)"
 
 # A checkpoint that fails after the lock was taken (the image store full):
 # thawed in place, the lock dropped, the same connection going on.

@@ -20,14 +20,70 @@
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
 #include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
+
+/* One end of a unix stream connection between two jobs, over PATH: the
+ * server accepts one client and echoes each line back; the client sends a
+ * number every 100 ms, checks the echo (else it exits) and appends the
+ * number to PATH.log. */
+static int
+unix_pair_end (int server, const char *path)
+{
+  struct sockaddr_un addr = { .sun_family = AF_UNIX };
+  char line[64], log_path[256];
+  unsigned long n;
+  int sock = socket (AF_UNIX, SOCK_STREAM, 0);
+  FILE *in, *out;
+
+  snprintf (addr.sun_path, sizeof addr.sun_path, "%s", path);
+  snprintf (log_path, sizeof log_path, "%s.log", path);
+  if (server)
+    {
+      int listener = sock;
+      unlink (path);
+      if (bind (listener, (struct sockaddr *) &addr, sizeof addr) != 0 || listen (listener, 1) != 0
+          || (sock = accept (listener, NULL, NULL)) < 0)
+        return 1;
+    }
+  else
+    while (connect (sock, (struct sockaddr *) &addr, sizeof addr) != 0)
+      usleep (100000);
+  in = fdopen (dup (sock), "r");
+  out = fdopen (sock, "w");
+  setvbuf (out, NULL, _IOLBF, 0);
+  for (n = 0;; n++)
+    {
+      if (server)
+        {
+          if (fgets (line, sizeof line, in) == NULL)
+            return 1;
+          fputs (line, out);
+          continue;
+        }
+      FILE *log;
+      fprintf (out, "%lu\n", n);
+      if (fgets (line, sizeof line, in) == NULL || strtoul (line, NULL, 10) != n)
+        return 1;
+      if ((log = fopen (log_path, "a")) != NULL)
+        {
+          fprintf (log, "%lu %ld\n", n, (long) time (NULL));
+          fclose (log);
+        }
+      usleep (100000);
+    }
+}
 
 int
 main (int argc, char **argv)
 {
   int sock = -1;
 
+  if (argc == 3 && (strcmp (argv[1], "unix-server") == 0 || strcmp (argv[1], "unix-client") == 0))
+    return unix_pair_end (argv[1][5] == 's', argv[2]);
   if (argc != 2)
     {
       fprintf (stderr,

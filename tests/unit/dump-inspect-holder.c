@@ -15,6 +15,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -93,6 +94,15 @@ setup (const char *mode, const char *path)
       if (open (path, O_RDONLY) < 0 || open ("/dev/null", O_RDONLY) < 0 || pipe (pipe_fds) != 0
           || syscall (SYS_eventfd2, 0, 0) < 0)
         die ("dumpable");
+    }
+  else if (strcmp (mode, "unix-connect") == 0)
+    {
+      struct sockaddr_un addr = { .sun_family = AF_UNIX };
+      int sock = socket (AF_UNIX, SOCK_STREAM, 0);
+
+      snprintf (addr.sun_path, sizeof addr.sun_path, "%s", path);
+      if (sock < 0 || connect (sock, (struct sockaddr *) &addr, sizeof addr) != 0)
+        die ("unix connect");
     }
   else if (strcmp (mode, "vsock") == 0)
     {

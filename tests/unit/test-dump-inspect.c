@@ -3,6 +3,8 @@
  * child), and what CRIU dumps is not flagged. */
 #include <signal.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -124,8 +126,7 @@ test_unknown_socket_family (void)
   g_autofree gchar *found = inspect ("vsock", FALSE);
 
   MOLT_ASSERT_CONTAINS (found, "holds a socket of kind AF_VSOCK (fd ");
-  MOLT_ASSERT_CONTAINS (found,
-                        "CRIU checkpoints only unix, TCP, UDP, raw, packet and netlink");
+  MOLT_ASSERT_CONTAINS (found, "CRIU checkpoints only unix, TCP, UDP, raw, packet and netlink");
 }
 
 static void
@@ -135,6 +136,39 @@ test_netlink_unread (void)
 
   MOLT_ASSERT_CONTAINS (found, " bytes unread on a netlink socket (fd ");
   MOLT_ASSERT_CONTAINS (found, "the job must read it first");
+}
+
+/* A unix stream connection from the job to a process outside it (this
+ * test): named with the process holding the other end. (Before the accept
+ * the kernel reports no peer: such a client is not flagged.) */
+static void
+test_unix_connection_outside (void)
+{
+  g_autofree gchar *path = g_build_filename (dir, "held", NULL);
+  g_autoptr (GPtrArray) reasons = NULL;
+  g_autofree gchar *me = g_strdup_printf ("held by pid %d (", getpid ());
+  struct sockaddr_un addr = { .sun_family = AF_UNIX };
+  int listener = socket (AF_UNIX, SOCK_STREAM, 0), accepted;
+  GPid pid;
+
+  g_strlcpy (addr.sun_path, path, sizeof addr.sun_path);
+  unlink (path);
+  CU_ASSERT_EQUAL_FATAL (bind (listener, (struct sockaddr *) &addr, sizeof addr), 0);
+  CU_ASSERT_EQUAL_FATAL (listen (listener, 1), 0);
+  pid = spawn_holder ("unix-connect", FALSE);
+  accepted = accept (listener, NULL, NULL);
+  CU_ASSERT_FATAL (accepted >= 0);
+  reasons = molt_dump_inspect_tree (pid, MOLT_CRIU_GHOST_LIMIT);
+  CU_ASSERT_EQUAL_FATAL (reasons->len, 1);
+  MOLT_ASSERT_CONTAINS ((gchar *) reasons->pdata[0], "has a unix stream connection (fd ");
+  MOLT_ASSERT_CONTAINS ((gchar *) reasons->pdata[0], "whose other end is outside the job, ");
+  MOLT_ASSERT_CONTAINS ((gchar *) reasons->pdata[0], me);
+  MOLT_ASSERT_CONTAINS ((gchar *) reasons->pdata[0], "run both ends in one job");
+  kill (pid, SIGKILL);
+  waitpid (pid, NULL, 0);
+  close (accepted);
+  close (listener);
+  unlink (path);
 }
 
 /* Netlink read to the end, UDP, TCP, a unix pair, packet and raw: CRIU
@@ -174,6 +208,7 @@ main (void)
     { "a socket family CRIU does not know (AF_VSOCK)", test_unknown_socket_family },
     { "a netlink socket with data unread", test_netlink_unread },
     { "sockets CRIU dumps pass", test_dumpable_sockets_pass },
+    { "a unix stream connection to a process outside the job", test_unix_connection_outside },
     { "found in a grandchild of the root", test_found_deep_in_the_tree },
     { NULL, NULL },
   };
