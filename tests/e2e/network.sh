@@ -101,6 +101,18 @@ done
 sleep 1
 for kind in netlink packet raw; do assert_job_state "sock-$kind" running; done
 
+# failed_switch RC WHAT: a switch to the new kernel that must exit RC;
+# prints its output.
+failed_switch() {
+  local out rc
+  set +e
+  out=$(m --timeout 30 switch "$dom" --kernel "/boot/vmlinuz-$k_new" --initrd "/boot/initrd.img-$k_new" 2>&1)
+  rc=$?
+  set -e
+  [ "$rc" = "$1" ] || testbed_die "a switch $2 exited $rc, expected $1: $out"
+  echo "$out"
+}
+
 # rates_over SECONDS: numbers per second received over SECONDS, by the
 # peer and by the guest job: "PEER GUEST".
 rates_over() {
@@ -215,11 +227,7 @@ m exec "$dom" --name vsock -- /usr/lib/molt/molt-test-socket vsock >/dev/null
 m exec "$dom" --name ping -- /usr/lib/molt/molt-test-socket ping >/dev/null
 m exec "$dom" --name nl-unread -- /usr/lib/molt/molt-test-socket netlink-unread >/dev/null
 sleep 1
-set +e
-out=$(m switch "$dom" --kernel "/boot/vmlinuz-$k_new" --initrd "/boot/initrd.img-$k_new" 2>&1)
-rc=$?
-set -e
-[ "$rc" = 1 ] || testbed_die "a switch over sockets CRIU cannot dump exited $rc, expected 1: $out"
+out=$(failed_switch 1 "over sockets CRIU cannot dump")
 assert_contains "$out" "CRIU cannot checkpoint job "
 assert_contains "$out" "job vsock: pid "
 assert_contains "$out" "holds a socket of kind AF_VSOCK (fd 3); CRIU checkpoints only unix, TCP, UDP, raw, packet and netlink sockets"
@@ -244,11 +252,7 @@ m exec "$dom" --name usrv -- /usr/lib/molt/molt-test-socket unix-server /var/lib
 sleep 1
 m exec "$dom" --name ucli -- /usr/lib/molt/molt-test-socket unix-client /var/lib/molt/u.sock >/dev/null
 wait_sequence_grows /var/lib/molt/u.sock.log 5
-set +e
-out=$(m switch "$dom" --kernel "/boot/vmlinuz-$k_new" --initrd "/boot/initrd.img-$k_new" 2>&1)
-rc=$?
-set -e
-[ "$rc" = 1 ] || testbed_die "a switch over a unix connection between two jobs exited $rc, expected 1: $out"
+out=$(failed_switch 1 "over a unix connection between two jobs")
 assert_contains "$out" "job usrv: pid "
 assert_contains "$out" "job ucli: pid "
 assert_contains "$out" "has a unix stream connection (fd 3) whose other end is outside the job, held by pid "
@@ -290,11 +294,7 @@ for _ in $(seq 1 50); do [ "$(waiting_on 1B59)" = 1 ] && break; sleep 0.2; done
 [ "$(waiting_on 1B59)" = 1 ] || testbed_die "the client is not waiting in the queue job's accept queue"
 before=$(mktemp)
 guest_cat "$TCP_FILE" >"$before"
-set +e
-out=$(m --timeout 30 switch "$dom" --kernel "/boot/vmlinuz-$k_new" --initrd "/boot/initrd.img-$k_new" 2>&1)
-rc=$?
-set -e
-[ "$rc" = 4 ] || testbed_die "a switch over a client no job accepts exited $rc, expected 4: $out"
+out=$(failed_switch 4 "over a client no job accepts")
 assert_contains "$out" "checkpoint of job queue: 1 connection waits in its listening sockets' accept queues"
 assert_contains "$out" "switch with --tcp close"
 assert_contains "$out" "Thawed in place"

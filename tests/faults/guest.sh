@@ -68,7 +68,7 @@ guest_run umount /var/lib/molt/images >/dev/null
 # An assignment, so that a failed check stops the test (set -e).
 survived=$(expect_survived "$before")
 cell_record checkpoint "image store full before the checkpoint" pass \
-  "exit 4, thawed in place: $(grep -o 'checkpoint failed: [^(]*' <<<"$out" | head -n1 | cut -c1-140); $survived"
+  "exit 4, thawed in place, the message says \"No space left on device\" (the checkpoint's first write: $(grep -o "failed at step 'checkpoint': [^:]*" <<<"$out" | head -n1 | sed "s/.*': //")); $survived"
 
 # --- the agent SIGKILLed in the guest while it dumps: a watcher outside
 #     the managed jobs (a managed job would be frozen with the others)
