@@ -19,66 +19,11 @@
 #include "molt-switch-jobs.h"
 #include "molt-switch-sockets.h"
 #include "molt-switch-step.h"
+#include "molt-switch-private.h"
 #include "molt-switch.h"
 
-/* How often to knock while the new kernel boots. */
-#define MOLT_BOOT_POLL_S 3
-/* How long a restarting libvirtd may take to accept connections again. */
-#define MOLT_RECONNECT_WAIT_S 60
-/* How long a rollback waits for a checkpoint still running in the guest,
- * when the options do not say (molt rollback). */
-#define MOLT_CHECKPOINT_WAIT_DEFAULT_S 600
-/* How long a preflight waits for the agent's CRIU check after its start. */
-#define MOLT_CRIU_CHECK_WAIT_S 60
-/* How long a reverted guest may take to answer again. */
-#define MOLT_REVERT_AGENT_WAIT_S 60
-/* Bounds on what a guest may report as a wait status. */
-#define MOLT_WAIT_STATUS_MIN G_MININT32
-#define MOLT_WAIT_STATUS_MAX G_MAXINT32
-
-typedef struct
-{
-  const MoltSwitchOptions *o;
-  JsonObject *report;
-  JsonArray *steps; /* the report's, borrowed */
-  virConnectPtr conn;
-  virDomainPtr dom;
-  gchar *name; /* libvirt's name for the domain, not the argument as typed */
-  gchar *uuid;
-  MoltDomainLock *lock;
-  MoltDomainLock *channel_lock; /* a dry run shares the domain with other readers */
-  MoltJournal *journal;
-  gboolean journal_started; /* steps are journaled from the freeze on */
-  gboolean kexec_sent;      /* the kexec request went out (its reply may not come) */
-  gint64 start;
-  gint64 step_start;
-  MoltSwitchStep step;           /* MOLT_SWITCH_STEP_LAST: none running */
-  MoltSwitchStep journaled_step; /* where a loaded switch stopped */
-  MoltSwitchMethod method;       /* the options', or the loaded switch's */
-  gint64 frozen_host_us;         /* host monotonic time of the freeze's reply */
-  /* What the way back needs; from the run itself or from the journal. */
-  gchar *snapshot;
-  gchar *snapshot_xml; /* libvirt's record of it, which a destroy may drop */
-  gchar *tag;          /* the checkpoint images' directory in the guest */
-  gchar *old_boot;
-  gchar *old_release;
-  gchar *expected_release; /* what the new kernel reports; NULL: unknown */
-  /* The way back to the old kernel: loaded again by kexec from the guest
-   * (image NULL: not loadable there), or the domain restarted from its
-   * definition from before the switch. */
-  gchar *old_image;
-  gchar *old_initrd;
-  gchar *old_append;
-  gchar *live_xml;
-  gchar *inactive_xml; /* a persistent domain's definition before a reboot switch */
-  JsonArray *jobs_before;
-  /* molt rollback: jobs found running on the new kernel go back by a new
-   * switch (a resume keeps them there). */
-  gboolean back_by_new_switch;
-} MoltSwitch;
-
-static void
-switch_clear (MoltSwitch *sw)
+void
+molt_switch_clear (MoltSwitch *sw)
 {
   g_clear_pointer (&sw->jobs_before, json_array_unref);
   g_clear_pointer (&sw->inactive_xml, g_free);
@@ -101,10 +46,8 @@ switch_clear (MoltSwitch *sw)
   g_clear_pointer (&sw->conn, virConnectClose);
 }
 
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (MoltSwitch, switch_clear)
-
-static void
-switch_init (MoltSwitch *sw, const MoltSwitchOptions *o, JsonObject *report)
+void
+molt_switch_init (MoltSwitch *sw, const MoltSwitchOptions *o, JsonObject *report)
 {
   *sw = (MoltSwitch){ .o = o, .report = report, .start = g_get_monotonic_time () };
   sw->step = MOLT_SWITCH_STEP_LAST;
@@ -115,10 +58,8 @@ switch_init (MoltSwitch *sw, const MoltSwitchOptions *o, JsonObject *report)
   json_object_set_string_member (report, "domain", o->domain);
 }
 
-static void progress (MoltSwitch *sw, const gchar *format, ...) G_GNUC_PRINTF (2, 3);
-
-static void
-progress (MoltSwitch *sw, const gchar *format, ...)
+void
+molt_switch_progress (MoltSwitch *sw, const gchar *format, ...)
 {
   g_autofree gchar *text = NULL;
   g_autofree gchar *line = NULL;
@@ -134,8 +75,8 @@ progress (MoltSwitch *sw, const gchar *format, ...)
 }
 
 /* A warning goes to the progress lines and into the report. */
-static void
-warn (MoltSwitch *sw, const gchar *what, const GError *cause)
+void
+molt_switch_warn (MoltSwitch *sw, const gchar *what, const GError *cause)
 {
   JsonArray *warnings;
 
@@ -143,11 +84,11 @@ warn (MoltSwitch *sw, const gchar *what, const GError *cause)
     json_object_set_array_member (sw->report, "warnings", json_array_new ());
   warnings = json_object_get_array_member (sw->report, "warnings");
   json_array_add_string_element (warnings, cause->message);
-  progress (sw, "warning: %s: %s", what, cause->message);
+  molt_switch_progress (sw, "warning: %s: %s", what, cause->message);
 }
 
-static void
-end_step (MoltSwitch *sw)
+void
+molt_switch_end_step (MoltSwitch *sw)
 {
   g_autoptr (JsonObject) entry = NULL;
   gdouble seconds;
@@ -159,7 +100,7 @@ end_step (MoltSwitch *sw)
   json_object_set_string_member (entry, "step", molt_switch_step_to_string (sw->step));
   json_object_set_double_member (entry, "seconds", seconds);
   json_array_add_object_element (sw->steps, g_steal_pointer (&entry));
-  progress (sw, "%s: done in %.1fs", molt_switch_step_to_string (sw->step), seconds);
+  molt_switch_progress (sw, "%s: done in %.1fs", molt_switch_step_to_string (sw->step), seconds);
   sw->step = MOLT_SWITCH_STEP_LAST;
 }
 
@@ -168,10 +109,11 @@ end_step (MoltSwitch *sw)
 static gboolean
 begin_step (MoltSwitch *sw, MoltSwitchStep step, GError **error)
 {
-  end_step (sw);
+  molt_switch_end_step (sw);
   sw->step = step;
   sw->step_start = g_get_monotonic_time ();
-  progress (sw, "%s: %s", molt_switch_step_to_string (step), molt_switch_step_describe (step));
+  molt_switch_progress (sw, "%s: %s", molt_switch_step_to_string (step),
+                        molt_switch_step_describe (step));
   if (!sw->journal_started)
     return TRUE;
   if (!molt_journal_begin_step (sw->journal, molt_switch_step_to_string (step), error))
@@ -184,19 +126,19 @@ begin_step (MoltSwitch *sw, MoltSwitchStep step, GError **error)
 
 /* A step whose journal entry is a record, not a safeguard (the journal
  * already says enough for a resume): a failed write is a warning. */
-static void
-begin_step_recorded (MoltSwitch *sw, MoltSwitchStep step)
+void
+molt_switch_begin_step_recorded (MoltSwitch *sw, MoltSwitchStep step)
 {
   g_autoptr (GError) local_error = NULL;
 
   if (!begin_step (sw, step, &local_error))
-    warn (sw, "journal", local_error);
+    molt_switch_warn (sw, "journal", local_error);
 }
 
 /* The one preamble of run, resume and rollback: libvirt, the domain, its
  * lock (keyed by UUID, taken before anything is read), its journal. */
-static gboolean
-switch_open (MoltSwitch *sw, MoltLockMode mode, const gchar *operation, GError **error)
+gboolean
+molt_switch_open (MoltSwitch *sw, MoltLockMode mode, const gchar *operation, GError **error)
 {
   sw->conn = molt_libvirt_connect (sw->o->uri, error);
   if (sw->conn == NULL)
@@ -222,8 +164,8 @@ switch_open (MoltSwitch *sw, MoltLockMode mode, const gchar *operation, GError *
 }
 
 /* For resume and rollback: what the journal says the way back needs. */
-static gboolean
-switch_load (MoltSwitch *sw, const gchar *operation, GError **error)
+gboolean
+molt_switch_load (MoltSwitch *sw, const gchar *operation, GError **error)
 {
   g_autoptr (GError) local_error = NULL;
   MoltJournalState state;
@@ -270,8 +212,8 @@ switch_load (MoltSwitch *sw, const gchar *operation, GError **error)
 /* libvirtd may restart during a switch (an upgrade, a crash) and take the
  * connection with it; the domain runs on. Reconnect, and find the domain
  * again by its UUID. */
-static gboolean
-ensure_connected (MoltSwitch *sw, GError **error)
+gboolean
+molt_switch_ensure_connected (MoltSwitch *sw, GError **error)
 {
   virConnectPtr conn;
   virDomainPtr dom;
@@ -309,7 +251,7 @@ ensure_connected (MoltSwitch *sw, GError **error)
   virConnectClose (sw->conn);
   sw->conn = conn;
   sw->dom = dom;
-  progress (sw, "reconnected to libvirt (the connection was lost)");
+  molt_switch_progress (sw, "reconnected to libvirt (the connection was lost)");
   return TRUE;
 }
 
@@ -319,7 +261,7 @@ open_agent (MoltSwitch *sw, guint timeout_s, GError **error)
   g_autoptr (MoltAgentClient) client = NULL;
   MoltTransport *transport;
 
-  if (!ensure_connected (sw, error))
+  if (!molt_switch_ensure_connected (sw, error))
     return NULL;
   transport = sw->o->open_agent != NULL ? sw->o->open_agent (sw->dom, sw->o->open_agent_data, error)
                                         : molt_libvirt_open_agent (sw->dom, error);
@@ -332,16 +274,17 @@ open_agent (MoltSwitch *sw, guint timeout_s, GError **error)
   return g_steal_pointer (&client);
 }
 
-static JsonObject *
-call_object (MoltAgentClient *client, const gchar *execute, JsonObject *args, GError **error)
+JsonObject *
+molt_switch_call_object (MoltAgentClient *client, const gchar *execute, JsonObject *args,
+                         GError **error)
 {
   g_autoptr (JsonNode) node = molt_agent_client_call (client, execute, args, error);
   JsonObject *obj = node != NULL ? molt_reply_as_object (node, execute, error) : NULL;
   return obj != NULL ? json_object_ref (obj) : NULL;
 }
 
-static JsonArray *
-call_job_list (MoltAgentClient *client, GError **error)
+JsonArray *
+molt_switch_call_job_list (MoltAgentClient *client, GError **error)
 {
   g_autoptr (JsonNode) node = molt_agent_client_call (client, "job-list", NULL, error);
   JsonArray *jobs = node != NULL ? molt_reply_as_array (node, "job-list", error) : NULL;
@@ -366,9 +309,9 @@ host_file_readable (const gchar *what, const gchar *path, GError **error)
 
 /* After kexec: knock until an agent answers from a boot other than
  * not_boot (the one the kernel was switched from). */
-static MoltAgentClient *
-wait_for_boot_other_than (MoltSwitch *sw, const gchar *not_boot, JsonObject **info_out,
-                          GError **error)
+MoltAgentClient *
+molt_switch_wait_for_boot_other_than (MoltSwitch *sw, const gchar *not_boot, JsonObject **info_out,
+                                      GError **error)
 {
   gint64 deadline = g_get_monotonic_time () + sw->o->boot_timeout_s * G_USEC_PER_SEC;
   g_autoptr (GError) last = NULL;
@@ -382,7 +325,7 @@ wait_for_boot_other_than (MoltSwitch *sw, const gchar *not_boot, JsonObject **in
       g_clear_error (&last);
       client = open_agent (sw, MOLT_BOOT_POLL_S, &last);
       if (client != NULL)
-        info = call_object (client, "info", NULL, &last);
+        info = molt_switch_call_object (client, "info", NULL, &last);
       if (info != NULL && molt_reply_get_string (info, "info", "boot-id", 0, &boot_id, &last)
           && g_strcmp0 (boot_id, not_boot) != 0)
         {
@@ -399,8 +342,8 @@ wait_for_boot_other_than (MoltSwitch *sw, const gchar *not_boot, JsonObject **in
 }
 
 /* The agent of the reverted (or never switched) guest. */
-static MoltAgentClient *
-wait_for_agent (MoltSwitch *sw, guint wait_s, GError **error)
+MoltAgentClient *
+molt_switch_wait_for_agent (MoltSwitch *sw, guint wait_s, GError **error)
 {
   gint64 deadline = g_get_monotonic_time () + wait_s * G_USEC_PER_SEC;
   g_autoptr (GError) last = NULL;
@@ -426,505 +369,6 @@ wait_for_agent (MoltSwitch *sw, guint wait_s, GError **error)
 
 /* The checkpoint images hold the jobs' memory: once the switch is
  * committed or rolled back nothing needs them (unless kept on request). */
-static void
-drop_images (MoltSwitch *sw, MoltAgentClient *client)
-{
-  g_autoptr (JsonObject) args = json_object_new ();
-  g_autoptr (JsonObject) dropped = NULL;
-  g_autoptr (GError) local_error = NULL;
-  gint64 bytes = 0;
-
-  if (sw->o->keep_images || sw->tag == NULL)
-    return;
-  json_object_set_string_member (args, "tag", sw->tag);
-  dropped = call_object (client, "images-drop", args, &local_error);
-  if (dropped == NULL
-      || !molt_reply_get_int (dropped, "images-drop", "removed-bytes", 0, G_MAXINT64,
-                              MOLT_REPLY_OPTIONAL, &bytes, &local_error))
-    {
-      g_prefix_error (&local_error, "the checkpoint images stay in the guest: ");
-      warn (sw, "images", local_error);
-      return;
-    }
-  json_object_set_int_member (sw->report, "images-removed-bytes", bytes);
-}
-
-/* The snapshot is no longer needed: an external one is merged back into
- * the disks (from the journaled record, which a transient domain's destroy
- * cannot take), an internal one deleted. */
-static gboolean
-drop_snapshot (MoltSwitch *sw, GError **error)
-{
-  if (sw->snapshot_xml != NULL)
-    return molt_snapshot_external_delete_from (sw->dom, sw->snapshot, sw->snapshot_xml, error);
-  if (!molt_snapshot_exists (sw->dom, sw->snapshot))
-    return TRUE;
-  return molt_snapshot_delete (sw->dom, sw->snapshot, error);
-}
-
-/* A revert used the snapshot up; every other way back leaves it to drop. */
-static gboolean
-way_kept_snapshot (const gchar *way)
-{
-  return g_strcmp0 (way, "snapshot reverted") != 0;
-}
-
-/* Whether the boot the switch started from still runs: then the jobs'
- * trees are there, stopped (the checkpoint leaves them), and thawing them
- * is the whole way back. The agent may be restarting (it was killed, say):
- * give it wait_s to answer. */
-static MoltAgentClient *
-old_boot_agent (MoltSwitch *sw, guint wait_s)
-{
-  g_autoptr (MoltAgentClient) client = NULL;
-  g_autoptr (JsonObject) info = NULL;
-  g_autoptr (GError) local_error = NULL;
-  const gchar *boot_id = NULL;
-
-  if (sw->old_boot == NULL || !ensure_connected (sw, &local_error)
-      || virDomainIsActive (sw->dom) != 1)
-    return NULL;
-  client = wait_for_agent (sw, wait_s, &local_error);
-  if (client != NULL)
-    info = call_object (client, "info", NULL, &local_error);
-  if (info == NULL || !molt_reply_get_string (info, "info", "boot-id", 0, &boot_id, &local_error)
-      || g_strcmp0 (boot_id, sw->old_boot) != 0)
-    return NULL;
-  return g_steal_pointer (&client);
-}
-
-/* The release the guest answers with is the old kernel's. */
-static gboolean
-runs_old_release (MoltSwitch *sw, JsonObject *info)
-{
-  const gchar *release = NULL;
-
-  return molt_reply_get_string (info, "info", "kernel-release", 0, &release, NULL)
-         && (sw->old_release == NULL || g_str_equal (release, sw->old_release));
-}
-
-/* Waits for the boot after `from` (NULL: any answering agent) and checks it
- * runs the old kernel. */
-static MoltAgentClient *
-wait_for_old_kernel (MoltSwitch *sw, const gchar *from, GError **error)
-{
-  g_autoptr (JsonObject) info = NULL;
-  g_autoptr (MoltAgentClient) client = wait_for_boot_other_than (sw, from, &info, error);
-  const gchar *release = "?";
-
-  if (client == NULL)
-    return NULL;
-  if (!runs_old_release (sw, info))
-    {
-      molt_reply_get_string (info, "info", "kernel-release", 0, &release, NULL);
-      g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED,
-                   "the guest came back running %s, not the old kernel %s", release,
-                   sw->old_release);
-      return NULL;
-    }
-  return g_steal_pointer (&client);
-}
-
-/* Layer 3: the domain restarted from its definition from before the switch
- * (the old direct-boot kernel, or the boot the domain had); the old
- * kernel's boot restores the jobs from their images. */
-static MoltAgentClient *
-restart_on_old_kernel (MoltSwitch *sw, const gchar *from, GError **error)
-{
-  if (sw->live_xml == NULL)
-    {
-      g_set_error_literal (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED,
-                           "the journal lacks the domain's definition from before the switch, "
-                           "so it cannot be restarted on the old kernel");
-      return NULL;
-    }
-  progress (sw, "rollback: restarting %s on the old kernel", sw->name);
-  if (!ensure_connected (sw, error)
-      || !molt_domain_restart (&sw->dom, sw->inactive_xml != NULL ? sw->inactive_xml : sw->live_xml,
-                               sw->snapshot != NULL && molt_snapshot_exists (sw->dom, sw->snapshot)
-                                   ? sw->snapshot
-                                   : NULL,
-                               "its definition from before the switch", error))
-    return NULL;
-  return wait_for_old_kernel (sw, from, error);
-}
-
-/* Layer 2: the new kernel runs and answers, but the jobs are not running
- * on it (their restore failed, or they are held for a probe that failed):
- * they are still only in their images, so switch back to the old kernel
- * (kexec, or a restart) and let its boot restore them. Never when a job
- * already ran on the new kernel: going back to its images would lose what
- * it did since. */
-static MoltAgentClient *
-switch_back (MoltSwitch *sw, MoltAgentClient *client, const gchar *boot_id, const gchar **way,
-             GError **error)
-{
-  g_autoptr (JsonArray) jobs = call_job_list (client, error);
-  g_autoptr (JsonNode) undone = NULL;
-  g_autoptr (GError) kexec_error = NULL;
-
-  if (jobs == NULL)
-    return NULL;
-  if (molt_switch_jobs_ran_on_new_kernel (sw->jobs_before, jobs))
-    {
-      g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_JOBS_MOVED,
-                   "the jobs already run on the new kernel; switching back to their images "
-                   "would lose their work since the checkpoint (nothing was changed: 'molt "
-                   "switch --resume %s' verifies and keeps the new kernel; 'molt rollback %s' "
-                   "checkpoints them again and switches them back to the old kernel)",
-                   sw->name, sw->name);
-      return NULL;
-    }
-  undone = molt_agent_client_call (client, "restore-undo", NULL, error);
-  if (undone == NULL)
-    return NULL;
-  if (sw->method == MOLT_SWITCH_METHOD_KEXEC && sw->old_image != NULL)
-    {
-      g_autoptr (JsonObject) args = json_object_new ();
-      g_autoptr (JsonObject) loaded = NULL;
-
-      progress (sw, "rollback: switching back to the old kernel %s (kexec)", sw->old_image);
-      json_object_set_string_member (args, "kernel", sw->old_image);
-      if (sw->old_initrd != NULL)
-        json_object_set_string_member (args, "initrd", sw->old_initrd);
-      if (sw->old_append != NULL)
-        json_object_set_string_member (args, "append", sw->old_append);
-      loaded = call_object (client, "kexec", args, &kexec_error);
-      if (loaded != NULL)
-        {
-          *way = "switched back to the old kernel";
-          return wait_for_old_kernel (sw, boot_id, error);
-        }
-      g_prefix_error (&kexec_error, "cannot kexec the old kernel (restarting instead): ");
-      warn (sw, "rollback", kexec_error);
-    }
-  *way = "restarted on the old kernel";
-  return restart_on_old_kernel (sw, boot_id, error);
-}
-
-/* After the kexec, the old boot is gone: the layers that bring the old
- * kernel back with the jobs from their images. */
-static MoltAgentClient *
-back_to_old_kernel (MoltSwitch *sw, guint first_wait_s, const gchar **way, GError **error)
-{
-  g_autoptr (MoltAgentClient) client = NULL;
-  g_autoptr (JsonObject) info = NULL;
-  g_autoptr (GError) local_error = NULL;
-  const gchar *boot_id = NULL;
-
-  if (!ensure_connected (sw, error))
-    return NULL;
-  if (virDomainIsActive (sw->dom) == 1)
-    client = wait_for_agent (sw, first_wait_s, &local_error);
-  if (client != NULL)
-    info = call_object (client, "info", NULL, &local_error);
-  if (info != NULL && molt_reply_get_string (info, "info", "boot-id", 0, &boot_id, &local_error))
-    {
-      /* The new kernel failed and the guest booted the old one by itself
-       * (a panic with panic=N): its boot restored the jobs. */
-      if (runs_old_release (sw, info))
-        {
-          *way = "back on the old kernel (the guest rebooted into it)";
-          return g_steal_pointer (&client);
-        }
-      return switch_back (sw, client, boot_id, way, error);
-    }
-  /* No agent: the new kernel hangs, panicked, or never booted. */
-  *way = "restarted on the old kernel";
-  return restart_on_old_kernel (sw, NULL, error);
-}
-
-/* thaw, once the agent is done with what it runs off its loop: a
- * checkpoint whose orchestrator was killed goes on in the guest, and CRIU
- * holds the jobs until it ends. */
-static JsonObject *
-thaw_when_idle (MoltSwitch *sw, MoltAgentClient *client, GError **error)
-{
-  guint wait_s = sw->o->checkpoint_timeout_s > 0 ? sw->o->checkpoint_timeout_s
-                                                 : MOLT_CHECKPOINT_WAIT_DEFAULT_S;
-  gint64 deadline = g_get_monotonic_time () + wait_s * G_USEC_PER_SEC;
-
-  for (;;)
-    {
-      g_autoptr (GError) local_error = NULL;
-      JsonObject *thawed = call_object (client, "thaw", NULL, &local_error);
-
-      if (thawed != NULL)
-        return thawed;
-      if (!g_error_matches (local_error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_COMMAND_DISABLED)
-          || g_get_monotonic_time () >= deadline)
-        {
-          g_propagate_error (error, g_steal_pointer (&local_error));
-          return NULL;
-        }
-      progress (sw, "rollback: waiting for the agent (%s)", local_error->message);
-      g_usleep (2 * G_USEC_PER_SEC);
-    }
-}
-
-/* The way back, least destructive first:
- * 1. the old boot still runs (the failure came before the kexec took):
- *    thaw the jobs in place;
- * 2. the new kernel answers, the jobs only in their images: switch back;
- * 3. no agent answers: restart the domain on the old kernel;
- * 4. if all that fails and a snapshot was taken: revert it.
- * Then check what is true of each job. FALSE when a step of it failed or a
- * job does not run; the report's "jobs" says which. */
-static gboolean
-rollback (MoltSwitch *sw, guint first_wait_s, GError **error)
-{
-  g_autoptr (MoltAgentClient) client = NULL;
-  g_autoptr (JsonObject) thawed = NULL;
-  g_autoptr (JsonArray) after = NULL;
-  g_autoptr (JsonArray) report_jobs = json_array_new ();
-  g_autoptr (GError) list_error = NULL;
-  g_autoptr (GError) layer_error = NULL;
-  g_autofree gchar *summary = NULL;
-  MoltSwitchStep at = sw->step != MOLT_SWITCH_STEP_LAST ? sw->step : sw->journaled_step;
-  gboolean before_kexec = !molt_switch_step_kernel_switched (at);
-  const gchar *way = "thawed in place";
-  guint not_running;
-
-  begin_step_recorded (sw, MOLT_SWITCH_STEP_ROLLBACK);
-  client = old_boot_agent (sw, before_kexec ? MOLT_REVERT_AGENT_WAIT_S : 0);
-  if (client != NULL)
-    progress (sw, "rollback: the old kernel still runs; thawing the jobs in place");
-  else
-    client = back_to_old_kernel (sw, first_wait_s, &way, &layer_error);
-  if (client == NULL)
-    {
-      /* Reverting a snapshot would lose the jobs' work too. */
-      if (g_error_matches (layer_error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_JOBS_MOVED))
-        {
-          g_propagate_error (error, g_steal_pointer (&layer_error));
-          return FALSE;
-        }
-      if (sw->snapshot == NULL || !ensure_connected (sw, error)
-          || (sw->snapshot_xml == NULL && !molt_snapshot_exists (sw->dom, sw->snapshot)))
-        {
-          if (error != NULL && *error == NULL)
-            g_propagate_error (error, g_steal_pointer (&layer_error));
-          return FALSE;
-        }
-      warn (sw, "rollback", layer_error);
-      way = "snapshot reverted";
-      progress (sw, "rollback: reverting to snapshot %s", sw->snapshot);
-      if (sw->snapshot_xml != NULL)
-        {
-          /* External (molt's own revert, from the journaled record): it
-           * puts the definition from the snapshot back itself. */
-          if (!molt_snapshot_external_revert_from (sw->conn, sw->name, sw->snapshot,
-                                                   sw->snapshot_xml, error))
-            return FALSE;
-        }
-      else if (!molt_snapshot_revert (sw->dom, sw->snapshot, error))
-        return FALSE;
-      if (sw->snapshot_xml == NULL && sw->inactive_xml != NULL)
-        {
-          /* The persistent definition goes back to the old kernel too. */
-          virDomainPtr defined = virDomainDefineXML (sw->conn, sw->inactive_xml);
-          if (defined == NULL)
-            {
-              g_autoptr (GError) define_error = g_error_new (
-                  MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED,
-                  "cannot restore the domain's definition: %s", virGetLastErrorMessage ());
-              warn (sw, "rollback", define_error);
-            }
-          else
-            virDomainFree (defined);
-        }
-      client = wait_for_agent (sw, MOLT_REVERT_AGENT_WAIT_S, error);
-      if (client == NULL)
-        {
-          g_prefix_error (error, "reverted, but the agent does not answer to thaw the jobs: ");
-          return FALSE;
-        }
-    }
-  json_object_set_string_member (sw->report, "way-back", way);
-  thawed = thaw_when_idle (sw, client, error);
-  if (thawed == NULL)
-    {
-      g_prefix_error (error, "cannot thaw the jobs: ");
-      return FALSE;
-    }
-  /* A job that cannot live on (its connection closed by the revert, say)
-   * dies right after its thaw: give it the moment to show it. */
-  g_usleep (sw->o->rollback_settle_ms * 1000);
-  /* Right after a revert the channel may still carry the old QEMU's
-   * leftovers: a list that fails is asked for again, a few times. */
-  for (guint attempt = 0; after == NULL && attempt < 3; attempt++)
-    {
-      if (attempt > 0)
-        g_usleep (G_USEC_PER_SEC);
-      g_clear_error (&list_error);
-      after = call_job_list (client, &list_error);
-    }
-  not_running = molt_switch_jobs_verify_rollback (sw->jobs_before, after, list_error, report_jobs,
-                                                  &summary);
-  json_object_set_array_member (sw->report, "jobs", g_steal_pointer (&report_jobs));
-  if (not_running > 0)
-    {
-      g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED,
-                   "the old kernel runs again, but %s", summary);
-      return FALSE;
-    }
-  drop_images (sw, client);
-  if (sw->snapshot != NULL && !sw->o->keep_snapshot && way_kept_snapshot (way))
-    {
-      g_autoptr (GError) delete_error = NULL;
-      if (!drop_snapshot (sw, &delete_error))
-        warn (sw, "rollback", delete_error);
-    }
-  end_step (sw);
-  return TRUE;
-}
-
-/* Records the outcome in the journal; a failed write is a warning here, as
- * what happened has happened. */
-static void
-journal_outcome (MoltSwitch *sw, MoltJournalState state)
-{
-  g_autoptr (GError) local_error = NULL;
-
-  if (sw->journal_started && !molt_journal_set_state (sw->journal, state, &local_error))
-    {
-      g_prefix_error (&local_error,
-                      "cannot record '%s' in the journal: ", molt_journal_state_to_string (state));
-      warn (sw, "journal", local_error);
-    }
-}
-
-/* A job name from the guest, as part of a host file name: only if it is
- * plain. */
-static gboolean
-plain_name (const gchar *name)
-{
-  if (*name == '\0' || *name == '.' || strlen (name) > 64)
-    return FALSE;
-  for (const gchar *p = name; *p != '\0'; p++)
-    if (!g_ascii_isalnum (*p) && *p != '-' && *p != '_' && *p != '.')
-      return FALSE;
-  return TRUE;
-}
-
-/* CRIU's logs live among the images in the guest, which the rollback
- * erases (a revert takes the disk back, images-drop removes them): copy
- * them to STATE_DIR/logs/UUID/TAG/ first, and make the message point there. */
-static void
-keep_logs (MoltSwitch *sw, GError *cause)
-{
-  g_autoptr (MoltAgentClient) client = NULL;
-  g_autoptr (JsonObject) args = json_object_new ();
-  g_autoptr (JsonNode) node = NULL;
-  g_autoptr (GError) local_error = NULL;
-  g_autoptr (JsonArray) kept = json_array_new ();
-  g_autofree gchar *dir = NULL;
-  JsonArray *logs;
-
-  if (sw->tag == NULL)
-    return;
-  client = wait_for_agent (sw, 0, &local_error);
-  json_object_set_string_member (args, "tag", sw->tag);
-  node = client != NULL ? molt_agent_client_call (client, "images-logs", args, &local_error) : NULL;
-  logs = node != NULL ? molt_reply_as_array (node, "images-logs", &local_error) : NULL;
-  if (logs == NULL)
-    {
-      g_prefix_error (&local_error, "CRIU's logs could not be copied before the rollback: ");
-      warn (sw, "rollback", local_error);
-      return;
-    }
-  dir = g_build_filename (sw->o->state_dir, "logs", sw->uuid, sw->tag, NULL);
-  for (guint i = 0; i < json_array_get_length (logs); i++)
-    {
-      JsonObject *entry = molt_reply_array_object (logs, "images-logs", i, &local_error);
-      const gchar *job = NULL, *path = NULL, *tail = NULL;
-      g_autofree gchar *base = NULL;
-      g_autofree gchar *file = NULL;
-      g_autofree gchar *host_path = NULL;
-
-      if (entry == NULL
-          || !molt_reply_get_string (entry, "images-logs", "job", 0, &job, &local_error)
-          || !molt_reply_get_string (entry, "images-logs", "path", 0, &path, &local_error)
-          || !molt_reply_get_string (entry, "images-logs", "tail", 0, &tail, &local_error))
-        break;
-      base = g_path_get_basename (path);
-      if (!plain_name (job)
-          || (!g_str_equal (base, "dump.log") && !g_str_equal (base, "restore.log")))
-        continue;
-      file = g_strconcat (job, "-", base, NULL);
-      host_path = g_build_filename (dir, file, NULL);
-      if (g_mkdir_with_parents (dir, 0700) != 0
-          || !g_file_set_contents_full (host_path, tail, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600,
-                                        &local_error))
-        break;
-      json_array_add_string_element (kept, host_path);
-      /* The message names the copy, which outlives the rollback. */
-      if (strstr (cause->message, path) != NULL)
-        {
-          g_autoptr (GString) text = g_string_new (cause->message);
-          g_autofree gchar *where = g_strconcat (host_path, " on the host", NULL);
-          g_string_replace (text, path, where, 0);
-          g_free (cause->message);
-          cause->message = g_string_free (g_steal_pointer (&text), FALSE);
-        }
-    }
-  if (local_error != NULL)
-    {
-      g_prefix_error (&local_error, "CRIU's logs could not all be copied: ");
-      warn (sw, "rollback", local_error);
-    }
-  if (json_array_get_length (kept) > 0)
-    json_object_set_array_member (sw->report, "criu-logs", g_steal_pointer (&kept));
-}
-
-/* Any failure once the jobs are frozen: the least destructive way back
- * (rollback). A failed freeze changed nothing that stays. */
-static MoltSwitchResult
-fail_and_roll_back (MoltSwitch *sw, GError *cause, GError **error)
-{
-  g_autoptr (GError) rb_error = NULL;
-  g_autoptr (GError) owned_cause = cause;
-  MoltSwitchStep failed = sw->step;
-  const gchar *failed_step = molt_switch_step_to_string (failed);
-  gboolean revert;
-  MoltSwitchResult result;
-
-  keep_logs (sw, cause);
-  json_object_set_string_member (sw->report, "failed-step", failed_step);
-  json_object_set_string_member (sw->report, "error", cause->message);
-  progress (sw, "%s failed: %s", failed_step, cause->message);
-  if (rollback (sw, 0, &rb_error))
-    {
-      const gchar *way
-          = json_object_get_string_member_with_default (sw->report, "way-back", "thawed in place");
-      g_autofree gchar *how = g_str_equal (way, "thawed in place")
-                                  ? g_strdup ("Thawed in place")
-                                  : g_strdup_printf ("Rolled back (%s)", way);
-
-      result
-          = failed > MOLT_SWITCH_STEP_FREEZE ? MOLT_SWITCH_ROLLED_BACK : MOLT_SWITCH_NOTHING_DONE;
-      journal_outcome (sw, MOLT_JOURNAL_ROLLED_BACK);
-      g_set_error (error, cause->domain, cause->code,
-                   "switch failed at step '%s': %s. %s: every job runs on the old kernel, "
-                   "checked after the thaw",
-                   failed_step, cause->message, how);
-    }
-  else
-    {
-      revert = sw->snapshot != NULL && molt_snapshot_exists (sw->dom, sw->snapshot);
-      result = MOLT_SWITCH_BROKEN;
-      journal_outcome (sw, MOLT_JOURNAL_FAILED);
-      json_object_set_string_member (sw->report, "rollback-error", rb_error->message);
-      g_set_error (error, cause->domain, cause->code,
-                   "switch failed at step '%s': %s. The rollback failed too: %s.%s%s%s 'molt "
-                   "rollback %s' retries",
-                   failed_step, cause->message, rb_error->message, revert ? " Snapshot " : "",
-                   revert ? sw->snapshot : "", revert ? " is kept;" : "", sw->name);
-    }
-  return result;
-}
-
-/* --probe: a command in the guest (as a short job) that must exit 0. */
 static gboolean
 run_probe (MoltSwitch *sw, MoltAgentClient *client, GError **error)
 {
@@ -940,7 +384,7 @@ run_probe (MoltSwitch *sw, MoltAgentClient *client, GError **error)
   json_array_add_string_element (argv, sw->o->probe);
   json_object_set_string_member (args, "name", name);
   json_object_set_array_member (args, "argv", g_steal_pointer (&argv));
-  started = call_object (client, "job-start", args, error);
+  started = molt_switch_call_object (client, "job-start", args, error);
   if (started == NULL)
     return FALSE;
   while (g_get_monotonic_time () < deadline)
@@ -979,7 +423,7 @@ run_probe (MoltSwitch *sw, MoltAgentClient *client, GError **error)
           json_object_set_string_member (log_args, "name", name);
           json_object_set_int_member (log_args, "bytes", 512);
           /* The output is a courtesy: a log that cannot be read leaves it out. */
-          log = call_object (client, "job-log", log_args, NULL);
+          log = molt_switch_call_object (client, "job-log", log_args, NULL);
           if (log != NULL)
             molt_reply_get_string (log, "job-log", "tail", MOLT_REPLY_OPTIONAL, &tail, NULL);
           tail_copy = g_strstrip (g_strdup (tail));
@@ -1007,8 +451,8 @@ host_downtime_s (MoltSwitch *sw)
 
 /* From the kernel switch on: wait for the new boot, verify, commit; or roll
  * back. Shared by a switch and by --resume. */
-static MoltSwitchResult
-finish_switch (MoltSwitch *sw, GError **error)
+MoltSwitchResult
+molt_switch_finish (MoltSwitch *sw, GError **error)
 {
   g_autoptr (MoltAgentClient) client = NULL;
   g_autoptr (JsonObject) new_info = NULL;
@@ -1018,11 +462,11 @@ finish_switch (MoltSwitch *sw, GError **error)
   const gchar *release = NULL;
   GError *cause = NULL;
 
-  begin_step_recorded (sw, MOLT_SWITCH_STEP_RESTORE);
-  client = wait_for_boot_other_than (sw, sw->old_boot, &new_info, &cause);
+  molt_switch_begin_step_recorded (sw, MOLT_SWITCH_STEP_RESTORE);
+  client = molt_switch_wait_for_boot_other_than (sw, sw->old_boot, &new_info, &cause);
   if (client == NULL
       || !molt_reply_get_string (new_info, "info", "kernel-release", 0, &release, &cause))
-    return fail_and_roll_back (sw, cause, error);
+    return molt_switch_fail_and_roll_back (sw, cause, error);
   json_object_set_string_member (sw->report, "new-kernel-release", release);
   /* A new kernel that panicked and rebooted into the old one would bring
    * the jobs back too: that is not the switch that was asked for. */
@@ -1032,33 +476,33 @@ finish_switch (MoltSwitch *sw, GError **error)
                            "the guest came back running %s, not the new kernel %s (did the new "
                            "kernel fail and the guest boot another?)",
                            release, sw->expected_release);
-      return fail_and_roll_back (sw, cause, error);
+      return molt_switch_fail_and_roll_back (sw, cause, error);
     }
 
-  begin_step_recorded (sw, MOLT_SWITCH_STEP_VERIFY);
-  jobs_after = call_job_list (client, &cause);
+  molt_switch_begin_step_recorded (sw, MOLT_SWITCH_STEP_VERIFY);
+  jobs_after = molt_switch_call_job_list (client, &cause);
   if (jobs_after == NULL
       || !molt_switch_jobs_verify_switch (sw->jobs_before, jobs_after, host_downtime_s (sw),
                                           report_jobs, &cause)
       || (sw->o->probe != NULL && !run_probe (sw, client, &cause)))
-    return fail_and_roll_back (sw, cause, error);
+    return molt_switch_fail_and_roll_back (sw, cause, error);
   /* Jobs restored held (a probe was due) run from here on. */
   if (molt_switch_jobs_count_state (jobs_after, "frozen") > 0)
     {
-      g_autoptr (JsonObject) thawed = call_object (client, "thaw", NULL, &cause);
+      g_autoptr (JsonObject) thawed = molt_switch_call_object (client, "thaw", NULL, &cause);
       g_clear_pointer (&jobs_after, json_array_unref);
       g_clear_pointer (&report_jobs, json_array_unref);
       report_jobs = json_array_new ();
-      if (thawed == NULL || (jobs_after = call_job_list (client, &cause)) == NULL
+      if (thawed == NULL || (jobs_after = molt_switch_call_job_list (client, &cause)) == NULL
           || !molt_switch_jobs_verify_switch (sw->jobs_before, jobs_after, host_downtime_s (sw),
                                               report_jobs, &cause))
-        return fail_and_roll_back (sw, cause, error);
+        return molt_switch_fail_and_roll_back (sw, cause, error);
     }
   json_object_set_array_member (sw->report, "jobs", g_steal_pointer (&report_jobs));
 
   /* Committed in the journal before the snapshot goes: a journal that
    * still said in-progress would let 'molt rollback' revert a good switch. */
-  begin_step_recorded (sw, MOLT_SWITCH_STEP_COMMIT);
+  molt_switch_begin_step_recorded (sw, MOLT_SWITCH_STEP_COMMIT);
   if (!molt_journal_set_state (sw->journal, MOLT_JOURNAL_COMMITTED, &journal_error))
     {
       g_prefix_error (&journal_error,
@@ -1068,23 +512,24 @@ finish_switch (MoltSwitch *sw, GError **error)
                       sw->snapshot != NULL ? ", so snapshot " : "",
                       sw->snapshot != NULL ? sw->snapshot : "",
                       sw->snapshot != NULL ? " is kept" : "", sw->name);
-      warn (sw, "commit", journal_error);
+      molt_switch_warn (sw, "commit", journal_error);
     }
   else if (sw->snapshot != NULL && !sw->o->keep_snapshot
-           && (!ensure_connected (sw, &cause) || !drop_snapshot (sw, &cause)))
+           && (!molt_switch_ensure_connected (sw, &cause)
+               || !molt_switch_drop_snapshot (sw, &cause)))
     {
-      warn (sw, "commit", cause);
+      molt_switch_warn (sw, "commit", cause);
       g_clear_error (&cause);
     }
   /* What --snapshot auto goes by: this kernel ran here. */
   if (!molt_kernel_history_add (sw->o->state_dir, sw->uuid, release, &cause))
     {
       g_prefix_error (&cause, "cannot record kernel %s as tried on this domain: ", release);
-      warn (sw, "commit", cause);
+      molt_switch_warn (sw, "commit", cause);
       g_clear_error (&cause);
     }
-  drop_images (sw, client);
-  end_step (sw);
+  molt_switch_drop_images (sw, client);
+  molt_switch_end_step (sw);
   json_object_set_string_member (sw->report, "result", "committed");
   json_object_set_double_member (sw->report, "total-s",
                                  (g_get_monotonic_time () - sw->start) / 1e6);
@@ -1149,7 +594,7 @@ expect_release (MoltSwitch *sw, JsonObject *preflight, GError **error)
     {
       g_prefix_error (&unknown, "cannot tell which release the new kernel reports, so it is "
                                 "not checked after the switch: ");
-      warn (sw, "preflight", unknown);
+      molt_switch_warn (sw, "preflight", unknown);
     }
   return TRUE;
 }
@@ -1164,7 +609,7 @@ info_with_criu_checked (MoltAgentClient *client, GError **error)
 
   for (;;)
     {
-      g_autoptr (JsonObject) info = call_object (client, "info", NULL, error);
+      g_autoptr (JsonObject) info = molt_switch_call_object (client, "info", NULL, error);
       JsonObject *criu = NULL;
       const gchar *state = NULL;
 
@@ -1274,11 +719,11 @@ preflight (MoltSwitch *sw, MoltAgentClient *client, GError **error)
   else if (!host_file_readable ("kernel", o->kernel, error)
            || (o->initrd != NULL && !host_file_readable ("initrd", o->initrd, error)))
     return FALSE;
-  checked = call_object (client, "switch-preflight", args, error);
+  checked = molt_switch_call_object (client, "switch-preflight", args, error);
   if (checked == NULL || !expect_release (sw, checked, error)
       || !read_running_kernel (sw, checked, error)
       || !molt_switch_jobs_check_blockers (checked, error) || !check_sockets (sw, checked, error)
-      || (sw->jobs_before = call_job_list (client, error)) == NULL
+      || (sw->jobs_before = molt_switch_call_job_list (client, error)) == NULL
       || !molt_switch_jobs_check_restorable (sw->jobs_before, error))
     return FALSE;
   return TRUE;
@@ -1359,7 +804,7 @@ switch_kernel (MoltSwitch *sw, MoltAgentClient **client, GError **error)
   if (o->append != NULL)
     json_object_set_string_member (args, "append", o->append);
   sw->kexec_sent = TRUE;
-  loaded = call_object (*client, "kexec", args, error);
+  loaded = molt_switch_call_object (*client, "kexec", args, error);
   g_clear_pointer (client, molt_agent_client_free);
   return loaded != NULL;
 }
@@ -1385,7 +830,7 @@ kexec_reply_lost (MoltSwitch *sw, const GError *cause)
     return FALSE;
   client = open_agent (sw, MOLT_BOOT_POLL_S, &local_error);
   if (client != NULL)
-    info = call_object (client, "info", NULL, &local_error);
+    info = molt_switch_call_object (client, "info", NULL, &local_error);
   if (info != NULL && molt_reply_get_string (info, "info", "boot-id", 0, &boot_id, NULL)
       && g_strcmp0 (boot_id, sw->old_boot) == 0
       && molt_reply_get_bool (info, "info", "kexec-pending", MOLT_REPLY_OPTIONAL, &pending, NULL)
@@ -1426,13 +871,13 @@ pre_dump (MoltSwitch *sw, MoltAgentClient *client, const gchar *tag)
           g_autoptr (GError) job_error
               = g_error_new (MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED,
                              "job %s will be dumped whole in the freeze: %s", name, why);
-          warn (sw, "prepare", job_error);
+          molt_switch_warn (sw, "prepare", job_error);
         }
     }
   if (local_error != NULL)
     {
       g_prefix_error (&local_error, "the jobs will be dumped whole in the freeze: ");
-      warn (sw, "prepare", local_error);
+      molt_switch_warn (sw, "prepare", local_error);
     }
 }
 
@@ -1457,14 +902,14 @@ load_kernel_ahead (MoltSwitch *sw, MoltAgentClient *client, GError **error)
     json_object_set_string_member (args, "append", o->append);
   /* As long as a checkpoint may take: the agent kills kexec -l after 120 s. */
   molt_agent_client_set_timeout (client, o->checkpoint_timeout_s * 1000);
-  loaded = call_object (client, "kexec-load", args, &local_error);
+  loaded = molt_switch_call_object (client, "kexec-load", args, &local_error);
   molt_agent_client_set_timeout (client, o->agent_timeout_s * 1000);
   if (loaded != NULL)
     return TRUE;
   if (g_error_matches (local_error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_COMMAND_NOT_FOUND))
     {
       g_prefix_error (&local_error, "the new kernel loads in the freeze window: ");
-      warn (sw, "prepare", local_error);
+      molt_switch_warn (sw, "prepare", local_error);
       g_clear_error (&local_error);
       return TRUE;
     }
@@ -1492,7 +937,7 @@ snapshot_wanted (MoltSwitch *sw)
   else
     why = g_strdup ("taken: the new kernel's release is not known");
   json_object_set_string_member (sw->report, "snapshot-auto", why);
-  progress (sw, "snapshot (auto): %s", why);
+  molt_switch_progress (sw, "snapshot (auto): %s", why);
   return !tried;
 }
 
@@ -1527,9 +972,9 @@ forgo_snapshot (MoltSwitch *sw, GError *cause)
   g_autoptr (GError) drop_error = NULL;
 
   g_prefix_error (&owned_cause, "going on without it (--snapshot auto): ");
-  warn (sw, "snapshot", owned_cause);
-  if (!drop_snapshot (sw, &drop_error))
-    warn (sw, "snapshot", drop_error);
+  molt_switch_warn (sw, "snapshot", owned_cause);
+  if (!molt_switch_drop_snapshot (sw, &drop_error))
+    molt_switch_warn (sw, "snapshot", drop_error);
   g_clear_pointer (&sw->snapshot, g_free);
   g_clear_pointer (&sw->snapshot_xml, g_free);
   json_object_remove_member (sw->report, "snapshot");
@@ -1551,13 +996,13 @@ molt_switch_run (const MoltSwitchOptions *o, JsonObject *report, GError **error)
   g_autofree gchar *snapshot = g_strconcat ("molt-switch-", stamp, NULL);
   GError *cause = NULL;
 
-  switch_init (&sw, o, report);
+  molt_switch_init (&sw, o, report);
   json_object_set_string_member (report, "method",
                                  o->method == MOLT_SWITCH_METHOD_KEXEC ? "kexec" : "reboot");
   json_object_set_string_member (report, "kernel", o->kernel);
 
   begin_step (&sw, MOLT_SWITCH_STEP_PREFLIGHT, NULL);
-  if (!switch_open (&sw, o->dry_run ? MOLT_LOCK_SHARED : MOLT_LOCK_EXCLUSIVE, "switch", error))
+  if (!molt_switch_open (&sw, o->dry_run ? MOLT_LOCK_SHARED : MOLT_LOCK_EXCLUSIVE, "switch", error))
     return MOLT_SWITCH_NOTHING_DONE;
   client = open_agent (&sw, o->agent_timeout_s, error);
   if (client == NULL || !preflight (&sw, client, error))
@@ -1568,7 +1013,7 @@ molt_switch_run (const MoltSwitchOptions *o, JsonObject *report, GError **error)
   want_snapshot = snapshot_wanted (&sw);
   if (o->dry_run)
     {
-      end_step (&sw);
+      molt_switch_end_step (&sw);
       json_object_set_string_member (report, "result", "dry-run");
       json_object_set_array_member (report, "jobs-now", json_array_ref (sw.jobs_before));
       return MOLT_SWITCH_DRY_RUN;
@@ -1577,35 +1022,35 @@ molt_switch_run (const MoltSwitchOptions *o, JsonObject *report, GError **error)
     return MOLT_SWITCH_NOTHING_DONE;
 
   if (want_snapshot && !begin_step (&sw, MOLT_SWITCH_STEP_SNAPSHOT, &cause))
-    return fail_and_roll_back (&sw, cause, error);
+    return molt_switch_fail_and_roll_back (&sw, cause, error);
   if (want_snapshot && !take_snapshot (&sw, snapshot, &cause))
     {
       if (o->snapshot != MOLT_SWITCH_SNAPSHOT_AUTO)
-        return fail_and_roll_back (&sw, cause, error);
+        return molt_switch_fail_and_roll_back (&sw, cause, error);
       forgo_snapshot (&sw, cause);
     }
 
   if (!begin_step (&sw, MOLT_SWITCH_STEP_PREPARE, &cause))
-    return fail_and_roll_back (&sw, cause, error);
+    return molt_switch_fail_and_roll_back (&sw, cause, error);
   pre_dump (&sw, client, stamp);
   if (!load_kernel_ahead (&sw, client, &cause))
-    return fail_and_roll_back (&sw, cause, error);
+    return molt_switch_fail_and_roll_back (&sw, cause, error);
 
   if (!begin_step (&sw, MOLT_SWITCH_STEP_FREEZE, &cause))
-    return fail_and_roll_back (&sw, cause, error);
+    return molt_switch_fail_and_roll_back (&sw, cause, error);
   /* A failed freeze may have frozen some jobs: the rollback thaws them all
    * and checks each job of the preflight's list. */
-  frozen = call_object (client, "freeze", NULL, &cause);
+  frozen = molt_switch_call_object (client, "freeze", NULL, &cause);
   if (frozen == NULL)
-    return fail_and_roll_back (&sw, cause, error);
+    return molt_switch_fail_and_roll_back (&sw, cause, error);
   sw.frozen_host_us = g_get_monotonic_time ();
   g_clear_pointer (&sw.jobs_before, json_array_unref);
-  if ((sw.jobs_before = call_job_list (client, &cause)) == NULL)
-    return fail_and_roll_back (&sw, cause, error);
+  if ((sw.jobs_before = molt_switch_call_job_list (client, &cause)) == NULL)
+    return molt_switch_fail_and_roll_back (&sw, cause, error);
   molt_journal_set_array (sw.journal, "jobs-before", sw.jobs_before);
 
   if (!begin_step (&sw, MOLT_SWITCH_STEP_CHECKPOINT, &cause))
-    return fail_and_roll_back (&sw, cause, error);
+    return molt_switch_fail_and_roll_back (&sw, cause, error);
   json_object_set_string_member (checkpoint_args, "tag", stamp);
   /* With a probe, the jobs wait stopped on the new kernel until it passed:
    * if it fails, they switch back without having run there. */
@@ -1619,198 +1064,23 @@ molt_switch_run (const MoltSwitchOptions *o, JsonObject *report, GError **error)
   molt_agent_client_set_timeout (client, o->checkpoint_timeout_s * 1000);
   dumped = molt_agent_client_call (client, "checkpoint", checkpoint_args, &cause);
   if (dumped == NULL || molt_reply_as_array (dumped, "checkpoint", &cause) == NULL)
-    return fail_and_roll_back (&sw, cause, error);
+    return molt_switch_fail_and_roll_back (&sw, cause, error);
   molt_agent_client_set_timeout (client, o->agent_timeout_s * 1000);
 
   if (!begin_step (&sw, MOLT_SWITCH_STEP_SWITCH, &cause))
-    return fail_and_roll_back (&sw, cause, error);
+    return molt_switch_fail_and_roll_back (&sw, cause, error);
   if (!switch_kernel (&sw, &client, &cause))
     {
       if (!kexec_reply_lost (&sw, cause))
-        return fail_and_roll_back (&sw, cause, error);
+        return molt_switch_fail_and_roll_back (&sw, cause, error);
       g_prefix_error (&cause,
                       "no reply to kexec, so the kernel may be switching; waiting for it: ");
-      warn (&sw, "switch", cause);
+      molt_switch_warn (&sw, "switch", cause);
       g_clear_error (&cause);
     }
-  return finish_switch (&sw, error);
+  return molt_switch_finish (&sw, error);
 }
 
 /* The kernel the jobs went to the new one from, as a switch to it takes
  * it: a kexec of the image the guest booted, or for a reboot switch the
  * direct-boot kernel of the definition from before. */
-static gboolean
-old_kernel_as_target (MoltSwitch *sw, MoltSwitchOptions *back, gchar **kernel, gchar **initrd,
-                      gchar **append, GError **error)
-{
-  back->method = sw->method;
-  if (sw->method == MOLT_SWITCH_METHOD_REBOOT)
-    {
-      if (sw->live_xml == NULL
-          || !molt_domain_xml_get_kernel (sw->live_xml, kernel, initrd, append, error))
-        {
-          g_prefix_error (error, "the journal's definition from before the switch: ");
-          return FALSE;
-        }
-      if (*kernel != NULL)
-        return TRUE;
-      /* Booted from its disks: a kexec of the guest's own image, then. */
-      back->method = MOLT_SWITCH_METHOD_KEXEC;
-    }
-  if (sw->old_image == NULL)
-    {
-      g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED,
-                   "the guest found no image of the old kernel %s to load again (neither the "
-                   "boot loader's BOOT_IMAGE nor /boot/vmlinuz-%s)",
-                   sw->old_release != NULL ? sw->old_release : "?",
-                   sw->old_release != NULL ? sw->old_release : "RELEASE");
-      return FALSE;
-    }
-  *kernel = g_strdup (sw->old_image);
-  *initrd = g_strdup (sw->old_initrd);
-  *append = g_strdup (sw->old_append);
-  return TRUE;
-}
-
-/* molt rollback over jobs that already ran on the new kernel: their images
- * are behind them, so the way back keeps their work by going through the
- * new kernel: the switch is verified and committed there, then a new
- * switch (checkpoint, kexec or restart, restore, verify) takes the jobs as
- * they are now back to the old kernel. If that one fails, its own rollback
- * leaves them running on the new kernel. */
-static MoltSwitchResult
-switch_back_by_new_switch (MoltSwitch *sw, GError *moved, GError **error)
-{
-  g_autoptr (GError) owned_moved = moved;
-  g_autoptr (GError) back_error = NULL;
-  g_autoptr (JsonObject) back_report = json_object_new ();
-  g_autofree gchar *kernel = NULL, *initrd = NULL, *append = NULL, *uuid = NULL;
-  MoltSwitchOptions back = *sw->o;
-  MoltSwitchResult result;
-  JsonArray *jobs;
-
-  if (!old_kernel_as_target (sw, &back, &kernel, &initrd, &append, &back_error))
-    {
-      journal_outcome (sw, MOLT_JOURNAL_FAILED);
-      json_object_set_string_member (sw->report, "result", "broken");
-      g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_JOBS_MOVED,
-                   "%s; and no new switch can take them back: %s", moved->message,
-                   back_error->message);
-      return MOLT_SWITCH_BROKEN;
-    }
-  progress (sw,
-            "rollback: the jobs already run on the new kernel; verifying them there, then "
-            "a new switch takes them back to the old kernel %s",
-            kernel);
-  result = finish_switch (sw, error);
-  if (result != MOLT_SWITCH_COMMITTED)
-    return result;
-
-  /* The new switch takes the domain's lock and journal itself. */
-  uuid = g_strdup (sw->uuid);
-  end_step (sw);
-  switch_clear (sw);
-  back.domain = uuid;
-  back.kernel = kernel;
-  back.initrd = initrd;
-  back.append = append;
-  back.snapshot = MOLT_SWITCH_SNAPSHOT_NEVER;
-  back.keep_snapshot = FALSE;
-  back.dry_run = FALSE;
-  back.probe = NULL;
-  if (back.checkpoint_timeout_s == 0)
-    back.checkpoint_timeout_s = MOLT_CHECKPOINT_WAIT_DEFAULT_S;
-  result = molt_switch_run (&back, back_report, &back_error);
-  json_object_set_object_member (sw->report, "switch-back", json_object_ref (back_report));
-  jobs = json_object_has_member (back_report, "jobs")
-             ? json_object_get_array_member (back_report, "jobs")
-             : NULL;
-  if (jobs != NULL)
-    json_object_set_array_member (sw->report, "jobs", json_array_ref (jobs));
-  if (result == MOLT_SWITCH_COMMITTED)
-    {
-      json_object_set_string_member (sw->report, "result", "rolled-back");
-      json_object_set_string_member (sw->report, "way-back",
-                                     "switched back to the old kernel by a new checkpoint");
-      return MOLT_SWITCH_ROLLED_BACK;
-    }
-  json_object_set_string_member (sw->report, "result",
-                                 result == MOLT_SWITCH_BROKEN ? "broken" : "committed");
-  g_set_error (error, back_error->domain, back_error->code,
-               "the jobs run on the new kernel (that switch is committed now), and the switch "
-               "back to the old kernel failed: %s",
-               back_error->message);
-  return result == MOLT_SWITCH_BROKEN ? MOLT_SWITCH_BROKEN : MOLT_SWITCH_NOTHING_DONE;
-}
-
-/* Rollback from the journal (molt rollback, or a resume before the kernel
- * switch): the same least destructive way back as a failed switch. */
-static MoltSwitchResult
-rollback_from_journal (MoltSwitch *sw, GError **error)
-{
-  if (sw->snapshot != NULL && molt_snapshot_exists (sw->dom, sw->snapshot))
-    json_object_set_string_member (sw->report, "snapshot", sw->snapshot);
-  /* After a kexec the new kernel may still be booting: give it the boot
-   * timeout to answer before taking it for hung. */
-  g_autoptr (GError) local_error = NULL;
-
-  if (!rollback (sw,
-                 molt_switch_step_kernel_switched (sw->journaled_step) ? sw->o->boot_timeout_s : 0,
-                 &local_error))
-    {
-      if (g_error_matches (local_error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_JOBS_MOVED))
-        return sw->back_by_new_switch
-                   ? switch_back_by_new_switch (sw, g_steal_pointer (&local_error), error)
-                   : finish_switch (sw, error);
-      g_propagate_error (error, g_steal_pointer (&local_error));
-      journal_outcome (sw, MOLT_JOURNAL_FAILED);
-      json_object_set_string_member (sw->report, "result", "broken");
-      return MOLT_SWITCH_BROKEN;
-    }
-  journal_outcome (sw, MOLT_JOURNAL_ROLLED_BACK);
-  json_object_set_string_member (sw->report, "result", "rolled-back");
-  return MOLT_SWITCH_ROLLED_BACK;
-}
-
-MoltSwitchResult
-molt_switch_rollback (const MoltSwitchOptions *o, JsonObject *report, GError **error)
-{
-  g_auto (MoltSwitch) sw = { 0 };
-
-  switch_init (&sw, o, report);
-  sw.back_by_new_switch = TRUE;
-  if (!switch_open (&sw, MOLT_LOCK_EXCLUSIVE, "rollback", error)
-      || !switch_load (&sw, "roll back", error))
-    return MOLT_SWITCH_NOTHING_DONE;
-  return rollback_from_journal (&sw, error);
-}
-
-MoltSwitchResult
-molt_switch_resume (const MoltSwitchOptions *o, JsonObject *report, GError **error)
-{
-  g_auto (MoltSwitch) sw = { 0 };
-  const gchar *step_name;
-  MoltSwitchStep step;
-
-  switch_init (&sw, o, report);
-  if (!switch_open (&sw, MOLT_LOCK_EXCLUSIVE, "resume", error)
-      || !switch_load (&sw, "resume", error))
-    return MOLT_SWITCH_NOTHING_DONE;
-  step_name = molt_journal_get_last_step (sw.journal, NULL);
-  step = molt_switch_step_from_string (step_name);
-  json_object_set_string_member (report, "resumed-from", step_name != NULL ? step_name : "?");
-  /* Before the kernel switch began, the safe way forward is back (which
-   * goes forward after all if the jobs already ran on the new kernel). */
-  if (!molt_switch_step_kernel_switched (step)
-      || molt_journal_get_state (sw.journal) != MOLT_JOURNAL_IN_PROGRESS)
-    return rollback_from_journal (&sw, error);
-  if (sw.old_boot == NULL || sw.jobs_before == NULL)
-    {
-      g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED,
-                   "the journal %s lacks what a resume needs", molt_journal_get_path (sw.journal));
-      return MOLT_SWITCH_NOTHING_DONE;
-    }
-  if (sw.snapshot != NULL)
-    json_object_set_string_member (report, "snapshot", sw.snapshot);
-  return finish_switch (&sw, error);
-}
