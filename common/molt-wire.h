@@ -11,6 +11,11 @@
 /* The agent's registry, job logs and checkpoint images, in the guest. */
 #define MOLT_WIRE_GUEST_STATE_DIR "/var/lib/molt"
 
+/* The agent gives kexec -l this long (it reads and checks the image:
+ * seconds, not minutes); the host's kexec and kexec-load calls wait a
+ * little longer, for the agent's own answer. */
+#define MOLT_WIRE_KEXEC_LOAD_TIMEOUT_S 120
+
 /* A job, as job-list and job-start report it. */
 #define MOLT_JOB_KEY_NAME                  "name"
 #define MOLT_JOB_KEY_ARGV                  "argv"

@@ -19,12 +19,11 @@
 #include "molt-kernel-image.h"
 #include "molt-protocol-error.h"
 #include "molt-socket-census.h"
+#include "molt-wire.h"
 
 /* Time for the reply to reach the host before the kernel goes away (a
  * reply lost anyway makes the host wait for the new boot). */
 #define MOLT_KEXEC_DELAY_MS 200
-/* kexec -l reads and checks the image: seconds, not minutes. */
-#define MOLT_KEXEC_LOAD_TIMEOUT_S 120
 
 static gboolean
 check_readable (const gchar *what, const gchar *path, GError **error)
@@ -272,7 +271,7 @@ kexec_loaded (GObject *source, GAsyncResult *result, gpointer data)
   else if (load->timed_out)
     error = g_error_new (MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_GENERIC,
                          "kexec -l %s did not finish within %d s (killed)", load->kernel,
-                         MOLT_KEXEC_LOAD_TIMEOUT_S);
+                         MOLT_WIRE_KEXEC_LOAD_TIMEOUT_S);
   else if (!g_subprocess_get_successful (proc))
     error = g_error_new (MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_GENERIC, "kexec -l %s failed: %s",
                          load->kernel, output != NULL ? g_strstrip (output) : "");
@@ -359,7 +358,7 @@ kexec_command (MoltAgent *agent, JsonObject *args, MoltCall *call, gboolean exec
   load->append = g_steal_pointer (&append);
   load->what = g_steal_pointer (&what);
   load->execute = execute;
-  load->timeout_id = g_timeout_add_seconds_full (G_PRIORITY_DEFAULT, MOLT_KEXEC_LOAD_TIMEOUT_S,
+  load->timeout_id = g_timeout_add_seconds_full (G_PRIORITY_DEFAULT, MOLT_WIRE_KEXEC_LOAD_TIMEOUT_S,
                                                  kexec_load_timeout, load, NULL);
   molt_agent_set_busy (agent, "kexec");
   molt_agent_begin_kexec_load (agent);

@@ -88,6 +88,10 @@ MoltAgentClient *molt_switch_wait_for_agent (MoltSwitch *sw, guint wait_s, GErro
 MoltAgentClient *molt_switch_wait_for_boot_other_than (MoltSwitch *sw, const gchar *not_boot,
                                                        JsonObject **info_out, GError **error);
 void molt_switch_warn (MoltSwitch *sw, const gchar *what, const GError *cause);
+JsonObject *molt_switch_call_kexec (MoltSwitch *sw, MoltAgentClient *client, const gchar *command,
+                                    JsonObject *args, GError **error);
+gboolean molt_switch_kexec_may_have_happened (MoltSwitch *sw, const gchar *from,
+                                              const GError *cause);
 
 /* Defined in molt-switch-rollback.c: the way back and its clean-up. */
 void molt_switch_drop_images (MoltSwitch *sw, MoltAgentClient *client);

@@ -191,13 +191,26 @@ switch_back (MoltSwitch *sw, MoltAgentClient *client, const gchar *boot_id, cons
         json_object_set_string_member (args, "initrd", sw->old_initrd);
       if (sw->old_append != NULL)
         json_object_set_string_member (args, "append", sw->old_append);
-      loaded = molt_switch_call_object (client, "kexec", args, &kexec_error);
-      if (loaded != NULL)
+      loaded = molt_switch_call_kexec (sw, client, "kexec", args, &kexec_error);
+      /* A reply lost to the kexec itself (seen on a loaded host): the old
+       * kernel may be booting, and a restart now would kill the jobs it
+       * restores. */
+      if (loaded != NULL || molt_switch_kexec_may_have_happened (sw, boot_id, kexec_error))
         {
-          *way = "switched back to the old kernel";
-          return wait_for_old_kernel (sw, boot_id, error);
+          MoltAgentClient *back;
+
+          g_clear_error (&kexec_error);
+          back = wait_for_old_kernel (sw, boot_id, &kexec_error);
+          if (back != NULL)
+            {
+              *way = "switched back to the old kernel";
+              return back;
+            }
+          g_prefix_error (&kexec_error, "the kexec to the old kernel did not bring it back "
+                                        "(restarting instead): ");
         }
-      g_prefix_error (&kexec_error, "cannot kexec the old kernel (restarting instead): ");
+      else
+        g_prefix_error (&kexec_error, "cannot kexec the old kernel (restarting instead): ");
       molt_switch_warn (sw, "rollback", kexec_error);
     }
   *way = "restarted on the old kernel";

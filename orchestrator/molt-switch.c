@@ -21,6 +21,7 @@
 #include "molt-switch-step.h"
 #include "molt-switch-private.h"
 #include "molt-switch.h"
+#include "molt-wire.h"
 
 void
 molt_switch_clear (MoltSwitch *sw)
@@ -804,19 +805,20 @@ switch_kernel (MoltSwitch *sw, MoltAgentClient **client, GError **error)
   if (o->append != NULL)
     json_object_set_string_member (args, "append", o->append);
   sw->kexec_sent = TRUE;
-  loaded = molt_switch_call_object (*client, "kexec", args, error);
+  loaded = molt_switch_call_kexec (sw, *client, "kexec", args, error);
   g_clear_pointer (client, molt_agent_client_free);
   return loaded != NULL;
 }
 
 /* The kexec request went out but no reply came (a timeout, the channel
- * closed): the kernel may be switching under the call, and the new boot
- * restores the jobs, so rolling back would meet them running there. Ask
- * the guest: the old boot answering with no kexec due means it will not
- * happen (roll back now); anything else (no answer, a new boot, a kexec
- * still due) means the switch goes on to wait for the new boot. */
-static gboolean
-kexec_reply_lost (MoltSwitch *sw, const GError *cause)
+ * closed): the kernel may be switching under the call, and the boot it
+ * starts restores the jobs, so treating the kexec as failed would meet
+ * them running there. Ask the guest: the boot `from` answering with no
+ * kexec due means it will not happen; anything else (no answer, another
+ * boot, a kexec still due) means it may have, and the caller waits for
+ * the boot after `from`. */
+gboolean
+molt_switch_kexec_may_have_happened (MoltSwitch *sw, const gchar *from, const GError *cause)
 {
   g_autoptr (MoltAgentClient) client = NULL;
   g_autoptr (JsonObject) info = NULL;
@@ -824,7 +826,7 @@ kexec_reply_lost (MoltSwitch *sw, const GError *cause)
   const gchar *boot_id = NULL;
   gboolean pending = FALSE;
 
-  if (!sw->kexec_sent || cause->domain != MOLT_HOST_ERROR
+  if (cause->domain != MOLT_HOST_ERROR
       || (cause->code != MOLT_HOST_ERROR_AGENT_UNRESPONSIVE
           && cause->code != MOLT_HOST_ERROR_AGENT_CLOSED))
     return FALSE;
@@ -832,11 +834,29 @@ kexec_reply_lost (MoltSwitch *sw, const GError *cause)
   if (client != NULL)
     info = molt_switch_call_object (client, "info", NULL, &local_error);
   if (info != NULL && molt_reply_get_string (info, "info", "boot-id", 0, &boot_id, NULL)
-      && g_strcmp0 (boot_id, sw->old_boot) == 0
+      && g_strcmp0 (boot_id, from) == 0
       && molt_reply_get_bool (info, "info", "kexec-pending", MOLT_REPLY_OPTIONAL, &pending, NULL)
       && !pending)
     return FALSE;
   return TRUE;
+}
+
+/* kexec and kexec-load wait for the agent's kexec -l, which it bounds
+ * itself: the call waits a little longer, so that a slow load (a cold
+ * page cache on a loaded host) gets its real answer, not a timeout. */
+JsonObject *
+molt_switch_call_kexec (MoltSwitch *sw, MoltAgentClient *client, const gchar *command,
+                        JsonObject *args, GError **error)
+{
+  guint wait_s = sw->o->kexec_load_timeout_s > 0
+                     ? sw->o->kexec_load_timeout_s
+                     : MOLT_WIRE_KEXEC_LOAD_TIMEOUT_S + MOLT_BOOT_POLL_S;
+  JsonObject *reply;
+
+  molt_agent_client_set_timeout (client, wait_s * 1000);
+  reply = molt_switch_call_object (client, command, args, error);
+  molt_agent_client_set_timeout (client, sw->o->agent_timeout_s * 1000);
+  return reply;
 }
 
 /* CRIU copies the running jobs' memory now, so that the checkpoint in the
@@ -900,10 +920,7 @@ load_kernel_ahead (MoltSwitch *sw, MoltAgentClient *client, GError **error)
     json_object_set_string_member (args, "initrd", o->initrd);
   if (o->append != NULL)
     json_object_set_string_member (args, "append", o->append);
-  /* As long as a checkpoint may take: the agent kills kexec -l after 120 s. */
-  molt_agent_client_set_timeout (client, o->checkpoint_timeout_s * 1000);
-  loaded = molt_switch_call_object (client, "kexec-load", args, &local_error);
-  molt_agent_client_set_timeout (client, o->agent_timeout_s * 1000);
+  loaded = molt_switch_call_kexec (sw, client, "kexec-load", args, &local_error);
   if (loaded != NULL)
     return TRUE;
   if (g_error_matches (local_error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_COMMAND_NOT_FOUND))
@@ -1071,7 +1088,7 @@ molt_switch_run (const MoltSwitchOptions *o, JsonObject *report, GError **error)
     return molt_switch_fail_and_roll_back (&sw, cause, error);
   if (!switch_kernel (&sw, &client, &cause))
     {
-      if (!kexec_reply_lost (&sw, cause))
+      if (!sw.kexec_sent || !molt_switch_kexec_may_have_happened (&sw, sw.old_boot, cause))
         return molt_switch_fail_and_roll_back (&sw, cause, error);
       g_prefix_error (&cause,
                       "no reply to kexec, so the kernel may be switching; waiting for it: ");

@@ -53,8 +53,9 @@ typedef struct
   gboolean dry_run;
   guint agent_timeout_s; /* each short agent call */
   guint checkpoint_timeout_s;
-  guint boot_timeout_s; /* new kernel to agent answering */
-  const gchar *probe;   /* a shell command in the guest that must exit 0; NULL: none */
+  guint kexec_load_timeout_s; /* kexec and kexec-load; 0: the agent's own bound, and a little */
+  guint boot_timeout_s;       /* new kernel to agent answering */
+  const gchar *probe;         /* a shell command in the guest that must exit 0; NULL: none */
   guint probe_timeout_s;
   guint rollback_settle_ms;        /* after a rollback's thaw, before the jobs are checked */
   MoltSwitchProgressFunc progress; /* NULL: silent */
