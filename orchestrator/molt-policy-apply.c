@@ -10,8 +10,8 @@
 #include "molt-quiesce.h"
 #include "molt-snapshot.h"
 
-static GPtrArray *
-gather (virConnectPtr conn, GError **error)
+GPtrArray *
+molt_policy_gather (virConnectPtr conn, GError **error)
 {
   virDomainPtr *doms = NULL;
   GPtrArray *states;
@@ -41,20 +41,32 @@ gather (virConnectPtr conn, GError **error)
   return states;
 }
 
+/* quiesce in the result: frozen, failed (the snapshot went on, or not,
+ * as the policy says), off, or not-running (nothing to freeze). */
 static gboolean
-do_create (virDomainPtr dom, MoltPlanAction *a, const MoltPolicyRunOptions *o, gchar **message,
-           GError **error)
+do_create (virDomainPtr dom, MoltPlanAction *a, const MoltPolicyRunOptions *o, JsonObject *r,
+           gchar **message, GError **error)
 {
   g_autofree gchar *description = molt_policy_snapshot_description (a->policy, a->created);
   g_autofree gchar *warning = NULL;
   g_autoptr (GError) thaw_error = NULL;
+  g_autoptr (GError) quiesce_error = NULL;
   MoltAgentClient *quiesced;
+  gboolean running = virDomainIsActive (dom) == 1;
   gboolean ok;
 
-  quiesced = molt_quiesce_begin (dom, a->policy->quiesce, o->agent_timeout_s, &warning, error);
-  if (quiesced == NULL && a->policy->quiesce == MOLT_QUIESCE_REQUIRED
-      && virDomainIsActive (dom) == 1)
-    return FALSE;
+  quiesced
+      = molt_quiesce_begin (dom, a->policy->quiesce, o->agent_timeout_s, &warning, &quiesce_error);
+  json_object_set_string_member (r, "quiesce",
+                                 a->policy->quiesce == MOLT_QUIESCE_OFF ? "off"
+                                 : quiesced != NULL                     ? "frozen"
+                                 : running                              ? "failed"
+                                                                        : "not-running");
+  if (quiesced == NULL && a->policy->quiesce == MOLT_QUIESCE_REQUIRED && running)
+    {
+      g_propagate_error (error, g_steal_pointer (&quiesce_error));
+      return FALSE;
+    }
   ok = molt_snapshot_create_full (dom, a->snapshot, description, a->policy->memory, error);
   /* Thaw in every path. */
   if (!molt_quiesce_end (quiesced, &thaw_error))
@@ -70,7 +82,7 @@ JsonArray *
 molt_policy_run (virConnectPtr conn, GPtrArray *policies, gint64 now, const MoltPolicyRunOptions *o,
                  gboolean *all_ok, GError **error)
 {
-  g_autoptr (GPtrArray) states = gather (conn, error);
+  g_autoptr (GPtrArray) states = molt_policy_gather (conn, error);
   g_autoptr (GPtrArray) plan = NULL;
   g_autoptr (MoltDomainLock) apply_lock = NULL;
   JsonArray *results;
@@ -120,7 +132,7 @@ molt_policy_run (virConnectPtr conn, GPtrArray *policies, gint64 now, const Molt
           else
             {
               ok = a->kind == MOLT_PLAN_CREATE
-                       ? do_create (dom, a, o, &message, &local_error)
+                       ? do_create (dom, a, o, r, &message, &local_error)
                        : molt_snapshot_delete (dom, a->snapshot, &local_error);
               status = ok ? "done" : "failed";
             }

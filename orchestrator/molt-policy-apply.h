@@ -15,8 +15,13 @@ typedef struct
   gboolean apply; /* FALSE: plan only, touch nothing */
 } MoltPolicyRunOptions;
 
+/* Every domain with its snapshots (MoltDomainState), for the planner and
+ * for status. */
+GPtrArray *molt_policy_gather (virConnectPtr conn, GError **error);
+
 /* Returns one object per action: action, domain, policy, snapshot, status
- * (planned, done, skipped, failed), message. *all_ok is FALSE if any action
+ * (planned, done, skipped, failed), message, and for a create that ran,
+ * quiesce (frozen, failed, off, not-running). *all_ok is FALSE if any action
  * failed. */
 JsonArray *molt_policy_run (virConnectPtr conn, GPtrArray *policies, gint64 now,
                             const MoltPolicyRunOptions *options, gboolean *all_ok, GError **error);

@@ -1,6 +1,10 @@
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <unistd.h>
+
+#include "molt-duration.h"
 #include "molt-policy-parser.h"
 #include "molt-schedule.h"
 
@@ -15,6 +19,7 @@ typedef struct
   MoltPolicy *current;
   GHashTable *seen_keys; /* of the current section */
   gboolean has_domains, has_schedule;
+  guint warn_age_line, crit_age_line; /* 0: not given */
 } Parser;
 
 static void error_at (Parser *p, guint line, const gchar *key, const gchar *format, ...)
@@ -44,11 +49,68 @@ name_is_valid (const gchar *name)
   return TRUE;
 }
 
+/* The thresholds against the schedule, once both are known: the newest
+ * snapshot is up to a period and the timer's interval old just before the
+ * next is taken, so a shorter warn-age would warn every day. */
+static void
+check_ages (Parser *p)
+{
+  MoltPolicy *pol = p->current;
+  gint64 least = molt_schedule_period (&pol->schedule) + MOLT_POLICY_TIMER_INTERVAL_S;
+
+  if (p->warn_age_line > 0 && p->has_schedule && pol->warn_age < least)
+    {
+      g_autofree gchar *given = molt_duration_format (pol->warn_age);
+      g_autofree gchar *allowed = molt_duration_format (least);
+      g_autofree gchar *schedule = molt_schedule_to_string (&pol->schedule);
+      error_at (p, p->warn_age_line, "warn-age",
+                "%s is shorter than the schedule allows: with '%s' the newest snapshot is up to "
+                "%s old before the next is taken (molt-policy.timer runs every 15 minutes), "
+                "allowed: %s or more",
+                given, schedule, allowed, allowed);
+    }
+  if (p->crit_age_line > 0 && p->has_schedule && pol->crit_age <= molt_policy_warn_age (pol))
+    {
+      g_autofree gchar *given = molt_duration_format (pol->crit_age);
+      g_autofree gchar *warn = molt_duration_format (molt_policy_warn_age (pol));
+      error_at (p, p->crit_age_line, "crit-age",
+                "%s is not longer than warn-age (%s%s), allowed: longer than warn-age", given, warn,
+                p->warn_age_line > 0 ? "" : ", derived from the schedule");
+    }
+}
+
+/* Written by root's timer into a node_exporter textfile directory: it
+ * must be an absolute path in a directory that exists and can be written. */
+static gboolean
+metrics_path_ok (const gchar *value, gchar **why)
+{
+  g_autofree gchar *dir = NULL;
+
+  if (!g_path_is_absolute (value) || g_str_has_suffix (value, "/"))
+    {
+      *why = g_strdup ("is not an absolute file path");
+      return FALSE;
+    }
+  dir = g_path_get_dirname (value);
+  if (access (dir, W_OK) != 0)
+    {
+      *why = g_strdup_printf ("cannot be written: its directory %s: %s", dir, g_strerror (errno));
+      return FALSE;
+    }
+  if (g_file_test (value, G_FILE_TEST_IS_DIR))
+    {
+      *why = g_strdup ("is a directory");
+      return FALSE;
+    }
+  return TRUE;
+}
+
 static void
 finish_section (Parser *p, GPtrArray *policies)
 {
   if (p->current == NULL)
     return;
+  check_ages (p);
   if (!p->has_domains)
     error_at (p, p->current->line, "domains",
               "missing in [policy %s], allowed: domain names and glob patterns, comma-separated",
@@ -138,6 +200,34 @@ set_key (Parser *p, guint line, const gchar *key, const gchar *value)
       else
         error_at (p, line, key, "'%s' is not a boolean, allowed: true, false", value);
     }
+  else if (g_str_equal (key, "warn-age") || g_str_equal (key, "crit-age"))
+    {
+      g_autofree gchar *why = NULL;
+      gboolean warn = g_str_equal (key, "warn-age");
+
+      if (!molt_duration_parse (value, warn ? &pol->warn_age : &pol->crit_age, &why))
+        error_at (p, line, key, "'%s' %s, allowed: a duration such as 36h, 2d, 1d12h, 90m", value,
+                  why);
+      else if (warn)
+        p->warn_age_line = line;
+      else
+        p->crit_age_line = line;
+    }
+  else if (g_str_equal (key, "metrics-file"))
+    {
+      g_autofree gchar *why = NULL;
+
+      if (!metrics_path_ok (value, &why))
+        error_at (p, line, key,
+                  "'%s' %s, allowed: a file in a writable directory (such as "
+                  "node_exporter's textfile directory)",
+                  value, why);
+      else
+        {
+          g_free (pol->metrics_file);
+          pol->metrics_file = g_strdup (value);
+        }
+    }
   else if (g_str_equal (key, "quiesce"))
     {
       if (!molt_quiesce_from_string (value, &pol->quiesce))
@@ -155,7 +245,8 @@ set_key (Parser *p, guint line, const gchar *key, const gchar *value)
           }
       error_at (p, line, key,
                 "unknown key, allowed: domains, schedule, memory, quiesce, keep-last, "
-                "keep-hourly, keep-daily, keep-weekly, keep-monthly, keep-yearly");
+                "keep-hourly, keep-daily, keep-weekly, keep-monthly, keep-yearly, warn-age, "
+                "crit-age, metrics-file");
     }
 }
 
@@ -227,6 +318,7 @@ molt_policy_parse_text (const gchar *file, const gchar *text, gsize len, GPtrArr
           p.current->quiesce = MOLT_QUIESCE_BEST_EFFORT;
           p.current->domains = g_new0 (gchar *, 1);
           p.has_domains = p.has_schedule = FALSE;
+          p.warn_age_line = p.crit_age_line = 0;
           continue;
         }
       eq = strchr (s, '=');

@@ -1,4 +1,5 @@
 #include "molt-policy.h"
+#include "molt-schedule.h"
 
 static const gchar *const quiesce_names[] = {
   [MOLT_QUIESCE_REQUIRED] = "required",
@@ -17,6 +18,7 @@ molt_policy_free (MoltPolicy *policy)
   g_free (policy->name);
   g_free (policy->file);
   g_strfreev (policy->domains);
+  g_free (policy->metrics_file);
   g_free (policy);
 }
 
@@ -64,4 +66,21 @@ molt_policy_matches_domain (const MoltPolicy *policy, const gchar *domain)
     if (g_pattern_match_simple (policy->domains[i], domain))
       return TRUE;
   return FALSE;
+}
+
+gint64
+molt_policy_warn_age (const MoltPolicy *policy)
+{
+  gint64 period = molt_schedule_period (&policy->schedule);
+
+  return policy->warn_age > 0 ? policy->warn_age : period + period / 2;
+}
+
+/* A warn-age set alone moves the critical one with it: one more period. */
+gint64
+molt_policy_crit_age (const MoltPolicy *policy)
+{
+  return policy->crit_age > 0
+             ? policy->crit_age
+             : molt_policy_warn_age (policy) + molt_schedule_period (&policy->schedule);
 }

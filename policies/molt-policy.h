@@ -50,12 +50,22 @@ typedef struct
   gboolean memory;
   MoltQuiesce quiesce;
   MoltRetention keep;
+  gint64 warn_age, crit_age; /* seconds; 0: derived from the schedule */
+  gchar *metrics_file;       /* NULL: no metrics */
 } MoltPolicy;
+
+/* The timer that runs `molt policy apply` (molt-policy.timer): a snapshot
+ * due at an instant is taken up to this much later. */
+#define MOLT_POLICY_TIMER_INTERVAL_S (15 * 60)
 
 void molt_policy_free (MoltPolicy *policy);
 const gchar *molt_quiesce_to_string (MoltQuiesce quiesce);
 gboolean molt_quiesce_from_string (const gchar *text, MoltQuiesce *out);
 gchar *molt_schedule_to_string (const MoltSchedule *schedule);
+/* The newest snapshot's age at which `molt policy status` warns and turns
+ * critical: the policy's, or 1.5 and 2.5 schedule periods. */
+gint64 molt_policy_warn_age (const MoltPolicy *policy);
+gint64 molt_policy_crit_age (const MoltPolicy *policy);
 gboolean molt_policy_matches_domain (const MoltPolicy *policy, const gchar *domain);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MoltPolicy, molt_policy_free)

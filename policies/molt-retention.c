@@ -64,7 +64,7 @@ contains (const gint64 *set, guint n, gint64 id)
 /* Proxmox's prune_mark for one option, over entries sorted newest first. */
 static void
 mark_period (guint period, guint count, gint64 (*ids)[PERIOD_COUNT], guint n, Mark *marks,
-             gint64 *scratch)
+             MoltRetentionClass *kept_by, gint64 *scratch)
 {
   guint n_already = 0, n_new = 0;
   gint64 *already = scratch, *newly = scratch + n;
@@ -88,6 +88,7 @@ mark_period (guint period, guint count, gint64 (*ids)[PERIOD_COUNT], guint n, Ma
             break;
           newly[n_new++] = id;
           marks[i] = MARK_KEEP;
+          kept_by[i] = (MoltRetentionClass) period;
         }
       else
         marks[i] = MARK_REMOVE;
@@ -95,7 +96,8 @@ mark_period (guint period, guint count, gint64 (*ids)[PERIOD_COUNT], guint n, Ma
 }
 
 void
-molt_retention_mark (const MoltRetention *rule, const gint64 *created, guint n, gboolean *keep)
+molt_retention_classify (const MoltRetention *rule, const gint64 *created, guint n,
+                         MoltRetentionClass *kept_by)
 {
   const guint counts[PERIOD_COUNT]
       = { rule->last, rule->hourly, rule->daily, rule->weekly, rule->monthly, rule->yearly };
@@ -103,19 +105,42 @@ molt_retention_mark (const MoltRetention *rule, const gint64 *created, guint n, 
   g_autofree gint64 (*ids)[PERIOD_COUNT] = NULL;
   g_autofree gint64 *scratch = NULL;
 
+  G_STATIC_ASSERT ((int) MOLT_RETENTION_LAST == PERIOD_LAST);
+  G_STATIC_ASSERT ((int) MOLT_RETENTION_YEARLY == PERIOD_YEAR);
   if (rule->last + rule->hourly + rule->daily + rule->weekly + rule->monthly + rule->yearly == 0)
     {
       for (guint i = 0; i < n; i++)
-        keep[i] = TRUE;
+        kept_by[i] = MOLT_RETENTION_ALL;
       return;
     }
   marks = g_new0 (Mark, MAX (n, 1));
   ids = g_malloc_n (MAX (n, 1), sizeof *ids);
   scratch = g_new (gint64, 2 * MAX (n, 1));
   for (guint i = 0; i < n; i++)
-    period_ids (created[i], ids[i]);
+    {
+      period_ids (created[i], ids[i]);
+      kept_by[i] = MOLT_RETENTION_PRUNED;
+    }
   for (guint p = 0; p < PERIOD_COUNT; p++)
-    mark_period (p, counts[p], ids, n, marks, scratch);
+    mark_period (p, counts[p], ids, n, marks, kept_by, scratch);
+}
+
+void
+molt_retention_mark (const MoltRetention *rule, const gint64 *created, guint n, gboolean *keep)
+{
+  g_autofree MoltRetentionClass *kept_by = g_new (MoltRetentionClass, MAX (n, 1));
+
+  molt_retention_classify (rule, created, n, kept_by);
   for (guint i = 0; i < n; i++)
-    keep[i] = marks[i] == MARK_KEEP;
+    keep[i] = kept_by[i] != MOLT_RETENTION_PRUNED;
+}
+
+const gchar *
+molt_retention_class_to_string (MoltRetentionClass kept_by)
+{
+  static const gchar *const names[]
+      = { "last", "hourly", "daily", "weekly", "monthly", "yearly", "all", "pruned" };
+
+  G_STATIC_ASSERT (G_N_ELEMENTS (names) == MOLT_RETENTION_PRUNED + 1);
+  return (guint) kept_by < G_N_ELEMENTS (names) ? names[kept_by] : "?";
 }

@@ -12,8 +12,27 @@
 
 G_BEGIN_DECLS
 
-/* created: creation times, sorted newest first; keep[i] is set to TRUE for
- * the snapshots to keep. */
+/* Which option keeps a snapshot (the first that does, in the order
+ * above), for `molt policy status`. */
+typedef enum
+{
+  MOLT_RETENTION_LAST,
+  MOLT_RETENTION_HOURLY,
+  MOLT_RETENTION_DAILY,
+  MOLT_RETENTION_WEEKLY,
+  MOLT_RETENTION_MONTHLY,
+  MOLT_RETENTION_YEARLY,
+  MOLT_RETENTION_ALL,    /* every count is 0: everything is kept */
+  MOLT_RETENTION_PRUNED, /* no option keeps it */
+} MoltRetentionClass;
+
+/* created: creation times, sorted newest first; kept_by[i] says why the
+ * i-th is kept, or that it is pruned. */
+void molt_retention_classify (const MoltRetention *rule, const gint64 *created, guint n,
+                              MoltRetentionClass *kept_by);
+const gchar *molt_retention_class_to_string (MoltRetentionClass kept_by);
+
+/* The same, as keep[i] = TRUE for the snapshots to keep. */
 void molt_retention_mark (const MoltRetention *rule, const gint64 *created, guint n,
                           gboolean *keep);
 

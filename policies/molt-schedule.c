@@ -54,6 +54,46 @@ molt_schedule_last_due (const MoltSchedule *s, gint64 now)
     }
 }
 
+gint64
+molt_schedule_period (const MoltSchedule *s)
+{
+  switch (s->kind)
+    {
+    case MOLT_SCHEDULE_HOURLY:
+      return 3600;
+    case MOLT_SCHEDULE_DAILY:
+      return 86400;
+    case MOLT_SCHEDULE_WEEKLY:
+      return 7 * 86400;
+    case MOLT_SCHEDULE_MONTHLY:
+    case MOLT_SCHEDULE_LAST:
+    default:
+      return 31 * 86400;
+    }
+}
+
+gint64
+molt_schedule_next_due (const MoltSchedule *s, gint64 now)
+{
+  gint64 last = molt_schedule_last_due (s, now);
+  gint64 lo = now, hi = now + molt_schedule_period (s);
+
+  /* last_due is a step function: the first instant after now where it
+   * changes is the next one due. Bisection needs no calendar rules of its
+   * own (a monthly 31 in February, leap years), so it cannot disagree with
+   * last_due. */
+  while (hi - lo > 1)
+    {
+      gint64 mid = lo + (hi - lo) / 2;
+
+      if (molt_schedule_last_due (s, mid) != last)
+        hi = mid;
+      else
+        lo = mid;
+    }
+  return hi;
+}
+
 static gboolean
 parse_number (const gchar *text, gint min, gint max, gint *out)
 {

@@ -41,6 +41,9 @@ test_valid (void)
                        "keep-weekly = 4\n"
                        "keep-monthly = 6\n"
                        "keep-yearly = 1\n"
+                       "warn-age = 26h\n"
+                       "crit-age = 2d\n"
+                       "metrics-file = /tmp/molt-test.prom\n"
                        "\n"
                        "; another\n"
                        "[policy hourly]\n"
@@ -58,6 +61,9 @@ test_valid (void)
   CU_ASSERT_EQUAL (p->schedule.kind, MOLT_SCHEDULE_DAILY);
   CU_ASSERT_EQUAL (p->schedule.hour, 2);
   CU_ASSERT_EQUAL (p->schedule.minute, 30);
+  CU_ASSERT_EQUAL (p->warn_age, 26 * 3600);
+  CU_ASSERT_EQUAL (molt_policy_crit_age (p), 2 * 86400);
+  CU_ASSERT_STRING_EQUAL (p->metrics_file, "/tmp/molt-test.prom");
   CU_ASSERT_FALSE (p->memory);
   CU_ASSERT_EQUAL (p->quiesce, MOLT_QUIESCE_REQUIRED);
   CU_ASSERT_EQUAL (p->keep.daily, 7);
@@ -105,6 +111,26 @@ test_errors (void)
       "p.conf:4: quiesce: 'always' is not a quiesce mode, allowed: required, best-effort, off");
   expect_error ("[policy a]\ndomains=x\nschedule=hourly\ncolour = blue\n",
                 "p.conf:4: colour: unknown key, allowed: domains, schedule");
+  expect_error ("[policy a]\ndomains=x\nschedule=daily 02:30\nwarn-age = 20h\n",
+                "p.conf:4: warn-age: 20h is shorter than the schedule allows: with 'daily 02:30' "
+                "the newest snapshot is up to 1d15m old before the next is taken "
+                "(molt-policy.timer runs every 15 minutes), allowed: 1d15m or more");
+  expect_error ("[policy a]\ndomains=x\nwarn-age = 2d\ncrit-age = 1d\nschedule=daily 02:30\n",
+                "p.conf:4: crit-age: 1d is not longer than warn-age (2d), allowed: longer than "
+                "warn-age");
+  expect_error ("[policy a]\ndomains=x\nschedule=weekly mon 02:30\ncrit-age = 8d\n",
+                "p.conf:4: crit-age: 8d is not longer than warn-age (10d12h, derived from the "
+                "schedule)");
+  expect_error ("[policy a]\ndomains=x\nschedule=hourly\nwarn-age = soon\n",
+                "p.conf:4: warn-age: 'soon' needs a number at 'soon', allowed: a duration such as "
+                "36h, 2d, 1d12h, 90m");
+  expect_error ("[policy a]\ndomains=x\nschedule=hourly\nmetrics-file = /nonexistent-dir/m.prom\n",
+                "p.conf:4: metrics-file: '/nonexistent-dir/m.prom' cannot be written: its "
+                "directory /nonexistent-dir: No such file or directory");
+  expect_error ("[policy a]\ndomains=x\nschedule=hourly\nmetrics-file = m.prom\n",
+                "p.conf:4: metrics-file: 'm.prom' is not an absolute file path");
+  expect_error ("[policy a]\ndomains=x\nschedule=hourly\nmetrics-file = /tmp\n",
+                "p.conf:4: metrics-file: '/tmp' is a directory");
   expect_error ("[policy a]\ndomains=x\ndomains=y\nschedule=hourly\n",
                 "p.conf:3: domains: given twice");
   expect_error ("[policy a]\nschedule=hourly\n", "p.conf:1: domains: missing in [policy a]");
