@@ -3,6 +3,7 @@
 #include <libvirt/virterror.h>
 
 #include "molt-domain-lock.h"
+#include "molt-hook.h"
 #include "molt-host-error.h"
 #include "molt-libvirt.h"
 #include "molt-policy-apply.h"
@@ -44,8 +45,8 @@ molt_policy_gather (virConnectPtr conn, GError **error)
 /* quiesce in the result: frozen, failed (the snapshot went on, or not,
  * as the policy says), off, or not-running (nothing to freeze). */
 static gboolean
-do_create (virDomainPtr dom, MoltPlanAction *a, const MoltPolicyRunOptions *o, JsonObject *r,
-           gchar **message, GError **error)
+take_snapshot (virDomainPtr dom, MoltPlanAction *a, const MoltPolicyRunOptions *o, JsonObject *r,
+               gchar **message, GError **error)
 {
   g_autofree gchar *description = molt_policy_snapshot_description (a->policy, a->created);
   g_autofree gchar *warning = NULL;
@@ -75,6 +76,96 @@ do_create (virDomainPtr dom, MoltPlanAction *a, const MoltPolicyRunOptions *o, J
     *message = g_strdup (warning != NULL    ? warning
                          : quiesced != NULL ? "quiesced: jobs and filesystems frozen"
                                             : "taken");
+  return ok;
+}
+
+/* One hook, recorded in the result's hooks array. */
+static gboolean
+run_hook (MoltPlanAction *a, const gchar *which, const gchar *command, const gchar *result,
+          JsonObject *r, GError **error)
+{
+  g_autofree gchar *env_domain = g_strconcat ("MOLT_DOMAIN=", a->domain, NULL);
+  g_autofree gchar *env_policy = g_strconcat ("MOLT_POLICY=", a->policy->name, NULL);
+  g_autofree gchar *env_snapshot = g_strconcat ("MOLT_SNAPSHOT=", a->snapshot, NULL);
+  g_autofree gchar *env_hook = g_strconcat ("MOLT_HOOK=", which, NULL);
+  g_autofree gchar *env_result = g_strconcat ("MOLT_RESULT=", result, NULL);
+  const gchar *env[] = {
+    env_domain, env_policy, env_snapshot, env_hook, result != NULL ? env_result : NULL, NULL
+  };
+  g_autoptr (JsonObject) rec = json_object_new ();
+  g_autofree gchar *output = NULL;
+  gint64 started = g_get_monotonic_time ();
+  gboolean ok = molt_hook_run (which, command, a->policy->hook_timeout_s, env, &output, error);
+  JsonArray *hooks = json_object_get_array_member (r, "hooks");
+
+  json_object_set_string_member (rec, "hook", which);
+  json_object_set_string_member (rec, "status", ok ? "ok" : "failed");
+  json_object_set_double_member (rec, "seconds",
+                                 (gdouble) ((g_get_monotonic_time () - started) / 1000) / 1000);
+  json_object_set_string_member (rec, "output", output);
+  if (!ok)
+    json_object_set_string_member (rec, "error", (*error)->message);
+  json_array_add_object_element (hooks, g_steal_pointer (&rec));
+  return ok;
+}
+
+/* The pre-snapshot hook, the snapshot (unless the hook failed and
+ * on-failure = abort), then the post-snapshot hook in every case: a pre
+ * hook that stopped something gets its chance to start it again. */
+static gboolean
+do_create (virDomainPtr dom, MoltPlanAction *a, const MoltPolicyRunOptions *o, JsonObject *r,
+           gchar **message, GError **error)
+{
+  const MoltPolicy *pol = a->policy;
+  g_autoptr (GError) hook_error = NULL;
+  g_autoptr (GString) warnings = g_string_new (NULL);
+  const gchar *result;
+  gboolean ok = TRUE;
+
+  if (pol->pre_snapshot != NULL || pol->post_snapshot != NULL)
+    json_object_set_array_member (r, "hooks", json_array_new ());
+  if (pol->pre_snapshot != NULL
+      && !run_hook (a, "pre-snapshot", pol->pre_snapshot, NULL, r, &hook_error))
+    {
+      if (pol->hook_failure_aborts)
+        {
+          g_propagate_prefixed_error (error, g_steal_pointer (&hook_error),
+                                      "no snapshot taken (on-failure = abort): ");
+          ok = FALSE;
+        }
+      else
+        g_string_append_printf (warnings, "; %s (on-failure = continue)", hook_error->message);
+      g_clear_error (&hook_error);
+    }
+  if (ok)
+    ok = take_snapshot (dom, a, o, r, message, error);
+  result = ok ? "done" : json_object_has_member (r, "quiesce") ? "failed" : "aborted";
+  if (pol->post_snapshot != NULL
+      && !run_hook (a, "post-snapshot", pol->post_snapshot, result, r, &hook_error))
+    {
+      if (ok && pol->hook_failure_aborts)
+        {
+          g_propagate_prefixed_error (error, g_steal_pointer (&hook_error),
+                                      "the snapshot was taken, but: ");
+          g_clear_pointer (message, g_free);
+          ok = FALSE;
+        }
+      else if (ok)
+        g_string_append_printf (warnings, "; %s (on-failure = continue)", hook_error->message);
+      else
+        {
+          /* The snapshot's own failure first: it is what went wrong. */
+          gchar *both = g_strdup_printf ("%s; and %s", (*error)->message, hook_error->message);
+          g_free ((*error)->message);
+          (*error)->message = both;
+        }
+    }
+  if (ok && warnings->len > 0)
+    {
+      gchar *with = g_strconcat (*message, warnings->str, NULL);
+      g_free (*message);
+      *message = with;
+    }
   return ok;
 }
 

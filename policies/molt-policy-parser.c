@@ -105,6 +105,43 @@ metrics_path_ok (const gchar *value, gchar **why)
   return TRUE;
 }
 
+/* A hook is a command line run without a shell: its program must exist
+ * and be executable now, or the first snapshot would find out at 02:30. */
+static gboolean
+hook_ok (const gchar *value, gchar **why)
+{
+  g_auto (GStrv) argv = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree gchar *program = NULL;
+  int saved;
+
+  if (!g_shell_parse_argv (value, NULL, &argv, &error))
+    {
+      *why = g_strdup_printf ("is not a command line: %s", error->message);
+      return FALSE;
+    }
+  program = strchr (argv[0], '/') != NULL ? g_strdup (argv[0]) : g_find_program_in_path (argv[0]);
+  if (program == NULL)
+    {
+      *why = g_strdup_printf ("runs %s, which is not in PATH", argv[0]);
+      return FALSE;
+    }
+  if (!g_path_is_absolute (program))
+    {
+      *why = g_strdup_printf ("runs %s, a relative path (the timer's working directory is /)",
+                              argv[0]);
+      return FALSE;
+    }
+  saved = access (program, X_OK) == 0 ? 0 : errno;
+  if (saved != 0 || g_file_test (program, G_FILE_TEST_IS_DIR))
+    {
+      *why = g_strdup_printf ("runs %s, which cannot be executed: %s", program,
+                              saved != 0 ? g_strerror (saved) : "a directory");
+      return FALSE;
+    }
+  return TRUE;
+}
+
 static void
 finish_section (Parser *p, GPtrArray *policies)
 {
@@ -213,6 +250,39 @@ set_key (Parser *p, guint line, const gchar *key, const gchar *value)
       else
         p->crit_age_line = line;
     }
+  else if (g_str_equal (key, "pre-snapshot") || g_str_equal (key, "post-snapshot"))
+    {
+      g_autofree gchar *why = NULL;
+      gchar **field = g_str_equal (key, "pre-snapshot") ? &pol->pre_snapshot : &pol->post_snapshot;
+
+      if (!hook_ok (value, &why))
+        error_at (p, line, key, "'%s' %s, allowed: an executable and its arguments", value, why);
+      else
+        {
+          g_free (*field);
+          *field = g_strdup (value);
+        }
+    }
+  else if (g_str_equal (key, "hook-timeout"))
+    {
+      g_autofree gchar *why = NULL;
+      gint64 seconds = 0;
+
+      if (!molt_duration_parse (value, &seconds, &why))
+        error_at (p, line, key, "'%s' %s, allowed: a duration from 1s to 1h, such as 90s, 5m",
+                  value, why);
+      else if (seconds < 1 || seconds > 3600)
+        error_at (p, line, key, "'%s' is out of range, allowed: a duration from 1s to 1h", value);
+      else
+        pol->hook_timeout_s = (guint) seconds;
+    }
+  else if (g_str_equal (key, "on-failure"))
+    {
+      if (g_str_equal (value, "abort") || g_str_equal (value, "continue"))
+        pol->hook_failure_aborts = g_str_equal (value, "abort");
+      else
+        error_at (p, line, key, "'%s' is not a hook failure mode, allowed: abort, continue", value);
+    }
   else if (g_str_equal (key, "metrics-file"))
     {
       g_autofree gchar *why = NULL;
@@ -246,7 +316,7 @@ set_key (Parser *p, guint line, const gchar *key, const gchar *value)
       error_at (p, line, key,
                 "unknown key, allowed: domains, schedule, memory, quiesce, keep-last, "
                 "keep-hourly, keep-daily, keep-weekly, keep-monthly, keep-yearly, warn-age, "
-                "crit-age, metrics-file");
+                "crit-age, metrics-file, pre-snapshot, post-snapshot, hook-timeout, on-failure");
     }
 }
 
@@ -316,6 +386,8 @@ molt_policy_parse_text (const gchar *file, const gchar *text, gsize len, GPtrArr
           p.current->line = line;
           p.current->memory = TRUE;
           p.current->quiesce = MOLT_QUIESCE_BEST_EFFORT;
+          p.current->hook_timeout_s = MOLT_POLICY_HOOK_TIMEOUT_DEFAULT_S;
+          p.current->hook_failure_aborts = TRUE;
           p.current->domains = g_new0 (gchar *, 1);
           p.has_domains = p.has_schedule = FALSE;
           p.warn_age_line = p.crit_age_line = 0;

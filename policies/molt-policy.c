@@ -19,6 +19,8 @@ molt_policy_free (MoltPolicy *policy)
   g_free (policy->file);
   g_strfreev (policy->domains);
   g_free (policy->metrics_file);
+  g_free (policy->pre_snapshot);
+  g_free (policy->post_snapshot);
   g_free (policy);
 }
 

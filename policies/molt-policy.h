@@ -52,7 +52,13 @@ typedef struct
   MoltRetention keep;
   gint64 warn_age, crit_age; /* seconds; 0: derived from the schedule */
   gchar *metrics_file;       /* NULL: no metrics */
+  gchar *pre_snapshot;       /* host command lines; NULL: none */
+  gchar *post_snapshot;
+  guint hook_timeout_s;
+  gboolean hook_failure_aborts; /* on-failure = abort (default) | continue */
 } MoltPolicy;
+
+#define MOLT_POLICY_HOOK_TIMEOUT_DEFAULT_S 300
 
 /* The timer that runs `molt policy apply` (molt-policy.timer): a snapshot
  * due at an instant is taken up to this much later. */

@@ -1,5 +1,6 @@
 /* Policy files: valid ones, and every kind of error with its line. */
 #include <string.h>
+#include <unistd.h>
 
 #include "molt-policy-parser.h"
 #include <glib/gstdio.h>
@@ -44,6 +45,10 @@ test_valid (void)
                        "warn-age = 26h\n"
                        "crit-age = 2d\n"
                        "metrics-file = /tmp/molt-test.prom\n"
+                       "pre-snapshot = sh -c 'redis-cli save'\n"
+                       "post-snapshot = /bin/true\n"
+                       "hook-timeout = 90s\n"
+                       "on-failure = continue\n"
                        "\n"
                        "; another\n"
                        "[policy hourly]\n"
@@ -64,6 +69,10 @@ test_valid (void)
   CU_ASSERT_EQUAL (p->warn_age, 26 * 3600);
   CU_ASSERT_EQUAL (molt_policy_crit_age (p), 2 * 86400);
   CU_ASSERT_STRING_EQUAL (p->metrics_file, "/tmp/molt-test.prom");
+  CU_ASSERT_STRING_EQUAL (p->pre_snapshot, "sh -c 'redis-cli save'");
+  CU_ASSERT_STRING_EQUAL (p->post_snapshot, "/bin/true");
+  CU_ASSERT_EQUAL (p->hook_timeout_s, 90);
+  CU_ASSERT_FALSE (p->hook_failure_aborts);
   CU_ASSERT_FALSE (p->memory);
   CU_ASSERT_EQUAL (p->quiesce, MOLT_QUIESCE_REQUIRED);
   CU_ASSERT_EQUAL (p->keep.daily, 7);
@@ -127,6 +136,36 @@ test_errors (void)
   expect_error ("[policy a]\ndomains=x\nschedule=hourly\nmetrics-file = /nonexistent-dir/m.prom\n",
                 "p.conf:4: metrics-file: '/nonexistent-dir/m.prom' cannot be written: its "
                 "directory /nonexistent-dir: No such file or directory");
+  expect_error ("[policy a]\ndomains=x\nschedule=hourly\npre-snapshot = /nonexistent/flush -a\n",
+                "p.conf:4: pre-snapshot: '/nonexistent/flush -a' runs /nonexistent/flush, which "
+                "cannot be executed: No such file or directory, allowed: an executable and its "
+                "arguments");
+  {
+    /* No execute bit at all: refused even to root. */
+    g_autofree char *plain = g_strdup_printf ("%s/molt-test-plain-%d", g_get_tmp_dir (), getpid ());
+    g_autofree char *text
+        = g_strdup_printf ("[policy a]\ndomains=x\nschedule=hourly\npre-snapshot = %s\n", plain);
+    g_autofree char *message
+        = g_strdup_printf ("p.conf:4: pre-snapshot: '%s' runs %s, which cannot be executed: "
+                           "Permission denied",
+                           plain, plain);
+    CU_ASSERT_TRUE_FATAL (g_file_set_contents (plain, "#!/bin/sh\n", -1, NULL));
+    g_chmod (plain, 0644);
+    expect_error (text, message);
+    g_unlink (plain);
+  }
+  expect_error ("[policy a]\ndomains=x\nschedule=hourly\npost-snapshot = /etc\n",
+                "p.conf:4: post-snapshot: '/etc' runs /etc, which cannot be executed: a directory");
+  expect_error ("[policy a]\ndomains=x\nschedule=hourly\npost-snapshot = molt-no-such-program\n",
+                "p.conf:4: post-snapshot: 'molt-no-such-program' runs molt-no-such-program, which "
+                "is not in PATH");
+  expect_error ("[policy a]\ndomains=x\nschedule=hourly\npre-snapshot = /bin/true 'open\n",
+                "p.conf:4: pre-snapshot: '/bin/true 'open' is not a command line: ");
+  expect_error ("[policy a]\ndomains=x\nschedule=hourly\nhook-timeout = 2h\n",
+                "p.conf:4: hook-timeout: '2h' is out of range, allowed: a duration from 1s to 1h");
+  expect_error ("[policy a]\ndomains=x\nschedule=hourly\non-failure = ignore\n",
+                "p.conf:4: on-failure: 'ignore' is not a hook failure mode, allowed: abort, "
+                "continue");
   expect_error ("[policy a]\ndomains=x\nschedule=hourly\nmetrics-file = m.prom\n",
                 "p.conf:4: metrics-file: 'm.prom' is not an absolute file path");
   expect_error ("[policy a]\ndomains=x\nschedule=hourly\nmetrics-file = /tmp\n",
