@@ -289,7 +289,7 @@ const MoltCliCommand molt_cmd_policy = {
   .name = "policy",
   .parameters = "check [FILE...] | plan [--at TIME] | apply [--at TIME] | status [--monitor] "
                 "[DOMAIN...]",
-  .summary = "Check, plan or apply the scheduled snapshot policies.",
+  .summary = "Check, plan, apply or report on the scheduled snapshot policies.",
   .description
   = "check: validate policy files (default: every *.conf of --policy-dir); each error as\n"
     "  FILE:LINE: KEY: what is wrong, what is allowed.\n"

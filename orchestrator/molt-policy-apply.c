@@ -175,6 +175,7 @@ molt_policy_run (virConnectPtr conn, GPtrArray *policies, gint64 now, const Molt
 {
   g_autoptr (GPtrArray) states = molt_policy_gather (conn, error);
   g_autoptr (GPtrArray) plan = NULL;
+  g_autoptr (GHashTable) not_created = NULL; /* "POLICY/DOMAIN" whose create failed */
   g_autoptr (MoltDomainLock) apply_lock = NULL;
   JsonArray *results;
 
@@ -189,6 +190,7 @@ molt_policy_run (virConnectPtr conn, GPtrArray *policies, gint64 now, const Molt
         return NULL;
     }
   plan = molt_policy_plan (policies, states, now);
+  not_created = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   results = json_array_new ();
   for (guint i = 0; i < plan->len; i++)
     {
@@ -199,6 +201,7 @@ molt_policy_run (virConnectPtr conn, GPtrArray *policies, gint64 now, const Molt
       g_autoptr (virDomain) dom = NULL;
       g_autofree gchar *message = NULL;
       const gchar *status = "planned";
+      g_autofree gchar *pair = g_strconcat (a->policy->name, "/", a->domain, NULL);
       gboolean ok = TRUE;
 
       json_object_set_string_member (r, "action",
@@ -215,6 +218,14 @@ molt_policy_run (virConnectPtr conn, GPtrArray *policies, gint64 now, const Molt
                                              &local_error);
           if (dom != NULL && lock == NULL)
             status = "skipped";
+          else if (a->kind == MOLT_PLAN_DELETE && g_hash_table_contains (not_created, pair))
+            {
+              /* The plan prunes as if the new snapshot existed: without it,
+               * every failing night would prune one more good snapshot. */
+              status = "skipped";
+              message = g_strdup ("kept: this run's new snapshot of the domain was not taken, "
+                                  "and the retention counted it");
+            }
           else if (dom == NULL)
             {
               status = "skipped";
@@ -227,6 +238,8 @@ molt_policy_run (virConnectPtr conn, GPtrArray *policies, gint64 now, const Molt
                        : molt_snapshot_delete (dom, a->snapshot, &local_error);
               status = ok ? "done" : "failed";
             }
+          if (a->kind == MOLT_PLAN_CREATE && !g_str_equal (status, "done"))
+            g_hash_table_add (not_created, g_steal_pointer (&pair));
         }
       if (local_error != NULL)
         json_object_set_string_member (r, "message", local_error->message);

@@ -193,6 +193,8 @@ member_int (JsonObject *rec, const gchar *name)
              : 0;
 }
 
+/* The latest run's action on the pair; of several (a create and the
+ * prunes after it), a failed one, since that is what status must show. */
 MoltPolicyLastRun
 molt_policy_history_last_action (MoltPolicyHistory *history, const gchar *policy,
                                  const gchar *domain)
@@ -204,14 +206,22 @@ molt_policy_history_last_action (MoltPolicyHistory *history, const gchar *policy
       JsonObject *rec = g_ptr_array_index (history->records, i);
       const gchar *action = member (rec, "action");
 
-      if (g_strcmp0 (action, "run") == 0 || g_strcmp0 (member (rec, "policy"), policy) != 0
-          || g_strcmp0 (member (rec, "domain"), domain) != 0 || member (rec, "status") == NULL)
+      if (g_strcmp0 (action, "run") == 0)
+        {
+          if (last.at > 0)
+            break; /* the run before the one found */
+          continue;
+        }
+      if (g_strcmp0 (member (rec, "policy"), policy) != 0
+          || g_strcmp0 (member (rec, "domain"), domain) != 0 || member (rec, "status") == NULL
+          || (last.at > 0 && g_strcmp0 (member (rec, "status"), "failed") != 0))
         continue;
       last.at = member_int (rec, "at");
       last.action = action != NULL ? action : "?";
       last.status = member (rec, "status");
       last.message = member (rec, "message");
-      break;
+      if (g_str_equal (last.status, "failed"))
+        break;
     }
   return last;
 }

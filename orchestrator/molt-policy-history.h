@@ -25,7 +25,8 @@ typedef struct MoltPolicyHistory MoltPolicyHistory;
  * skipped and counted. */
 MoltPolicyHistory *molt_policy_history_load (const gchar *state_dir, GError **error);
 void molt_policy_history_free (MoltPolicyHistory *history);
-/* The latest action on the domain by the policy; at = 0 when none. */
+/* The latest run's action on the domain by the policy, a failed one if
+ * any; at = 0 when none. */
 MoltPolicyLastRun molt_policy_history_last_action (MoltPolicyHistory *history, const gchar *policy,
                                                    const gchar *domain);
 /* The latest run line: its time (0: none), length and whether it failed. */

@@ -8,7 +8,11 @@
 #  - quiesce=required with the agent stopped takes no snapshot and says why;
 #    best-effort takes it and says it is crash-consistent;
 #  - plan changes nothing; a domain another operation holds is skipped; one
-#    apply at a time; memory=false on a running domain is refused.
+#    apply at a time; memory=false on a running domain is refused;
+#  - status with the monitoring plugin exit codes (thresholds from the
+#    schedule), the history and the metrics file after each apply; hooks in
+#    order around the snapshot, abort/continue, timeout, post after a
+#    failed snapshot.
 source "$(dirname "$0")/../testbed/vm-test.sh"
 policies=$(mktemp -d)
 
@@ -128,5 +132,117 @@ sed -i 's/quiesce = required/quiesce = best-effort/' "$policies/nightly.conf"
 out=$(m --json --timeout 3 policy apply --policy-dir "$policies" --at 2026-03-10T00:30:00Z 2>/dev/null)
 assert_json "$out" actions.0.status done
 assert_contains "$(json_get actions.0.message <<<"$out")" "crash-consistent"
+testbed_log "quiesce=required without an agent: no snapshot, and why; best-effort: crash-consistent"
+
+# --- status, monitoring, history, metrics and hooks (docs/policies.md) ---
+# The nightly policy's snapshots of $dom are still there, the newest taken
+# at 2026-03-11T03:00Z; the history holds every apply above.
+hooks=$policies/hooks
+mkdir -p "$hooks" "$policies/metrics"
+cat >"$hooks/pre" <<HOOK
+#!/bin/sh
+# Records the order, and whether the snapshot already exists (it must not).
+echo "pre \$MOLT_DOMAIN \$MOLT_POLICY \$MOLT_SNAPSHOT \$(virsh -q -c $MOLT_TEST_URI snapshot-list $dom --name | grep -c "^\$MOLT_SNAPSHOT\$")" >>"$hooks/log"
+[ -e "$hooks/pre-sleeps" ] && sleep 30
+[ -e "$hooks/pre-fails" ] && { echo "flush failed: NOAUTH"; exit 3; }
+exit 0
+HOOK
+cat >"$hooks/post" <<HOOK
+#!/bin/sh
+echo "post \$MOLT_RESULT \$(virsh -q -c $MOLT_TEST_URI snapshot-list $dom --name | grep -c "^\$MOLT_SNAPSHOT\$")" >>"$hooks/log"
+HOOK
+chmod +x "$hooks/pre" "$hooks/post"
+rm -f "$policies"/*.conf
+cat >"$policies/nightly.conf" <<CONF
+[policy nightly]
+domains = $dom
+schedule = daily 02:30
+memory = true
+quiesce = best-effort
+keep-daily = 3
+metrics-file = $policies/metrics/molt.prom
+pre-snapshot = $hooks/pre
+post-snapshot = $hooks/post
+hook-timeout = 5s
+CONF
+m policy check --policy-dir "$policies" >/dev/null
+status_at() { m --json policy status --policy-dir "$policies" --at "$1" "$dom"; }
+monitor_at() { m policy status --monitor --policy-dir "$policies" --at "$1" "$dom"; }
+
+# Thresholds from the schedule (daily: warn after 1d12h, critical after 2d12h),
+# as monitoring plugins exit.
+out=$(expect_rc 0 monitor_at 2026-03-11T10:00:00Z)
+assert_contains "$out" "MOLT POLICY OK - 1 ok, 0 warning, 0 critical, 0 unknown | ok=1"
+out=$(expect_rc 1 monitor_at 2026-03-12T16:00:00Z)
+assert_contains "$out" "MOLT POLICY WARNING - 0 ok, 1 warning"
+assert_contains "$out" "$dom/nightly: newest snapshot 1d13h old (warn-age 1d12h)"
+out=$(expect_rc 2 monitor_at 2026-03-14T00:00:00Z)
+assert_contains "$out" "MOLT POLICY CRITICAL"
+assert_contains "$out" "(crit-age 2d12h)"
+out=$(expect_rc 3 m policy status --monitor --policy-dir "$policies" no-such-domain)
+assert_contains "$out" "MOLT POLICY UNKNOWN - 0 ok, 0 warning, 0 critical, 1 unknown: no-such-domain/-: no such domain"
+out=$(expect_rc 3 "$MOLT" -c "qemu+unix:///system?socket=/nonexistent/libvirt-sock" policy status --monitor --policy-dir "$policies")
+assert_contains "$out" "MOLT POLICY UNKNOWN - "
+# What status reads from libvirt and from the history of the applies above.
+out=$(status_at 2026-03-11T10:00:00Z)
+assert_json "$out" statuses.0.state OK
+assert_json "$out" statuses.0.newest "$(date -u -d 2026-03-11T03:00:00Z +%s)"
+assert_json "$out" statuses.0.kept.daily 3
+assert_json "$out" statuses.0.next-due "$(date -u -d 2026-03-12T02:30:00Z +%s)"
+assert_json "$out" statuses.0.last-action.status done
+assert_json "$out" last-apply.ok true
+testbed_log "status: OK, WARNING, CRITICAL and UNKNOWN with the plugin exit codes; newest, kept, next due and last action read back"
+
+# Hooks in order around a snapshot: pre before it exists, post after, with
+# the result; the metrics file written and renamed into place.
+out=$(apply_at 2026-03-12T03:00:00Z)
+assert_json "$out" actions.0.status done
+assert_json "$out" actions.0.hooks.0.hook pre-snapshot
+assert_json "$out" actions.0.hooks.1.status ok
+[ "$(cat "$hooks/log")" = "pre $dom nightly molt-policy-nightly-20260312T030000Z 0
+post done 1" ] || testbed_die "hooks: $(cat "$hooks/log")"
+prom=$policies/metrics/molt.prom
+assert_contains "$(cat "$prom")" "molt_policy_last_success_timestamp_seconds{domain=\"$dom\",policy=\"nightly\"} $(date -u -d 2026-03-12T03:00:00Z +%s)"
+assert_contains "$(cat "$prom")" "molt_policy_snapshots_kept{domain=\"$dom\",policy=\"nightly\"} 3"
+assert_contains "$(cat "$prom")" "molt_policy_last_run_snapshots_pruned{domain=\"$dom\",policy=\"nightly\"} 1"
+assert_contains "$(cat "$prom")" "molt_policy_apply_last_run_success 1"
+[ "$(ls "$policies/metrics")" = molt.prom ] || testbed_die "metrics directory: $(ls "$policies/metrics")"
+
+# A failing pre hook with on-failure = abort: no snapshot, the post hook
+# still runs (told: aborted), apply exits 1 with a line on stderr, and the
+# history, the metrics and status say so.
+: >"$hooks/log"
+touch "$hooks/pre-fails"
+assert_fails 1 "no snapshot taken (on-failure = abort): pre-snapshot hook $hooks/pre exited with status 3: flush failed: NOAUTH" \
+  m policy apply --policy-dir "$policies" --at 2026-03-13T03:00:00Z
+[ "$(sed -n 2p "$hooks/log")" = "post aborted 0" ] || testbed_die "hooks: $(cat "$hooks/log")"
+assert_contains "$(cat "$prom")" "molt_policy_last_run_success{domain=\"$dom\",policy=\"nightly\"} 0"
+assert_contains "$(cat "$prom")" "molt_policy_apply_last_run_success 0"
+history=$MOLT_STATE_DIR/policy-history.jsonl
+assert_contains "$(grep '"action":"create"' "$history" | tail -n 1)" '"status":"failed"'
+# ... and the snapshot that failed pruned nothing.
+assert_contains "$(grep '"action":"delete"' "$history" | tail -n 1)" "kept: this run's new snapshot"
+assert_contains "$(tail -n 1 "$history")" '"failures":1'
+out=$(expect_rc 1 monitor_at 2026-03-13T03:05:00Z)
+assert_contains "$out" "the last run failed to create: no snapshot taken (on-failure = abort)"
+# on-failure = continue: the snapshot is taken, the message says what failed.
+echo "on-failure = continue" >>"$policies/nightly.conf"
+out=$(apply_at 2026-03-13T03:10:00Z)
+assert_json "$out" actions.0.status done
+assert_contains "$(json_get actions.0.message <<<"$out")" "exited with status 3: flush failed: NOAUTH (on-failure = continue)"
+rm -f "$hooks/pre-fails"
+# A pre hook that hangs is killed at hook-timeout.
+sed -i 's/on-failure = continue/on-failure = abort/' "$policies/nightly.conf"
+touch "$hooks/pre-sleeps"
+assert_fails 1 "pre-snapshot hook $hooks/pre did not finish within 5 s (killed)" \
+  m policy apply --policy-dir "$policies" --at 2026-03-14T03:00:00Z
+rm -f "$hooks/pre-sleeps"
+# A snapshot that fails (disk-only of a running domain): the post hook runs,
+# told: failed.
+: >"$hooks/log"
+sed -i 's/memory = true/memory = false/' "$policies/nightly.conf"
+assert_fails 1 "set memory=true" m policy apply --policy-dir "$policies" --at 2026-03-14T03:10:00Z
+[ "$(sed -n 2p "$hooks/log")" = "post failed 0" ] || testbed_die "hooks: $(cat "$hooks/log")"
+testbed_log "hooks: order, abort, continue, timeout, post after a failed snapshot; history and metrics record the failures"
 rm -rf "$policies"
 echo "policy.sh: all checks passed"

@@ -36,9 +36,17 @@ test_append_and_read (void)
   gdouble seconds = 0;
   gboolean ok = TRUE;
 
+  /* In one run, the failed action shows, not the prune after it. */
+  g_autoptr (JsonArray) third = actions (
+      "[{\"action\":\"create\",\"domain\":\"db1\",\"policy\":\"nightly\",\"snapshot\":\"s3\","
+      "\"status\":\"failed\",\"message\":\"no space\"},"
+      "{\"action\":\"delete\",\"domain\":\"db1\",\"policy\":\"nightly\",\"snapshot\":\"s2\","
+      "\"status\":\"skipped\",\"message\":\"kept\"}]");
+
   CU_ASSERT_TRUE (molt_policy_history_append (dir, 1000, 1.25, first, &error));
   CU_ASSERT_TRUE (molt_policy_history_append (dir, 2000, 2.5, second, &error));
   MOLT_ASSERT_NO_ERROR (error);
+  CU_ASSERT_TRUE (molt_policy_history_append (dir, 3000, 0.5, third, &error));
   history = molt_policy_history_load (dir, &error);
   CU_ASSERT_PTR_NOT_NULL_FATAL (history);
   last = molt_policy_history_last_action (history, "nightly", "web1");
@@ -47,8 +55,12 @@ test_append_and_read (void)
   CU_ASSERT_STRING_EQUAL (last.status, "failed");
   CU_ASSERT_STRING_EQUAL (last.message, "cannot delete: busy");
   CU_ASSERT_EQUAL (molt_policy_history_last_action (history, "other", "web1").at, 0);
-  CU_ASSERT_EQUAL (molt_policy_history_last_run (history, &seconds, &ok), 2000);
-  CU_ASSERT_DOUBLE_EQUAL (seconds, 2.5, 0.001);
+  CU_ASSERT_STRING_EQUAL (molt_policy_history_last_action (history, "nightly", "db1").status,
+                          "failed");
+  CU_ASSERT_STRING_EQUAL (molt_policy_history_last_action (history, "nightly", "db1").message,
+                          "no space");
+  CU_ASSERT_EQUAL (molt_policy_history_last_run (history, &seconds, &ok), 3000);
+  CU_ASSERT_DOUBLE_EQUAL (seconds, 0.5, 0.001);
   CU_ASSERT_FALSE (ok);
   CU_ASSERT_EQUAL (molt_policy_history_skipped_lines (history), 0);
   molt_test_tmpdir_remove (g_steal_pointer (&dir));
