@@ -14,6 +14,7 @@ molt_packages=(
   libvirt-daemon-system libvirt-clients qemu-system-x86 ovmf
   valgrind python3 time util-linux
   clang libclang-rt-14-dev clang-format
+  debhelper lintian dpkg-dev systemd udev
 )
 
 say() { printf '==> %s\n' "$*" >&2; }
