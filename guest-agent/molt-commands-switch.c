@@ -16,6 +16,7 @@
 #include "molt-message.h"
 #include "molt-file-check.h"
 #include "molt-job-freezer.h"
+#include "molt-installed-kernels.h"
 #include "molt-kernel-image.h"
 #include "molt-protocol-error.h"
 #include "molt-socket-census.h"
@@ -162,6 +163,7 @@ molt_command_switch_preflight (MoltAgent *agent, JsonObject *args, GError **erro
       return NULL;
     }
   json_object_set_object_member (obj, "running-kernel", running_kernel ());
+  json_object_set_array_member (obj, "installed-kernels", molt_installed_kernels ("/boot"));
   if (statvfs (molt_agent_get_state_dir (agent), &vfs) == 0)
     json_object_set_int_member (obj, "free-bytes", (gint64) vfs.f_bavail * (gint64) vfs.f_frsize);
   json_object_set_member (obj, "criu", molt_criu_probe_to_json (molt_agent_get_criu_probe (agent)));

@@ -3,7 +3,9 @@
 #include "molt-cli.h"
 #include "molt-commands.h"
 #include "molt-state-dir.h"
+#include "molt-installed-kernel.h"
 #include "molt-message.h"
+#include "molt-reply.h"
 #include "molt-switch.h"
 
 /* After a rollback's thaw, before the jobs are checked: a job that cannot
@@ -117,6 +119,46 @@ finish (MoltCli *cli, MoltSwitchResult result, JsonObject *report, GError *error
   return MOLT_EXIT_OK;
 }
 
+/* --kernel installed: asks the guest which kernels its /boot holds and
+ * takes the newest of the running flavour, with its initrd unless one was
+ * given. Before the switch, which then runs with plain paths: its journal,
+ * --resume and rollback know the file, not the word. */
+static gboolean
+resolve_installed (MoltCli *cli, const gchar *domain, gchar **kernel, gchar **initrd,
+                   GError **error)
+{
+  g_autoptr (MoltAgentClient) client = molt_cli_open_agent (cli, domain, error);
+  g_autoptr (JsonNode) info_node = NULL;
+  g_autoptr (JsonNode) preflight_node = NULL;
+  g_autofree gchar *image = NULL, *found_initrd = NULL, *release = NULL;
+  JsonObject *info, *preflight;
+  const gchar *running = NULL;
+
+  if (client == NULL)
+    return FALSE;
+  info_node = molt_agent_client_call (client, "info", NULL, error);
+  info = info_node != NULL ? molt_reply_as_object (info_node, "info", error) : NULL;
+  if (info == NULL || !molt_reply_get_string (info, "info", "kernel-release", 0, &running, error))
+    return FALSE;
+  preflight_node = molt_agent_client_call (client, "switch-preflight", NULL, error);
+  preflight = preflight_node != NULL
+                  ? molt_reply_as_object (preflight_node, "switch-preflight", error)
+                  : NULL;
+  if (preflight == NULL
+      || !molt_installed_kernel_pick (preflight, running, &image, &found_initrd, &release, error))
+    return FALSE;
+  {
+    g_autofree gchar *line = g_strdup_printf (
+        "preflight: the newest kernel installed in the guest is %s (%s)", release, image);
+    print_progress (line, NULL);
+  }
+  g_free (*kernel);
+  *kernel = g_steal_pointer (&image);
+  if (*initrd == NULL)
+    *initrd = g_steal_pointer (&found_initrd);
+  return TRUE;
+}
+
 static int
 run_switch (MoltCli *cli, int argc, char **argv)
 {
@@ -135,7 +177,9 @@ run_switch (MoltCli *cli, int argc, char **argv)
   MoltSwitchResult result;
   const GOptionEntry entries[] = {
     { "kernel", 'k', 0, G_OPTION_ARG_FILENAME, &kernel,
-      "the new kernel: a path in the guest (kexec) or on the host (reboot)", "PATH" },
+      "the new kernel: a path in the guest (kexec) or on the host (reboot); 'installed': the "
+      "newest one in the guest's /boot, with its initrd",
+      "PATH" },
     { "initrd", 'i', 0, G_OPTION_ARG_FILENAME, &initrd, "its initramfs, likewise", "PATH" },
     { "append", 'a', 0, G_OPTION_ARG_STRING, &append, "its command line (default: the running one)",
       "CMDLINE" },
@@ -194,6 +238,17 @@ run_switch (MoltCli *cli, int argc, char **argv)
   if (checkpoint_timeout <= 0)
     return molt_cli_usage (&molt_cmd_switch, "--checkpoint-timeout must be positive");
 
+  if (g_strcmp0 (kernel, MOLT_KERNEL_INSTALLED) == 0)
+    {
+      if (g_strcmp0 (method, "reboot") == 0)
+        return molt_cli_usage (&molt_cmd_switch,
+                               "--kernel installed is for --method kexec (a guest that boots "
+                               "from its own disk starts its newest kernel when restarted)");
+      if (resume)
+        return molt_cli_usage (&molt_cmd_switch, "--resume takes the kernel from the journal");
+      if (!resolve_installed (cli, argv[1], &kernel, &initrd, &error))
+        return molt_cli_fail (cli, argv[1], error);
+    }
   o.uri = cli->uri;
   o.method
       = g_strcmp0 (method, "reboot") == 0 ? MOLT_SWITCH_METHOD_REBOOT : MOLT_SWITCH_METHOD_KEXEC;
