@@ -15,6 +15,7 @@ molt_packages=(
   valgrind python3 time util-linux
   clang libclang-rt-14-dev clang-format
   debhelper lintian dpkg-dev systemd udev
+  mmdebstrap grub-efi-amd64-bin grub-pc-bin mtools dosfstools genisoimage
 )
 
 say() { printf '==> %s\n' "$*" >&2; }

@@ -15,17 +15,20 @@ start_sequence_job() {
 }
 
 # guest_run CMD...: runs CMD as a short job in the guest and prints its
-# output, byte for byte. Fails if the job does not end within 60 s or its
-# output is longer than one log read (64 KiB).
+# output, byte for byte. Fails if the job does not end within 60 s
+# ($GUEST_RUN_TIMEOUT_S) or its output is longer than one log read (64 KiB).
+# GUEST_RUN_OPTS: more options for molt exec (--no-pid-namespace, for
+# systemctl: systemd answers no client in another PID namespace).
 guest_run() {
   local name="run-$RANDOM$RANDOM" i state="" out
-  m exec "$dom" --name "$name" -- "$@" >/dev/null || return 1
-  for i in $(seq 1 300); do
+  # shellcheck disable=SC2086
+  m exec "$dom" --name "$name" ${GUEST_RUN_OPTS:-} -- "$@" >/dev/null || return 1
+  for i in $(seq 1 $(( ${GUEST_RUN_TIMEOUT_S:-60} * 5 ))); do
     state=$(job_field "$name" state)
     [ "$state" = exited ] && break
     sleep 0.2
   done
-  [ "$state" = exited ] || { testbed_log "guest_run: '$*' still $state after 60 s"; return 1; }
+  [ "$state" = exited ] || { testbed_log "guest_run: '$*' still $state after ${GUEST_RUN_TIMEOUT_S:-60} s"; return 1; }
   out=$(mktemp)
   m --json logs "$dom" "$name" --bytes 65536 >"$out" || { rm -f "$out"; return 1; }
   python3 - "$out" <<'PY' || { rm -f "$out"; return 1; }

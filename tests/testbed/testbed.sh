@@ -136,6 +136,57 @@ testbed_start() {
   echo "$name"
 }
 
+# testbed_start_debian TAG [--uefi]: the Debian 12 guest with systemd
+# ($MOLT_DEBIAN_GUEST_DIR, tests/guest-debian/build-image), booted from its
+# own disk: GRUB (on a CD for BIOS, on an ESP disk for UEFI) reads the
+# guest's /boot/grub/grub.cfg. Prints the domain name, as testbed_start.
+testbed_start_debian() {
+  local tag=$1 uefi=${MOLT_TESTBED_UEFI:-0} name dir accel cpu_mode boot_xml loader_xml=""
+  [ "${2:-}" = --uefi ] && uefi=1
+  [ "$uefi" = 1 ] && tag="$tag-uefi"
+  name="molt-test-$tag-$RANDOM-$$"
+  dir="$MOLT_TESTBED_ROOT/$name"
+  mkdir -p "$dir"
+  chmod 755 "$MOLT_TESTBED_ROOT" "$dir"
+  qemu-img create -q -f qcow2 -F qcow2 -b "$MOLT_DEBIAN_GUEST_DIR/debian.qcow2" "$dir/disk.qcow2"
+  accel=$(testbed_accel)
+  if [ "$accel" = kvm ]; then cpu_mode=host-passthrough; else cpu_mode=maximum; fi
+  if [ "$uefi" = 1 ]; then
+    cp "$MOLT_DEBIAN_GUEST_DIR/boot-efi.img" "$dir/esp.img"
+    loader_xml="    <firmware><feature enabled='no' name='secure-boot'/></firmware>
+    <nvram>$dir/nvram.fd</nvram>"
+    boot_xml="    <disk type='file' device='disk'>
+      <driver name='qemu' type='raw'/>
+      <source file='$dir/esp.img'/>
+      <target dev='vdb' bus='virtio'/>
+      <boot order='1'/>
+    </disk>"
+  else
+    # SeaBIOS hands GRUB only the disks in the boot order: the guest's disk
+    # is in it (second), or GRUB would not find the guest's /boot.
+    boot_xml="    <disk type='file' device='cdrom'>
+      <driver name='qemu' type='raw'/>
+      <source file='$MOLT_DEBIAN_GUEST_DIR/boot-bios.iso'/>
+      <target dev='hdc' bus='ide'/>
+      <readonly/>
+      <boot order='1'/>
+    </disk>"
+  fi
+  sed -e "s|@ACCEL@|$accel|" -e "s|@NAME@|$name|" -e "s|@OWNER@|$$|" \
+      -e "s|<os>|$([ "$uefi" = 1 ] && echo "<os firmware='efi'>" || echo "<os>")|" \
+      -e "s|@MEMORY_MIB@|${MOLT_DEBIAN_MEMORY_MIB:-1024}|" -e "s|@CPU_MODE@|$cpu_mode|" \
+      -e "s|@DISK@|$dir/disk.qcow2|" -e "s|@CONSOLE_LOG@|$dir/console.log|" \
+      "$(dirname "${BASH_SOURCE[0]}")/debian-domain.xml.in" \
+    | awk -v bl="$boot_xml" -v ld="$loader_xml" '{
+        if ($0 == "@BOOTLOADER@") print bl
+        else if ($0 == "@LOADER@") { if (ld != "") print ld }
+        else print }' >"$dir/domain.xml"
+  virsh_t create "$dir/domain.xml" >/dev/null || testbed_die "virsh create $name failed"
+  testbed_log "started $name ($accel, Debian 12 from its own disk$([ "$uefi" = 1 ] && echo ', UEFI'))"
+  TESTBED_DOMAIN=$name
+  echo "$name"
+}
+
 # testbed_wait_agent DOMAIN [TIMEOUT_S]: waits until molt ping answers;
 # prints the seconds it took.
 testbed_wait_agent() {
