@@ -1,11 +1,13 @@
 /* libFuzzer target: the host's reading of agent replies. The input is two
  * JSON documents split at the first 0xFF byte: the job list before a switch
  * and the one after it. Both go through the switch and rollback verdicts,
- * the info reply's typed getters, and every string through the terminal
+ * the info reply's typed getters (and, as a switch-preflight reply, the
+ * blockers, the sockets and --kernel installed's choice), and every string through the terminal
  * excerpt. Must never crash, leak or read past what it was given. */
 #include <stdint.h>
 #include <string.h>
 
+#include "molt-installed-kernel.h"
 #include "molt-message.h"
 #include "molt-reply.h"
 #include "molt-switch-jobs.h"
@@ -47,6 +49,14 @@ read_info (JsonNode *node)
     sockets = molt_switch_sockets_read (info, &error);
     if (sockets != NULL)
       molt_switch_sockets_check_restart (sockets, NULL);
+    g_clear_error (&error);
+    /* --kernel installed's choice from installed-kernels. */
+    {
+      g_autofree gchar *image = NULL, *initrd = NULL, *release = NULL;
+      if (!molt_installed_kernel_pick (info, "6.1.0-47-cloud-amd64", &image, &initrd, &release,
+                                       &error))
+        g_free (molt_text_excerpt (error->message, 4096));
+    }
   }
 }
 
