@@ -178,3 +178,29 @@ molt_cli_print_json (JsonNode *node)
   text = json_generator_to_data (gen, NULL);
   g_print ("%s\n", text);
 }
+
+/* The agent probes CRIU in the background after it starts; wait for the
+ * verdict rather than printing "checking". */
+JsonNode *
+molt_cli_info_settled (MoltCli *cli, MoltAgentClient *client, GError **error)
+{
+  gint64 deadline = g_get_monotonic_time () + (gint64) cli->timeout_s * G_USEC_PER_SEC;
+
+  for (;;)
+    {
+      g_autoptr (JsonNode) info = molt_agent_client_call (client, "info", NULL, error);
+      JsonObject *criu;
+
+      if (info == NULL)
+        return NULL;
+      if (!JSON_NODE_HOLDS_OBJECT (info))
+        return g_steal_pointer (&info);
+      criu = json_object_get_object_member (json_node_get_object (info), "criu");
+      if (criu == NULL
+          || g_strcmp0 (json_object_get_string_member_with_default (criu, "state", ""), "checking")
+                 != 0
+          || g_get_monotonic_time () > deadline)
+        return g_steal_pointer (&info);
+      g_usleep (G_USEC_PER_SEC / 2);
+    }
+}

@@ -48,6 +48,9 @@ gboolean molt_cli_parse (MoltCli *cli, const MoltCliCommand *cmd, const GOptionE
 /* Connects, finds the domain and opens its agent, synced. */
 MoltAgentClient *molt_cli_open_agent (MoltCli *cli, const gchar *domain, GError **error);
 
+/* info, once the agent's background CRIU check has a verdict (or the
+ * timeout passed), rather than "checking". */
+JsonNode *molt_cli_info_settled (MoltCli *cli, MoltAgentClient *client, GError **error);
 /* "molt: WHAT: MESSAGE" on stderr, control characters escaped. */
 void molt_cli_print_error (const gchar *what, const gchar *message);
 /* Prints the error (and a JSON error object with --json); returns the exit code. */

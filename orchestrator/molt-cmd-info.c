@@ -4,32 +4,6 @@
 #include "molt-message.h"
 #include "molt-reply.h"
 
-/* The agent probes CRIU in the background after it starts; wait for the
- * verdict rather than printing "checking". */
-static JsonNode *
-call_info_settled (MoltCli *cli, MoltAgentClient *client, GError **error)
-{
-  gint64 deadline = g_get_monotonic_time () + (gint64) cli->timeout_s * G_USEC_PER_SEC;
-
-  for (;;)
-    {
-      g_autoptr (JsonNode) info = molt_agent_client_call (client, "info", NULL, error);
-      JsonObject *criu;
-
-      if (info == NULL)
-        return NULL;
-      if (!JSON_NODE_HOLDS_OBJECT (info))
-        return g_steal_pointer (&info);
-      criu = json_object_get_object_member (json_node_get_object (info), "criu");
-      if (criu == NULL
-          || g_strcmp0 (json_object_get_string_member_with_default (criu, "state", ""), "checking")
-                 != 0
-          || g_get_monotonic_time () > deadline)
-        return g_steal_pointer (&info);
-      g_usleep (G_USEC_PER_SEC / 2);
-    }
-}
-
 /* LABEL: the guest's string, escaped; "?" when the agent did not say. */
 static gboolean
 print_string (const gchar *label, JsonObject *obj, const gchar *what, const gchar *member,
@@ -101,7 +75,7 @@ run_info (MoltCli *cli, int argc, char **argv)
   client = molt_cli_open_agent (cli, argv[1], &error);
   if (client == NULL)
     return molt_cli_fail (cli, argv[1], error);
-  info = call_info_settled (cli, client, &error);
+  info = molt_cli_info_settled (cli, client, &error);
   if (info == NULL)
     return molt_cli_fail (cli, argv[1], error);
   if (cli->json)

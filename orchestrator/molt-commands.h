@@ -13,3 +13,4 @@ extern const MoltCliCommand molt_cmd_switch;
 extern const MoltCliCommand molt_cmd_rollback;
 extern const MoltCliCommand molt_cmd_snapshot;
 extern const MoltCliCommand molt_cmd_policy;
+extern const MoltCliCommand molt_cmd_setup;

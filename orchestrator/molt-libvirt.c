@@ -126,9 +126,9 @@ molt_libvirt_check_agent_channel (virDomainPtr dom, GError **error)
   if (strstr (xml, "name='" MOLT_AGENT_CHANNEL "'") == NULL)
     {
       g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_NO_CHANNEL,
-                   "domain '%s' has no molt agent channel. Add this to <devices> "
-                   "('virsh edit %s'), then restart the domain: %s",
-                   name, name, channel_xml);
+                   "domain '%s' has no molt agent channel: 'molt setup %s' adds it (to the "
+                   "running domain and its definition) and checks the guest",
+                   name, name);
       return FALSE;
     }
   return TRUE;

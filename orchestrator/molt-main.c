@@ -8,9 +8,9 @@
 #include "molt-commands.h"
 
 static const MoltCliCommand *const commands[] = {
-  &molt_cmd_ping, &molt_cmd_info,   &molt_cmd_jobs,     &molt_cmd_exec,     &molt_cmd_logs,
-  &molt_cmd_stop, &molt_cmd_switch, &molt_cmd_rollback, &molt_cmd_snapshot, &molt_cmd_policy,
-  NULL,
+  &molt_cmd_ping,     &molt_cmd_info,   &molt_cmd_jobs,   &molt_cmd_exec,
+  &molt_cmd_logs,     &molt_cmd_stop,   &molt_cmd_switch, &molt_cmd_rollback,
+  &molt_cmd_snapshot, &molt_cmd_policy, &molt_cmd_setup,  NULL,
 };
 
 static const MoltCliCommand *

@@ -1,8 +1,9 @@
 #!/bin/bash
 # e2e on the Debian 12 guest with systemd (tests/guest-debian), molt
 # installed in it from its own package, booted by GRUB from its own /boot:
-#  - nothing configured by hand: udev started molt-agent.service when the
-#    host's channel appeared, and CRIU works;
+#  - nothing configured by hand: the domain starts without the agent
+#    channel; molt setup hot-plugs it, udev starts molt-agent.service for it,
+#    and setup reports CRIU working;
 #  - the real kernel upgrade: apt-get installs the newer kernel from the
 #    guest's local repository (its postinst writes the initrd and runs
 #    update-grub); molt switch --kernel installed picks it and its initrd;
@@ -20,10 +21,20 @@ read -r k_old k_new <"$MOLT_DEBIAN_GUEST_DIR/kernels"
 # no systemd from another one ("Failed to connect to bus").
 GUEST_RUN_OPTS=--no-pid-namespace
 
-testbed_start_debian debian >/dev/null
+# The domain starts without the agent channel, as an existing VM would:
+# molt setup hot-plugs it, and udev starts the packaged agent for it.
+testbed_start_debian debian --no-channel >/dev/null
 dom=$TESTBED_DOMAIN
-boot_s=$(testbed_wait_agent "$dom" 600)
-testbed_log "molt-agent answered ${boot_s}s after the start, started by udev from the package's units"
+testbed_wait_console "$dom" "molt-debian login" 600
+assert_fails 3 "has no molt agent channel: 'molt setup $dom' adds it" m ping "$dom"
+out=$(m setup "$dom" --wait 300) || testbed_die "molt setup failed: $out"
+assert_contains "$out" "running domain: added; persistent definition: none (transient domain)"
+assert_contains "$out" "CRIU:      works"
+assert_contains "$out" "Ready:     yes"
+out=$(m --json setup "$dom")
+assert_json "$out" channel-live present
+assert_json "$out" ready true
+testbed_log "molt setup added the channel to the running domain; udev started the packaged agent; CRIU works"
 assert_json "$(m --json info "$dom")" kernel-release "$k_old"
 assert_json "$(m --json info "$dom")" criu.works true
 enabled=$(guest_run systemctl is-enabled molt-restore.service molt-lock-network.service | tr '\n' ' ')

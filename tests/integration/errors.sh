@@ -21,8 +21,8 @@ for dom in "$nochan" "$silent" "$garbage" "$huge"; do
   testbed_wait_console "$dom" "molt-guest: .* up" 180
 done
 
-# --- no channel: say what XML to add ---
-assert_fails 3 "<target type='virtio' name='org.molt.agent.0'/>" m ping "$nochan"
+# --- no channel: say what adds it ---
+assert_fails 3 "has no molt agent channel: 'molt setup $nochan' adds it" m ping "$nochan"
 assert_fails 3 "has no molt agent channel" m info "$nochan"
 
 # --- agent not running: a clear error within the timeout ---

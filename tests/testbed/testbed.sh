@@ -136,13 +136,20 @@ testbed_start() {
   echo "$name"
 }
 
-# testbed_start_debian TAG [--uefi]: the Debian 12 guest with systemd
+# testbed_start_debian TAG [--uefi] [--no-channel]: the Debian 12 guest with systemd
 # ($MOLT_DEBIAN_GUEST_DIR, tests/guest-debian/build-image), booted from its
 # own disk: GRUB (on a CD for BIOS, on an ESP disk for UEFI) reads the
 # guest's /boot/grub/grub.cfg. Prints the domain name, as testbed_start.
 testbed_start_debian() {
-  local tag=$1 uefi=${MOLT_TESTBED_UEFI:-0} name dir accel cpu_mode boot_xml loader_xml=""
-  [ "${2:-}" = --uefi ] && uefi=1
+  local tag=$1 uefi=${MOLT_TESTBED_UEFI:-0} channel=1 name dir accel cpu_mode boot_xml loader_xml=""
+  shift
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --uefi) uefi=1 ;;
+      --no-channel) channel=0 ;;
+    esac
+    shift
+  done
   [ "$uefi" = 1 ] && tag="$tag-uefi"
   name="molt-test-$tag-$RANDOM-$$"
   dir="$MOLT_TESTBED_ROOT/$name"
@@ -177,9 +184,10 @@ testbed_start_debian() {
       -e "s|@MEMORY_MIB@|${MOLT_DEBIAN_MEMORY_MIB:-1024}|" -e "s|@CPU_MODE@|$cpu_mode|" \
       -e "s|@DISK@|$dir/disk.qcow2|" -e "s|@CONSOLE_LOG@|$dir/console.log|" \
       "$(dirname "${BASH_SOURCE[0]}")/debian-domain.xml.in" \
-    | awk -v bl="$boot_xml" -v ld="$loader_xml" '{
+    | awk -v bl="$boot_xml" -v ld="$loader_xml" -v ch="$channel" '{
         if ($0 == "@BOOTLOADER@") print bl
         else if ($0 == "@LOADER@") { if (ld != "") print ld }
+        else if (ch == 0 && $0 ~ /<channel type=|<source mode=.bind.\/>|org.molt.agent.0|<\/channel>/) next
         else print }' >"$dir/domain.xml"
   virsh_t create "$dir/domain.xml" >/dev/null || testbed_die "virsh create $name failed"
   testbed_log "started $name ($accel, Debian 12 from its own disk$([ "$uefi" = 1 ] && echo ', UEFI'))"
