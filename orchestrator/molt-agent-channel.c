@@ -43,6 +43,21 @@ ensure_in (virDomainPtr dom, gboolean live, MoltChannelState *state, GError **er
       *state = MOLT_CHANNEL_PRESENT;
       return TRUE;
     }
+  /* libvirt 9.0 hot-plugs a channel only onto an existing virtio-serial
+   * controller ("'virtio-serial' controller cannot be hot plugged"); most
+   * domains have one, for qemu-guest-agent's channel. */
+  if (live && strstr (xml, "<controller type='virtio-serial'") == NULL)
+    {
+      g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED,
+                   "cannot add the agent channel to the running domain '%s': it has no "
+                   "virtio-serial controller, and libvirt cannot hot-plug one. %s",
+                   name,
+                   virDomainIsPersistent (dom) == 1
+                       ? "The channel is in its persistent definition now: it works once the "
+                         "domain is shut down and started again"
+                       : "It is transient: add the channel to the XML it is started from");
+      return FALSE;
+    }
   if (virDomainAttachDeviceFlags (dom, molt_libvirt_channel_xml (),
                                   live ? VIR_DOMAIN_AFFECT_LIVE : VIR_DOMAIN_AFFECT_CONFIG)
       != 0)

@@ -61,7 +61,7 @@ print_channel (const gchar *domain, MoltChannelState live, MoltChannelState conf
 /* What the guest says: the agent's version and kernel, and CRIU's verdict.
  * FALSE (with what to do) when CRIU cannot work there. */
 static gboolean
-check_guest (JsonObject *info, JsonObject *out, GError **error)
+check_guest (JsonObject *info, gboolean print, JsonObject *out, GError **error)
 {
   JsonObject *criu = NULL;
   const gchar *version = "?", *release = "?", *state = "?", *reason = "no reason given";
@@ -87,7 +87,8 @@ check_guest (JsonObject *info, JsonObject *out, GError **error)
   json_object_set_boolean_member (out, "criu-works", works);
   if (!works)
     json_object_set_string_member (out, "criu-error", reason);
-  g_print ("%-10s molt-agent %s answers (kernel %s)\n", "Agent:", version_shown, release_shown);
+  if (print)
+    g_print ("%-10s molt-agent %s answers (kernel %s)\n", "Agent:", version_shown, release_shown);
   if (!works)
     {
       g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED,
@@ -97,7 +98,8 @@ check_guest (JsonObject *info, JsonObject *out, GError **error)
                    state, reason_shown);
       return FALSE;
     }
-  g_print ("%-10s works\n", "CRIU:");
+  if (print)
+    g_print ("%-10s works\n", "CRIU:");
   return TRUE;
 }
 
@@ -148,7 +150,7 @@ run_setup (MoltCli *cli, int argc, char **argv)
            || (info_obj = molt_reply_as_object (info, "info", &error)) == NULL)
     ;
   else
-    ready = check_guest (info_obj, guest, &error);
+    ready = check_guest (info_obj, !cli->json, guest, &error);
   json_object_set_object_member (out, "guest", g_steal_pointer (&guest));
   json_object_set_boolean_member (out, "ready", ready);
   if (error != NULL)
