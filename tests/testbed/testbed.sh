@@ -71,6 +71,26 @@ testbed_guest_dir() {
   echo "$staged"
 }
 
+# testbed_new_domain TAG UEFI BACKING: a unique name (TAG, -uefi when UEFI
+# is 1, our pid last: testbed_cleanup finds it by that), its directory
+# with a qcow2 overlay of BACKING as disk.qcow2, and the accelerator and CPU
+# mode to use; in TESTBED_NEW_NAME, _DIR, _ACCEL, _CPU_MODE.
+testbed_new_domain() {
+  local tag=$1 uefi=$2 backing=$3
+  [ "$uefi" = 1 ] && tag="$tag-uefi"
+  TESTBED_NEW_NAME="molt-test-$tag-$RANDOM-$$"
+  TESTBED_NEW_DIR="$MOLT_TESTBED_ROOT/$TESTBED_NEW_NAME"
+  mkdir -p "$TESTBED_NEW_DIR"
+  chmod 755 "$MOLT_TESTBED_ROOT" "$TESTBED_NEW_DIR"
+  qemu-img create -q -f qcow2 -F qcow2 -b "$backing" "$TESTBED_NEW_DIR/disk.qcow2"
+  TESTBED_NEW_ACCEL=$(testbed_accel)
+  if [ "$TESTBED_NEW_ACCEL" = kvm ]; then
+    TESTBED_NEW_CPU_MODE=host-passthrough
+  else
+    TESTBED_NEW_CPU_MODE=maximum
+  fi
+}
+
 # testbed_start TAG [KERNEL_VERSION] [--no-channel] [--persistent] [--uefi]
 #                [--cmdline-extra TEXT]
 # Prints the domain name (also left in $TESTBED_DOMAIN when not called in a
@@ -94,14 +114,8 @@ testbed_start() {
   [ -n "$version" ] || version=$(awk '{print $1}' "$MOLT_GUEST_DIR/kernels")
   local guest name dir accel cpu_mode channel_xml="" os_open="<os>" loader_xml=""
   guest=$(testbed_guest_dir)
-  [ "$uefi" = 1 ] && tag="$tag-uefi"
-  name="molt-test-$tag-$RANDOM-$$"
-  dir="$MOLT_TESTBED_ROOT/$name"
-  mkdir -p "$dir"
-  chmod 755 "$MOLT_TESTBED_ROOT" "$dir"
-  qemu-img create -q -f qcow2 -F qcow2 -b "$guest/root.qcow2" "$dir/disk.qcow2"
-  accel=$(testbed_accel)
-  if [ "$accel" = kvm ]; then cpu_mode=host-passthrough; else cpu_mode=maximum; fi
+  testbed_new_domain "$tag" "$uefi" "$guest/root.qcow2"
+  name=$TESTBED_NEW_NAME dir=$TESTBED_NEW_DIR accel=$TESTBED_NEW_ACCEL cpu_mode=$TESTBED_NEW_CPU_MODE
   if [ "$channel" = 1 ]; then
     channel_xml="    <channel type='unix'>
       <source mode='bind'/>
@@ -150,14 +164,8 @@ testbed_start_debian() {
     esac
     shift
   done
-  [ "$uefi" = 1 ] && tag="$tag-uefi"
-  name="molt-test-$tag-$RANDOM-$$"
-  dir="$MOLT_TESTBED_ROOT/$name"
-  mkdir -p "$dir"
-  chmod 755 "$MOLT_TESTBED_ROOT" "$dir"
-  qemu-img create -q -f qcow2 -F qcow2 -b "$MOLT_DEBIAN_GUEST_DIR/debian.qcow2" "$dir/disk.qcow2"
-  accel=$(testbed_accel)
-  if [ "$accel" = kvm ]; then cpu_mode=host-passthrough; else cpu_mode=maximum; fi
+  testbed_new_domain "$tag" "$uefi" "$MOLT_DEBIAN_GUEST_DIR/debian.qcow2"
+  name=$TESTBED_NEW_NAME dir=$TESTBED_NEW_DIR accel=$TESTBED_NEW_ACCEL cpu_mode=$TESTBED_NEW_CPU_MODE
   if [ "$uefi" = 1 ]; then
     cp "$MOLT_DEBIAN_GUEST_DIR/boot-efi.img" "$dir/esp.img"
     loader_xml="    <firmware><feature enabled='no' name='secure-boot'/></firmware>
