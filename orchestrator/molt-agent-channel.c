@@ -37,8 +37,7 @@ ensure_in (virDomainPtr dom, gboolean live, MoltChannelState *state, GError **er
                    virGetLastErrorMessage ());
       return FALSE;
     }
-  /* libvirt formats attributes with single quotes. */
-  if (strstr (xml, "name='" MOLT_AGENT_CHANNEL "'") != NULL)
+  if (molt_libvirt_xml_has_agent_channel (xml))
     {
       *state = MOLT_CHANNEL_PRESENT;
       return TRUE;

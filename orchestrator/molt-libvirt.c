@@ -97,6 +97,13 @@ molt_libvirt_lookup_domain (virConnectPtr conn, const gchar *name, GError **erro
 }
 
 gboolean
+molt_libvirt_xml_has_agent_channel (const gchar *xml)
+{
+  /* libvirt formats attributes with single quotes. */
+  return strstr (xml, "name='" MOLT_AGENT_CHANNEL "'") != NULL;
+}
+
+gboolean
 molt_libvirt_check_agent_channel (virDomainPtr dom, GError **error)
 {
   g_autofree gchar *xml = NULL;
@@ -122,8 +129,7 @@ molt_libvirt_check_agent_channel (virDomainPtr dom, GError **error)
                    "cannot read the definition of domain '%s': %s", name, last_error ());
       return FALSE;
     }
-  /* libvirt formats attributes with single quotes. */
-  if (strstr (xml, "name='" MOLT_AGENT_CHANNEL "'") == NULL)
+  if (!molt_libvirt_xml_has_agent_channel (xml))
     {
       g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_NO_CHANNEL,
                    "domain '%s' has no molt agent channel: 'molt setup %s' adds it (to the "

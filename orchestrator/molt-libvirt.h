@@ -27,6 +27,8 @@ virConnectPtr molt_libvirt_connect (const gchar *uri, GError **error);
 virDomainPtr molt_libvirt_lookup_domain (virConnectPtr conn, const gchar *name, GError **error);
 /* The domain runs and has the agent channel; errors say how to fix it. */
 gboolean molt_libvirt_check_agent_channel (virDomainPtr dom, GError **error);
+/* Whether a domain definition (libvirt's XML) has the agent channel. */
+gboolean molt_libvirt_xml_has_agent_channel (const gchar *xml);
 /* A transport over the domain's org.molt.agent.0 channel (a libvirt
  * stream). It takes the channel from whoever had it: call it only holding
  * the domain's exclusive lock or its channel lock. */
