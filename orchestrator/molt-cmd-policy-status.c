@@ -3,6 +3,7 @@
  * (--monitor: one line and the Nagios/Icinga plugin exit codes). */
 #include "molt-cli.h"
 #include "molt-host-error.h"
+#include "molt-message.h"
 #include "molt-policy-apply.h"
 #include "molt-policy-plan.h"
 #include "molt-policy-report.h"
@@ -37,8 +38,12 @@ print_block (const MoltPolicyStatus *st)
   g_autofree gchar *due = NULL, *kept = NULL;
   g_autoptr (GString) classes = g_string_new (NULL);
 
+  /* The summary and the last message can hold guest text (an agent's
+   * error from a failed quiesce): escaped, as every guest string is. */
+  g_autofree gchar *summary = molt_text_excerpt (st->summary, 1024);
+
   g_print ("%s / %s: %s - %s\n", st->domain, st->policy != NULL ? st->policy->name : "-",
-           molt_health_to_string (st->health), st->summary);
+           molt_health_to_string (st->health), summary);
   if (st->policy == NULL)
     return;
   for (guint c = 0; c < MOLT_RETENTION_PRUNED; c++)
@@ -54,8 +59,9 @@ print_block (const MoltPolicyStatus *st)
   if (st->last_run_at > 0)
     {
       g_autofree gchar *at = utc_text (st->last_run_at);
-      g_print ("  last action: %s at %s: %s\n", st->last_run_status, at,
-               st->last_run_message != NULL ? st->last_run_message : "");
+      g_autofree gchar *message
+          = molt_text_excerpt (st->last_run_message != NULL ? st->last_run_message : "", 1024);
+      g_print ("  last action: %s at %s: %s\n", st->last_run_status, at, message);
     }
 }
 
@@ -74,9 +80,12 @@ print_monitor_line (GPtrArray *statuses)
       counts[st->health]++;
       worst = molt_health_worst (worst, st->health);
       if (st->health != MOLT_HEALTH_OK)
-        g_string_append_printf (problems, "%s%s/%s: %s", problems->len > 0 ? "; " : ": ",
-                                st->domain, st->policy != NULL ? st->policy->name : "-",
-                                st->summary);
+        {
+          /* One line for the plugin: guest text escaped, no newline in it. */
+          g_autofree gchar *summary = molt_text_excerpt (st->summary, 512);
+          g_string_append_printf (problems, "%s%s/%s: %s", problems->len > 0 ? "; " : ": ",
+                                  st->domain, st->policy != NULL ? st->policy->name : "-", summary);
+        }
     }
   if (statuses->len == 0)
     {
