@@ -22,6 +22,7 @@
 #define MOLT_JOB_KEY_CWD                   "cwd"
 #define MOLT_JOB_KEY_ENV                   "env"
 #define MOLT_JOB_KEY_LOG                   "log"
+#define MOLT_JOB_KEY_USER                  "user"
 #define MOLT_JOB_KEY_PID                   "pid"
 #define MOLT_JOB_KEY_NS_PID                "ns-pid"
 #define MOLT_JOB_KEY_PROC_STARTTIME        "proc-starttime"

@@ -1,4 +1,5 @@
 #include "molt-agent.h"
+#include "molt-job-cgroup.h"
 #include "molt-dispatch.h"
 #include "molt-fs-freezer.h"
 #include "molt-message.h"
@@ -48,10 +49,13 @@ molt_agent_new (const MoltAgentConfig *config, GError **error)
   agent->config.state_dir = g_strdup (config->state_dir);
   agent->config.unshare_path = g_strdup (config->unshare_path);
   agent->config.setsid_path = g_strdup (config->setsid_path);
+  agent->config.cgroup_root
+      = g_strdup (config->cgroup_root != NULL ? config->cgroup_root : MOLT_CGROUP_ROOT);
   agent->config.probe_criu = config->probe_criu;
   agent->jobs_dir = g_build_filename (config->state_dir, "jobs", NULL);
   agent->launcher.unshare_path = agent->config.unshare_path;
   agent->launcher.setsid_path = agent->config.setsid_path;
+  agent->launcher.cgroup_root = agent->config.cgroup_root;
   agent->launcher.jobs_dir = agent->jobs_dir;
 
   agent->exits_while_dumping = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
@@ -93,6 +97,7 @@ molt_agent_free (MoltAgent *agent)
   g_free (agent->config.state_dir);
   g_free (agent->config.unshare_path);
   g_free (agent->config.setsid_path);
+  g_free (agent->config.cgroup_root);
   g_free (agent);
 }
 

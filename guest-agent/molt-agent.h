@@ -19,6 +19,7 @@ typedef struct
   gchar *state_dir;    /* registry, job logs, CRIU work files */
   gchar *unshare_path; /* NULL: from PATH */
   gchar *setsid_path;  /* NULL: from PATH */
+  gchar *cgroup_root;  /* NULL: /sys/fs/cgroup (unit tests use a directory) */
   gboolean probe_criu; /* FALSE in unit tests */
 } MoltAgentConfig;
 

@@ -76,6 +76,11 @@ new_opts (const gchar *images_dir, const gchar *log_name, gint *dir_fd, GError *
    * its own lock around CRIU's anyway (molt-net-lock.h). */
   criu_local_set_network_lock (opts, CRIU_NETWORK_LOCK_NFTABLES);
   criu_local_set_ext_unix_sk (opts, true);
+  /* A job's cgroup is not part of it: a restored job lands in the
+   * restorer's group and its unit's molt-run --wait takes it back
+   * (job-attach). CRIU's own handling would recreate a systemd unit's
+   * group before systemd starts the unit. */
+  criu_local_set_manage_cgroups_mode (opts, CRIU_CG_MODE_IGNORE);
   return opts;
 }
 

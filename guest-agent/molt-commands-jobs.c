@@ -1,8 +1,10 @@
 /* job-start, job-list, job-stop: the managed jobs. */
 #include <signal.h>
+#include <unistd.h>
 
 #include "molt-args.h"
 #include "molt-dispatch.h"
+#include "molt-job-cgroup.h"
 #include "molt-job-freezer.h"
 #include "molt-protocol-error.h"
 
@@ -88,9 +90,10 @@ job_started (GObject *source, GAsyncResult *result, gpointer data)
   molt_call_return (call, molt_job_to_json (added));
 }
 
-/* job-start {name, argv, cwd?, env?, pid-namespace?}: the reply comes once
- * the job's namespace has its init (the agent is busy until then, so no
- * freeze can miss the job). */
+/* job-start {name, argv, cwd?, env?, pid-namespace?, user?, cgroup?}: the
+ * reply comes once the job's namespace has its init (the agent is busy until
+ * then, so no freeze can miss the job). With cgroup (molt-run --wait from a
+ * systemd unit) the job is born in that group: the unit owns it. */
 void
 molt_command_job_start (MoltAgent *agent, JsonObject *args, MoltCall *call)
 {
@@ -98,8 +101,9 @@ molt_command_job_start (MoltAgent *agent, JsonObject *args, MoltCall *call)
   g_autoptr (MoltJob) job = NULL;
   g_auto (GStrv) argv = NULL;
   g_auto (GStrv) env = NULL;
-  const gchar *name, *cwd;
+  const gchar *name, *cwd, *user = NULL, *cgroup = NULL;
   gboolean own_ns = TRUE;
+  gint procs_fd = -1;
   MoltJob *existing;
   GError *error = NULL;
   JobStart *start;
@@ -109,7 +113,9 @@ molt_command_job_start (MoltAgent *agent, JsonObject *args, MoltCall *call)
       || !molt_args_get_strv (args, "argv", TRUE, &argv, &error)
       || !molt_args_get_string (args, "cwd", FALSE, &cwd, &error)
       || !molt_args_get_strv (args, "env", FALSE, &env, &error) || !validate_env (env, &error)
-      || !molt_args_get_bool (args, "pid-namespace", TRUE, &own_ns, &error))
+      || !molt_args_get_bool (args, "pid-namespace", TRUE, &own_ns, &error)
+      || !molt_args_get_string (args, "user", FALSE, &user, &error)
+      || !molt_args_get_string (args, "cgroup", FALSE, &cgroup, &error))
     {
       molt_call_fail (call, error);
       return;
@@ -134,7 +140,17 @@ molt_command_job_start (MoltAgent *agent, JsonObject *args, MoltCall *call)
         }
     }
 
+  if (cgroup != NULL
+      && (procs_fd = molt_job_cgroup_open (molt_agent_get_launcher_config (agent)->cgroup_root,
+                                           cgroup, &error))
+             < 0)
+    {
+      molt_call_fail (call, error);
+      return;
+    }
+
   job = molt_job_new (name);
+  job->user = g_strdup (user);
   job->argv = g_steal_pointer (&argv);
   job->cwd = g_strdup (cwd != NULL ? cwd : "/");
   job->env = env_with_default_path (env);
@@ -143,8 +159,11 @@ molt_command_job_start (MoltAgent *agent, JsonObject *args, MoltCall *call)
   start->call = call;
   start->job = g_steal_pointer (&job);
   molt_agent_set_busy (agent, "job-start");
+  /* The child has its own copy of the descriptor once spawned. */
   molt_job_launcher_start_async (molt_agent_get_launcher_config (agent), start->job, own_ns,
-                                 molt_agent_job_exited, agent, job_started, start);
+                                 procs_fd, molt_agent_job_exited, agent, job_started, start);
+  if (procs_fd >= 0)
+    close (procs_fd);
 }
 
 /* Every process of the job with its PID inside the job's namespace: what a
@@ -258,6 +277,48 @@ molt_command_job_stop (MoltAgent *agent, JsonObject *args, GError **error)
       g_timeout_add_seconds_full (G_PRIORITY_DEFAULT, (guint) grace, escalate_stop, esc,
                                   escalation_free);
     }
+  return molt_job_to_json (job);
+}
+
+/* job-attach {name, cgroup}: moves a running job's processes into a
+ * cgroup. After a kernel switch the restored job lives in the restore's
+ * group; its unit's `molt-run --wait`, started by systemd, takes it back
+ * instead of starting a second copy. */
+JsonNode *
+molt_command_job_attach (MoltAgent *agent, JsonObject *args, GError **error)
+{
+  MoltJobRegistry *registry = molt_agent_get_registry (agent);
+  const gchar *name, *cgroup;
+  gboolean moved;
+  MoltJob *job;
+  gint fd;
+
+  if (!molt_args_get_string (args, "name", TRUE, &name, error)
+      || !molt_args_get_string (args, "cgroup", TRUE, &cgroup, error))
+    return NULL;
+  job = find_job (registry, name, error);
+  if (job == NULL)
+    return NULL;
+  molt_job_refresh (job);
+  if (job->state != MOLT_JOB_STATE_RUNNING)
+    {
+      g_set_error (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_INVALID_PARAMETER,
+                   "job '%s' is %s, not running: nothing to attach to", name,
+                   molt_job_state_to_string (job->state));
+      return NULL;
+    }
+  fd = molt_job_cgroup_open (molt_agent_get_launcher_config (agent)->cgroup_root, cgroup, error);
+  if (fd < 0)
+    return NULL;
+  moved = molt_job_cgroup_move_tree (fd, job->host_pid, error);
+  close (fd);
+  if (!moved)
+    {
+      g_prefix_error (error, "job '%s': ", name);
+      return NULL;
+    }
+  g_message ("job %s (pid %d, %d in its namespace) attached to cgroup %s", name, job->host_pid,
+             job->ns_pid, cgroup);
   return molt_job_to_json (job);
 }
 

@@ -1,9 +1,11 @@
 #include <errno.h>
 #include <signal.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "molt-job-cgroup.h"
 #include "molt-job-launcher.h"
 #include "molt-protocol-error.h"
 
@@ -184,15 +186,57 @@ poll_namespace_init (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+gboolean
+molt_job_launcher_resolve_user (const gchar *user, gchar **reuid, gchar **regid, GError **error)
+{
+  struct passwd *pw;
+
+  errno = 0;
+  pw = getpwnam (user);
+  if (pw == NULL)
+    {
+      int saved_errno = errno;
+      if (saved_errno != 0)
+        g_set_error (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_GENERIC,
+                     "cannot look up user '%s' in the guest: %s", user, g_strerror (saved_errno));
+      else
+        g_set_error (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_INVALID_PARAMETER,
+                     "no user '%s' in the guest", user);
+      return FALSE;
+    }
+  *reuid = g_strdup_printf ("--reuid=%u", (guint) pw->pw_uid);
+  *regid = g_strdup_printf ("--regid=%u", (guint) pw->pw_gid);
+  return TRUE;
+}
+
+/* Between fork and exec (async-signal-safe only): the job's first process
+ * joins the unit's group, so everything it forks is born there. */
+static void
+join_cgroup (gpointer data)
+{
+  static const char failed[] = "molt-agent: the job could not join its cgroup\n";
+  gint procs_fd = GPOINTER_TO_INT (data);
+
+  if (!molt_job_cgroup_join_self (procs_fd))
+    {
+      ssize_t ignored = write (STDERR_FILENO, failed, sizeof failed - 1);
+      (void) ignored;
+      _exit (125);
+    }
+}
+
 void
 molt_job_launcher_start_async (const MoltJobLauncherConfig *config, MoltJob *job,
-                               gboolean own_pid_namespace, MoltJobExitFunc on_exit,
-                               gpointer user_data, GAsyncReadyCallback callback,
-                               gpointer callback_data)
+                               gboolean own_pid_namespace, gint cgroup_procs_fd,
+                               MoltJobExitFunc on_exit, gpointer user_data,
+                               GAsyncReadyCallback callback, gpointer callback_data)
 {
   g_autoptr (GTask) task = g_task_new (NULL, NULL, callback, callback_data);
   g_autofree gchar *unshare = NULL;
   g_autofree gchar *setsid = NULL;
+  g_autofree gchar *setpriv = NULL;
+  g_autofree gchar *reuid = NULL;
+  g_autofree gchar *regid = NULL;
   g_autofree gchar *log_path = NULL;
   g_autoptr (GPtrArray) argv = g_ptr_array_new ();
   GError *error = NULL;
@@ -208,6 +252,9 @@ molt_job_launcher_start_async (const MoltJobLauncherConfig *config, MoltJob *job
     }
   if ((unshare = find_program (config->unshare_path, "unshare", &error)) == NULL
       || (setsid = find_program (config->setsid_path, "setsid", &error)) == NULL
+      || (job->user != NULL
+          && (setpriv = find_program (config->setpriv_path, "setpriv", &error)) == NULL)
+      || (job->user != NULL && !molt_job_launcher_resolve_user (job->user, &reuid, &regid, &error))
       || (log_fd = open_log (config->jobs_dir, job->name, &log_path, &error)) < 0)
     {
       g_task_return_error (task, error);
@@ -221,6 +268,14 @@ molt_job_launcher_start_async (const MoltJobLauncherConfig *config, MoltJob *job
       g_ptr_array_add (argv, "-f");
     }
   g_ptr_array_add (argv, setsid);
+  /* The user's switch comes last: unshare needs root. */
+  if (job->user != NULL)
+    {
+      g_ptr_array_add (argv, setpriv);
+      g_ptr_array_add (argv, reuid);
+      g_ptr_array_add (argv, regid);
+      g_ptr_array_add (argv, "--init-groups");
+    }
   for (guint i = 0; job->argv[i] != NULL; i++)
     g_ptr_array_add (argv, job->argv[i]);
   g_ptr_array_add (argv, NULL);
@@ -235,8 +290,9 @@ molt_job_launcher_start_async (const MoltJobLauncherConfig *config, MoltJob *job
    * at once, and the launcher needs that PID. Not reaped until watched. */
   spawned = g_spawn_async_with_pipes_and_fds (
       job->cwd, (const gchar *const *) argv->pdata, (const gchar *const *) job->env,
-      G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDIN_FROM_DEV_NULL, NULL, NULL, -1, log_fd, log_fd, NULL,
-      NULL, 0, &launch->parent_pid, NULL, NULL, NULL, &error);
+      G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDIN_FROM_DEV_NULL,
+      cgroup_procs_fd >= 0 ? join_cgroup : NULL, GINT_TO_POINTER (cgroup_procs_fd), -1, log_fd,
+      log_fd, NULL, NULL, 0, &launch->parent_pid, NULL, NULL, NULL, &error);
   close (log_fd);
   if (!spawned)
     {

@@ -78,6 +78,7 @@ molt_job_free (MoltJob *job)
   g_free (job->log_path);
   g_free (job->images_dir);
   g_free (job->restore_error);
+  g_free (job->user);
   g_free (job->ns_pids_dumped);
   g_free (job->ns_pids_restored);
   g_free (job);
@@ -93,6 +94,8 @@ molt_job_to_json (const MoltJob *job)
   json_object_set_string_member (obj, MOLT_JOB_KEY_CWD, job->cwd);
   json_object_set_member (obj, "env", molt_json_from_strv ((const gchar *const *) job->env));
   json_object_set_string_member (obj, MOLT_JOB_KEY_LOG, job->log_path);
+  if (job->user != NULL)
+    json_object_set_string_member (obj, MOLT_JOB_KEY_USER, job->user);
   json_object_set_int_member (obj, MOLT_JOB_KEY_PID, job->host_pid);
   json_object_set_int_member (obj, MOLT_JOB_KEY_NS_PID, job->ns_pid);
   json_object_set_int_member (obj, MOLT_JOB_KEY_PROC_STARTTIME, (gint64) job->proc_starttime);
@@ -226,6 +229,8 @@ molt_job_from_json (JsonNode *node, GError **error)
       job->exit_status = (gint) value;
       job->exit_known = TRUE;
     }
+  if (json_object_has_member (obj, MOLT_JOB_KEY_USER))
+    read_string (obj, MOLT_JOB_KEY_USER, &job->user, NULL);
   if (json_object_has_member (obj, "images"))
     read_string (obj, "images", &job->images_dir, NULL);
   if (json_object_has_member (obj, "restore-error"))

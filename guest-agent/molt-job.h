@@ -22,6 +22,7 @@ typedef struct
   GStrv argv;
   gchar *cwd;
   GStrv env;
+  gchar *user; /* runs as this user; NULL: as the agent (root) */
   gchar *log_path;
   gint host_pid;          /* PID of the namespace's init, seen from the agent */
   gint ns_pid;            /* the same process, seen inside its namespace */

@@ -4,8 +4,12 @@
  *
  * Asks the local molt-agent to start CMD as job NAME in its own PID
  * namespace. With --wait it stays until the job ends and exits with the job's
- * status, which suits a systemd ExecStart= of Type=simple. */
+ * status, which suits a systemd ExecStart= of Type=simple: the job is born in
+ * molt-run's cgroup, so the unit owns it. After a kernel switch the unit's
+ * start finds the job restored and attaches to it (moves it into the unit's
+ * cgroup) instead of starting a second copy. */
 #include <locale.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -19,6 +23,11 @@
 #define MOLT_DEFAULT_SOCKET MOLT_WIRE_LOCAL_SOCKET
 #define MOLT_RUN_MAX_REPLY  (1024 * 1024)
 #define MOLT_RUN_TIMEOUT_S  30
+/* At boot a unit may start before the agent does (udev starts it when the
+ * host's channel appears) or before the restore of its job has run. */
+#define MOLT_RUN_AGENT_WAIT_S   120
+#define MOLT_RUN_RESTORE_WAIT_S (15 * 60)
+#define MOLT_RUN_ATTACH_TRIES   60
 
 extern char **environ;
 
@@ -140,11 +149,166 @@ wait_for_job (const gchar *socket_path, const gchar *name)
     }
 }
 
+static const gchar *
+job_state (JsonNode *job)
+{
+  return json_object_get_string_member_with_default (json_node_get_object (job), "state", "");
+}
+
+/* This process's cgroup (v2) when it is a unit's, not the root: where the
+ * job should live. */
+static gchar *
+own_cgroup (void)
+{
+  g_autofree gchar *contents = NULL;
+  g_auto (GStrv) lines = NULL;
+
+  if (!g_file_get_contents ("/proc/self/cgroup", &contents, NULL, NULL))
+    return NULL;
+  lines = g_strsplit (contents, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    if (g_str_has_prefix (lines[i], "0::/") && lines[i][4] != '\0')
+      return g_strdup (lines[i] + 3);
+  return NULL;
+}
+
+static void
+print_job (const gchar *what, const gchar *name, JsonNode *node)
+{
+  JsonObject *job;
+
+  if (!JSON_NODE_HOLDS_OBJECT (node))
+    return;
+  job = json_node_get_object (node);
+  g_print ("%s job %s: pid %" G_GINT64_FORMAT " (%" G_GINT64_FORMAT
+           " in its namespace), output in %s\n",
+           what, name, json_object_get_int_member_with_default (job, "pid", -1),
+           json_object_get_int_member_with_default (job, "ns-pid", -1),
+           json_object_get_string_member_with_default (job, "log", "?"));
+}
+
+/* --wait: start the job, or take over the one a kernel switch restored.
+ * Returns an exit code (the job's, once it ends). */
+static int
+start_or_attach (const gchar *socket_path, const gchar *name, JsonObject *start_args,
+                 const gchar *cgroup)
+{
+  gint64 agent_deadline = g_get_monotonic_time () + MOLT_RUN_AGENT_WAIT_S * G_USEC_PER_SEC;
+  gint64 restore_deadline = g_get_monotonic_time () + MOLT_RUN_RESTORE_WAIT_S * G_USEC_PER_SEC;
+  gboolean told_agent = FALSE, told_restore = FALSE;
+  g_autoptr (GError) last_attach_error = NULL;
+  guint attach_tries = 0;
+
+  if (cgroup != NULL)
+    json_object_set_string_member (start_args, "cgroup", cgroup);
+  for (;;)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autoptr (JsonNode) list = call (socket_path, "job-list", NULL, &error);
+      g_autoptr (JsonNode) result = NULL;
+      JsonNode *job;
+      const gchar *state;
+
+      if (list == NULL)
+        {
+          if (g_get_monotonic_time () > agent_deadline)
+            {
+              g_printerr ("molt-run: cannot start job %s: %s (waited %d s)\n", name, error->message,
+                          MOLT_RUN_AGENT_WAIT_S);
+              return 1;
+            }
+          if (!told_agent)
+            g_printerr ("molt-run: waiting for molt-agent: %s\n", error->message);
+          told_agent = TRUE;
+          g_usleep (G_USEC_PER_SEC);
+          continue;
+        }
+      job = find_job (list, name);
+      state = job != NULL ? job_state (job) : "";
+      if (g_str_equal (state, "checkpointed"))
+        {
+          /* Restored early in the boot, by molt-restore.service. */
+          if (g_get_monotonic_time () > restore_deadline)
+            {
+              g_printerr ("molt-run: job %s was checkpointed for a kernel switch and has not "
+                          "been restored within %d s: see 'molt jobs' on the host\n",
+                          name, MOLT_RUN_RESTORE_WAIT_S);
+              return 1;
+            }
+          if (!told_restore)
+            g_print ("job %s was checkpointed for a kernel switch: waiting for its restore\n",
+                     name);
+          told_restore = TRUE;
+          g_usleep (G_USEC_PER_SEC);
+          continue;
+        }
+      if (g_str_equal (state, "restore-failed"))
+        {
+          /* Not a fresh copy: the host's rollback restores this one on the
+           * old kernel. */
+          g_printerr ("molt-run: job %s could not be restored after a kernel switch: %s; "
+                      "not starting a second copy (molt rolls the switch back; see 'molt jobs' "
+                      "on the host)\n",
+                      name,
+                      json_object_get_string_member_with_default (json_node_get_object (job),
+                                                                  "restore-error", "no reason"));
+          return 1;
+        }
+      if (g_str_equal (state, "frozen") || g_str_equal (state, "stopping"))
+        {
+          /* A switch or a snapshot holds it, or it is on its way out. */
+          g_usleep (G_USEC_PER_SEC);
+          continue;
+        }
+      if (g_str_equal (state, "running"))
+        {
+          if (cgroup == NULL)
+            {
+              print_job ("waiting for the running", name, job);
+              return wait_for_job (socket_path, name);
+            }
+          {
+            g_autoptr (JsonObject) args = json_object_new ();
+            json_object_set_string_member (args, "name", name);
+            json_object_set_string_member (args, "cgroup", cgroup);
+            result = call (socket_path, "job-attach", args, &error);
+          }
+          if (result != NULL)
+            {
+              print_job ("attached to the running", name, result);
+              return wait_for_job (socket_path, name);
+            }
+          /* Refused while a switch holds the agent: ask again. */
+          g_clear_error (&last_attach_error);
+          last_attach_error = g_steal_pointer (&error);
+          if (++attach_tries >= MOLT_RUN_ATTACH_TRIES)
+            {
+              g_printerr ("molt-run: cannot attach to job %s: %s\n", name,
+                          last_attach_error->message);
+              return 1;
+            }
+          g_usleep (G_USEC_PER_SEC);
+          continue;
+        }
+      /* Not registered, or ended: start it. */
+      result = call (socket_path, "job-start", start_args, &error);
+      if (result == NULL)
+        {
+          g_printerr ("molt-run: cannot start job %s: %s\n", name, error->message);
+          return 1;
+        }
+      print_job ("started", name, result);
+      return wait_for_job (socket_path, name);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
   g_autofree gchar *socket_path = g_strdup (MOLT_DEFAULT_SOCKET);
   g_autofree gchar *cwd = NULL;
+  g_autofree gchar *user = NULL;
+  g_autofree gchar *cgroup = NULL;
   g_auto (GStrv) extra_env = NULL;
   gboolean wait = FALSE, clean_env = FALSE;
   g_autoptr (GError) error = NULL;
@@ -163,12 +327,19 @@ main (int argc, char **argv)
       "set NAME=VALUE in the job's environment (repeatable)", "NAME=VALUE" },
     { "clean-env", 0, 0, G_OPTION_ARG_NONE, &clean_env,
       "do not pass this environment on, only --env ones", NULL },
-    { "wait", 'w', 0, G_OPTION_ARG_NONE, &wait, "stay until the job ends; exit with its status",
+    { "user", 'u', 0, G_OPTION_ARG_STRING, &user,
+      "run the job as USER, with USER's groups (default: root)", "USER" },
+    { "wait", 'w', 0, G_OPTION_ARG_NONE, &wait,
+      "stay until the job ends and exit with its status; the job joins this process's "
+      "cgroup (a systemd unit's), and a job restored after a kernel switch is taken over "
+      "instead of started again",
       NULL },
     { NULL },
   };
 
   setlocale (LC_ALL, "");
+  /* Under systemd stdout is the journal: a line must show when written. */
+  setvbuf (stdout, NULL, _IOLBF, 0);
   context = g_option_context_new ("NAME -- CMD [ARG...]");
   g_option_context_set_summary (
       context, "Start CMD as the managed job NAME: molt-agent runs it in its own "
@@ -206,6 +377,13 @@ main (int argc, char **argv)
   json_object_set_array_member (args, "argv", json_array_ref (argv_json));
   json_object_set_string_member (args, "cwd", cwd);
   json_object_set_array_member (args, "env", json_array_ref (env_json));
+  if (user != NULL)
+    json_object_set_string_member (args, "user", user);
+  if (wait)
+    {
+      cgroup = own_cgroup ();
+      return start_or_attach (socket_path, name, args, cgroup);
+    }
   result = call (socket_path, "job-start", args, &error);
   if (result == NULL)
     {
@@ -213,15 +391,6 @@ main (int argc, char **argv)
       return 1;
     }
   if (JSON_NODE_HOLDS_OBJECT (result))
-    {
-      JsonObject *job = json_node_get_object (result);
-      g_print ("started job %s: pid %" G_GINT64_FORMAT " (%" G_GINT64_FORMAT
-               " in its namespace), output in %s\n",
-               name, json_object_get_int_member_with_default (job, "pid", -1),
-               json_object_get_int_member_with_default (job, "ns-pid", -1),
-               json_object_get_string_member_with_default (job, "log", "?"));
-    }
-  if (wait)
-    return wait_for_job (socket_path, name);
+    print_job ("started", name, result);
   return 0;
 }

@@ -10,7 +10,17 @@
 #    the sequence pipeline (a job) keeps running with nothing lost or
 #    repeated; uname -r changes; systemctl is-system-running says running;
 #    molt-restore.service restored the job, ordered before network.target;
-#  - --kernel installed again is refused: the newest is the one running.
+#  - a service from Debian's packages as a systemd-managed job: the drop-in
+#    the package ships (examples/redis-server-molt.conf, docs/guide.md)
+#    makes redis-server.service's ExecStart= molt-run --wait; a client on
+#    the host holds one connection through a port forward, writing and
+#    reading keys. After each switch the unit is active, never restarted,
+#    its start attached to the restored redis-server (same PID in its
+#    namespace, in the unit's cgroup, one copy), the client never
+#    reconnected and every key it wrote reads back;
+#  - --kernel installed again is refused: the newest is the one running;
+#  - the switch back to the old kernel (by path, in the guest's /boot), the
+#    service still active and attached, the jobs still whole.
 # MOLT_TESTBED_UEFI=1 boots it through OVMF instead of SeaBIOS.
 source "$(dirname "$0")/../testbed/vm-test.sh"
 
@@ -41,6 +51,61 @@ enabled=$(guest_run systemctl is-enabled molt-restore.service molt-lock-network.
 [ "$enabled" = "enabled enabled " ] || testbed_die "the package did not enable its boot units: $enabled"
 state=$(GUEST_RUN_TIMEOUT_S=300 guest_run systemctl is-system-running --wait | tr -d '\n')
 [ "$state" = running ] || testbed_die "systemctl is-system-running: $state ($(guest_run systemctl --failed --no-legend))"
+
+# A service from Debian's packages as a managed job, as docs/guide.md says.
+# redis.conf is changed for the test only: it listens where the host's port
+# forward arrives and keeps its keys in memory (the client checks them all).
+drop_in=/usr/share/doc/molt-guest-agent/examples/redis-server-molt.conf
+out=$(guest_run sh -c "printf 'bind 0.0.0.0\nprotected-mode no\nsave \"\"\n' >>/etc/redis/redis.conf \
+  && mkdir -p /etc/systemd/system/redis-server.service.d \
+  && cp $drop_in /etc/systemd/system/redis-server.service.d/molt.conf \
+  && systemctl daemon-reload && systemctl restart redis-server && echo configured 2>&1")
+assert_contains "$out" configured
+peer_dir=$(mktemp -d)
+client_pid=
+trap 'kill $client_pid 2>/dev/null || true; rm -rf "$peer_dir"; testbed_cleanup' EXIT
+redis_field() { tr ' ' '\n' <"$peer_dir/redis-status" | sed -n "s/^$1=//p"; }
+# service_attached WHEN: redis-server.service active, never restarted, its
+# job running as redis in the unit's cgroup, one redis-server in the guest,
+# the client on its one connection with no error.
+service_attached() {
+  local when=$1 state pid procs count restarts requests
+  for _ in $(seq 1 60); do
+    state=$(guest_run systemctl is-active redis-server | tr -d '\n')
+    [ "$state" = active ] && [ "$(job_field redis state)" = running ] && break
+    sleep 2
+  done
+  [ "$state" = active ] || testbed_die "$when: redis-server.service is $state: $(guest_run systemctl status redis-server --no-pager)"
+  assert_job_state redis running
+  [ "$(job_field redis user)" = redis ] || testbed_die "$when: the redis job runs as '$(job_field redis user)'"
+  [ "$(job_field redis ns-pid)" = "$redis_ns_pid" ] \
+    || testbed_die "$when: redis-server is PID $(job_field redis ns-pid) in its namespace, was $redis_ns_pid"
+  pid=$(job_field redis pid)
+  procs=$(guest_run cat /sys/fs/cgroup/system.slice/redis-server.service/cgroup.procs)
+  grep -qx "$pid" <<<"$procs" || testbed_die "$when: redis-server (pid $pid) is not in the unit's cgroup: $procs"
+  count=$(guest_run pgrep -c -x redis-server | tr -d '\n')
+  [ "$count" = 1 ] || testbed_die "$when: $count redis-server processes in the guest"
+  restarts=$(guest_run systemctl show -p NRestarts --value redis-server | tr -d '\n')
+  [ "$restarts" = 0 ] || testbed_die "$when: systemd restarted redis-server.service $restarts times"
+  requests=$(redis_field requests)
+  for _ in $(seq 1 30); do [ "$(redis_field requests)" -gt "$requests" ] && break; sleep 1; done
+  [ "$(redis_field requests)" -gt "$requests" ] && [ "$(redis_field errors)" = 0 ] \
+    || testbed_die "$when: the redis client: $(cat "$peer_dir/redis-status")"
+  testbed_log "$when: redis-server.service active, its job pid $pid ($redis_ns_pid in its namespace) in the unit's cgroup, the client on its one connection ($(redis_field requests) requests)"
+}
+redis_ns_pid=$(job_field redis ns-pid)
+[ -n "$redis_ns_pid" ] || testbed_die "the drop-in did not make redis-server a managed job: $(m jobs "$dom")"
+redis_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+virsh_t qemu-monitor-command "$dom" --hmp "hostfwd_add hostnet0 tcp:127.0.0.1:$redis_port-:6379" >/dev/null \
+  || testbed_die "cannot forward 127.0.0.1:$redis_port to the guest's port 6379"
+python3 "$testbed_lib/redis-client" "$redis_port" "$peer_dir/redis-status" 3600 &
+client_pid=$!
+for _ in $(seq 1 60); do
+  [ "$(redis_field requests 2>/dev/null || echo 0)" -gt 0 ] 2>/dev/null && break
+  sleep 1
+done
+service_attached "started by systemd"
+assert_contains "$(guest_run journalctl -u redis-server --no-pager)" "started job redis: pid"
 
 start_sequence_job pipeline
 wait_sequence_grows "$SEQ_FILE" 5
@@ -73,8 +138,36 @@ journal=$(guest_run journalctl -b -u molt-restore.service --no-pager)
 assert_contains "$journal" "restored job pipeline"
 assert_contains "$(guest_run systemctl list-dependencies --after --plain network.target)" "molt-restore.service"
 testbed_log "systemd: running; molt-restore.service restored the job before network.target"
+service_attached "after the switch to $k_new"
+assert_contains "$(guest_run systemctl status redis-server --no-pager)" \
+  "attached to the running job redis: pid $(job_field redis pid) ($redis_ns_pid in its namespace)"
 
 assert_fails 1 "the newest kernel installed in the guest, $k_new, is the one running: install a newer one" \
   m switch "$dom" --kernel installed
 assert_job_state pipeline running
+
+# And back, by the old kernel's files in the guest's /boot.
+before=$(seq_capture)
+out=$(m --timeout 30 switch "$dom" --kernel "/boot/vmlinuz-$k_old" --initrd "/boot/initrd.img-$k_old" \
+  --boot-timeout 900 2>&1) || testbed_die "the switch back to $k_old failed: $out"
+assert_contains "$out" "Result:       committed"
+assert_json "$(m --json info "$dom")" kernel-release "$k_old"
+assert_job_state pipeline running
+wait_sequence_grows "$SEQ_FILE" 5
+after=$(seq_capture)
+result=$(check_continuity "$before" "$after" 900)
+rm -f "$before" "$after"
+state=$(GUEST_RUN_TIMEOUT_S=300 guest_run systemctl is-system-running --wait | tr -d '\n')
+[ "$state" = running ] || testbed_die "after the switch back, systemctl is-system-running: $state"
+service_attached "after the switch back to $k_old"
+testbed_log "switched back to $k_old; sequence $result"
+
+# Every key the client wrote through both switches reads back, on the
+# connection it opened before them.
+kill -USR1 "$client_pid"
+for _ in $(seq 1 120); do [ "$(redis_field done)" = 1 ] && break; sleep 1; done
+[ "$(redis_field done)" = 1 ] && [ "$(redis_field errors)" = 0 ] \
+  && [ "$(redis_field verified)" = "$(redis_field keys)" ] \
+  || testbed_die "the redis client: $(cat "$peer_dir/redis-status")"
+testbed_log "redis: $(redis_field keys) keys written and read back on one connection through both switches; worst latency $(redis_field max-latency-ms) ms"
 echo "debian.sh: all checks passed"
