@@ -274,12 +274,45 @@ inspect_unix_peers (Inspection *in)
   g_clear_pointer (&in->comm, g_free);
 }
 
+/* CRIU's parasite needs the task's /proc to be of the task's own PID
+ * namespace, or CAP_SYS_ADMIN to mount one ("can't dump unprivileged task
+ * whose /proc doesn't belong to it"): a job in its own namespace shares the
+ * guest's /proc, so each of its processes must keep that capability. */
+#define MOLT_CAP_SYS_ADMIN 21
+
+static void
+inspect_privilege (Inspection *in, const gchar *own_pid_ns)
+{
+  g_autofree gchar *ns_path = g_strdup_printf ("/proc/%d/ns/pid", in->pid);
+  g_autofree gchar *status_path = g_strdup_printf ("/proc/%d/status", in->pid);
+  g_autofree gchar *ns = g_file_read_link (ns_path, NULL);
+  g_autofree gchar *status = NULL;
+  const gchar *cap_eff, *uid;
+  guint64 caps;
+
+  if (ns == NULL || own_pid_ns == NULL || g_str_equal (ns, own_pid_ns)
+      || !g_file_get_contents (status_path, &status, NULL, NULL)
+      || (cap_eff = strstr (status, "\nCapEff:")) == NULL)
+    return;
+  caps = g_ascii_strtoull (cap_eff + strlen ("\nCapEff:"), NULL, 16);
+  if (caps & (G_GUINT64_CONSTANT (1) << MOLT_CAP_SYS_ADMIN))
+    return;
+  uid = strstr (status, "\nUid:");
+  add_reason (in,
+              "pid %d (%s) runs without CAP_SYS_ADMIN (uid %d) in the job's own PID namespace: "
+              "CRIU cannot dump it there (the guest's /proc is not its namespace's); start the "
+              "job as root (no --user)",
+              in->pid, in->comm,
+              uid != NULL ? (gint) g_ascii_strtoll (uid + strlen ("\nUid:"), NULL, 10) : -1);
+}
+
 GPtrArray *
 molt_dump_inspect_tree (gint root_pid, gint64 ghost_limit)
 {
   g_autoptr (GArray) tree = molt_process_tree (root_pid);
   g_autoptr (GArray) unix_held = g_array_new (FALSE, FALSE, sizeof (HeldUnixSocket));
   g_autoptr (GHashTable) tree_inodes = g_hash_table_new (g_direct_hash, g_direct_equal);
+  g_autofree gchar *own_pid_ns = g_file_read_link ("/proc/self/ns/pid", NULL);
   Inspection in
       = { g_ptr_array_new_with_free_func (g_free), ghost_limit, 0, NULL, unix_held, tree_inodes };
 
@@ -288,6 +321,7 @@ molt_dump_inspect_tree (gint root_pid, gint64 ghost_limit)
     {
       in.pid = g_array_index (tree, gint, i);
       in.comm = read_comm (in.pid);
+      inspect_privilege (&in, own_pid_ns);
       inspect_fds (&in);
       inspect_mappings (&in);
       g_clear_pointer (&in.comm, g_free);

@@ -194,6 +194,75 @@ test_found_deep_in_the_tree (void)
   CU_ASSERT (g_str_has_prefix (found, "pid "));
 }
 
+/* COMMAND... run under unshare -p -f: the reasons found in that tree once
+ * the namespace's init runs the last word of COMMAND. */
+static gchar *
+inspect_in_pid_namespace (const gchar *const *command)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr (GPtrArray) reasons = NULL;
+  g_autoptr (GString) text = g_string_new (NULL);
+  g_autoptr (GError) error = NULL;
+  g_autofree gchar *children_path = NULL;
+  gint init_pid = 0;
+  GPid pid;
+
+  g_ptr_array_add (argv, "unshare");
+  g_ptr_array_add (argv, "-p");
+  g_ptr_array_add (argv, "-f");
+  for (guint i = 0; command[i] != NULL; i++)
+    g_ptr_array_add (argv, (gpointer) command[i]);
+  g_ptr_array_add (argv, NULL);
+  g_spawn_async (NULL, (gchar **) argv->pdata, NULL,
+                 G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_SEARCH_PATH, NULL, NULL, &pid, &error);
+  MOLT_ASSERT_NO_ERROR (error);
+  children_path = g_strdup_printf ("/proc/%d/task/%d/children", pid, pid);
+  for (gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+       g_get_monotonic_time () < deadline; g_usleep (10000))
+    {
+      g_autofree gchar *children = NULL;
+      g_autofree gchar *comm_path = NULL;
+      g_autofree gchar *comm = NULL;
+
+      if (!g_file_get_contents (children_path, &children, NULL, NULL) || children[0] == '\0')
+        continue;
+      init_pid = (gint) g_ascii_strtoll (children, NULL, 10);
+      comm_path = g_strdup_printf ("/proc/%d/comm", init_pid);
+      if (g_file_get_contents (comm_path, &comm, NULL, NULL) && g_str_has_prefix (comm, "sleep"))
+        break;
+    }
+  reasons = molt_dump_inspect_tree (pid, MOLT_CRIU_GHOST_LIMIT);
+  for (guint i = 0; i < reasons->len; i++)
+    g_string_append_printf (text, "%s%s", i > 0 ? " | " : "", (gchar *) reasons->pdata[i]);
+  /* The namespace's init first: it outlives unshare. */
+  if (init_pid > 0)
+    kill (init_pid, SIGKILL);
+  kill (pid, SIGKILL);
+  waitpid (pid, NULL, 0);
+  return g_string_free (g_steal_pointer (&text), FALSE);
+}
+
+/* CRIU cannot dump a process without CAP_SYS_ADMIN whose /proc is not its
+ * PID namespace's (a job started with --user): found before the freeze. */
+static void
+test_unprivileged_in_own_pid_namespace (void)
+{
+  static const gchar *const as_nobody[]
+      = { "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "sleep", "60", NULL };
+  static const gchar *const as_root[] = { "sleep", "60", NULL };
+  g_autofree gchar *nobody = NULL;
+  g_autofree gchar *root = NULL;
+
+  if (geteuid () != 0)
+    CU_FAIL_FATAL ("not root: run the unit tests as root (scripts/check does)");
+  nobody = inspect_in_pid_namespace (as_nobody);
+  MOLT_ASSERT_CONTAINS (nobody, "(sleep) runs without CAP_SYS_ADMIN (uid 65534) in the job's own "
+                                "PID namespace: CRIU cannot dump it there");
+  MOLT_ASSERT_CONTAINS (nobody, "start the job as root (no --user)");
+  root = inspect_in_pid_namespace (as_root);
+  CU_ASSERT_STRING_EQUAL (root, "");
+}
+
 int
 main (void)
 {
@@ -210,6 +279,8 @@ main (void)
     { "sockets CRIU dumps pass", test_dumpable_sockets_pass },
     { "a unix stream connection to a process outside the job", test_unix_connection_outside },
     { "found in a grandchild of the root", test_found_deep_in_the_tree },
+    { "an unprivileged process in the job's own PID namespace",
+      test_unprivileged_in_own_pid_namespace },
     { NULL, NULL },
   };
   int ret;
