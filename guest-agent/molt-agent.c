@@ -51,6 +51,7 @@ molt_agent_new (const MoltAgentConfig *config, GError **error)
   agent->config.setsid_path = g_strdup (config->setsid_path);
   agent->config.cgroup_root
       = g_strdup (config->cgroup_root != NULL ? config->cgroup_root : MOLT_CGROUP_ROOT);
+  agent->config.grub_dir = g_strdup (config->grub_dir != NULL ? config->grub_dir : "/boot/grub");
   agent->config.probe_criu = config->probe_criu;
   agent->jobs_dir = g_build_filename (config->state_dir, "jobs", NULL);
   agent->launcher.unshare_path = agent->config.unshare_path;
@@ -98,6 +99,7 @@ molt_agent_free (MoltAgent *agent)
   g_free (agent->config.unshare_path);
   g_free (agent->config.setsid_path);
   g_free (agent->config.cgroup_root);
+  g_free (agent->config.grub_dir);
   g_free (agent);
 }
 
@@ -111,6 +113,12 @@ MoltCriuProbe *
 molt_agent_get_criu_probe (MoltAgent *agent)
 {
   return agent->criu;
+}
+
+const gchar *
+molt_agent_get_grub_dir (MoltAgent *agent)
+{
+  return agent->config.grub_dir;
 }
 
 const MoltJobLauncherConfig *

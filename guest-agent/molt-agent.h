@@ -20,6 +20,7 @@ typedef struct
   gchar *unshare_path; /* NULL: from PATH */
   gchar *setsid_path;  /* NULL: from PATH */
   gchar *cgroup_root;  /* NULL: /sys/fs/cgroup (unit tests use a directory) */
+  gchar *grub_dir;     /* NULL: /boot/grub (grub.cfg, grubenv) */
   gboolean probe_criu; /* FALSE in unit tests */
 } MoltAgentConfig;
 
@@ -31,6 +32,7 @@ void molt_agent_free (MoltAgent *agent);
 MoltJobRegistry *molt_agent_get_registry (MoltAgent *agent);
 MoltCriuProbe *molt_agent_get_criu_probe (MoltAgent *agent);
 const MoltJobLauncherConfig *molt_agent_get_launcher_config (MoltAgent *agent);
+const gchar *molt_agent_get_grub_dir (MoltAgent *agent);
 /* The jobs are frozen (SIGSTOP): separate from the filesystems' freeze. */
 gboolean molt_agent_is_frozen (MoltAgent *agent);
 void molt_agent_set_frozen (MoltAgent *agent, gboolean frozen);

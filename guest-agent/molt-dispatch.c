@@ -14,6 +14,7 @@ static const MoltCommand commands[] = {
   { "job-list", molt_command_job_list, ANYTIME, NULL },
   { "job-stop", molt_command_job_stop, MOLT_COMMAND_FLAG_NONE, NULL },
   { "job-attach", molt_command_job_attach, MOLT_COMMAND_FLAG_NONE, NULL },
+  { "boot-once", molt_command_boot_once, MOLT_COMMAND_FLAG_NONE, NULL },
   { "job-log", molt_command_job_log, ANYTIME, NULL },
   { "switch-preflight", molt_command_switch_preflight, ANYTIME, NULL },
   { "freeze", NULL, MOLT_COMMAND_FLAG_NONE, molt_command_freeze },

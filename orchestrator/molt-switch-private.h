@@ -93,6 +93,11 @@ JsonObject *molt_switch_call_kexec (MoltSwitch *sw, MoltAgentClient *client, con
 gboolean molt_switch_kexec_may_have_happened (MoltSwitch *sw, const gchar *from,
                                               const GError *cause);
 
+/* Defined in molt-switch-boot-entry.c: GRUB's next boot names the old
+ * kernel from before the kexec until the switch is resolved. */
+void molt_switch_pin_boot_entry (MoltSwitch *sw, MoltAgentClient *client);
+void molt_switch_unpin_boot_entry (MoltSwitch *sw, MoltAgentClient *client);
+
 /* Defined in molt-switch-rollback.c: the way back and its clean-up. */
 void molt_switch_drop_images (MoltSwitch *sw, MoltAgentClient *client);
 gboolean molt_switch_drop_snapshot (MoltSwitch *sw, GError **error);

@@ -377,6 +377,8 @@ rollback (MoltSwitch *sw, guint first_wait_s, GError **error)
   not_running = molt_switch_jobs_verify_rollback (sw->jobs_before, after, list_error, report_jobs,
                                                   &summary);
   json_object_set_array_member (sw->report, "jobs", g_steal_pointer (&report_jobs));
+  /* The old kernel runs: GRUB's next boot goes back to the default. */
+  molt_switch_unpin_boot_entry (sw, client);
   if (not_running > 0)
     {
       g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED,

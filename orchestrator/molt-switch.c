@@ -529,6 +529,7 @@ molt_switch_finish (MoltSwitch *sw, GError **error)
       molt_switch_warn (sw, "commit", cause);
       g_clear_error (&cause);
     }
+  molt_switch_unpin_boot_entry (sw, client);
   molt_switch_drop_images (sw, client);
   molt_switch_end_step (sw);
   json_object_set_string_member (sw->report, "result", "committed");
@@ -1052,6 +1053,7 @@ molt_switch_run (const MoltSwitchOptions *o, JsonObject *report, GError **error)
   pre_dump (&sw, client, stamp);
   if (!load_kernel_ahead (&sw, client, &cause))
     return molt_switch_fail_and_roll_back (&sw, cause, error);
+  molt_switch_pin_boot_entry (&sw, client);
 
   if (!begin_step (&sw, MOLT_SWITCH_STEP_FREEZE, &cause))
     return molt_switch_fail_and_roll_back (&sw, cause, error);

@@ -40,6 +40,13 @@ assert_contains() {
   esac
 }
 
+assert_not_contains() {
+  local text=$1 needle=$2
+  case "$text" in
+    *"$needle"*) testbed_die "did not expect '$needle' in: $text" ;;
+  esac
+}
+
 # expect_rc EXPECTED_RC CMD...: runs CMD and prints its standard output
 # (a JSON report, say); dies unless it exits EXPECTED_RC.
 expect_rc() {

@@ -29,6 +29,7 @@ struct _FakeGuest
   gboolean blocked; /* the preflight finds a job CRIU cannot dump */
   char *probe_name; /* NULL until a probe job starts */
   unsigned probe_polls;
+  char *next_entry; /* GRUB's one-shot boot entry, NULL when clear */
 };
 
 typedef struct
@@ -79,6 +80,7 @@ fake_guest_free (FakeGuest *guest)
   g_hash_table_destroy (guest->calls);
   g_hash_table_destroy (guest->faults);
   g_free (guest->probe_name);
+  g_free (guest->next_entry);
   g_mutex_clear (&guest->lock);
   g_free (guest);
 }
@@ -112,6 +114,12 @@ const char *
 fake_guest_job_state (FakeGuest *guest)
 {
   return guest->job_state;
+}
+
+const char *
+fake_guest_next_entry (FakeGuest *guest)
+{
+  return guest->next_entry;
 }
 
 unsigned
@@ -238,6 +246,16 @@ answer (FakeGuest *guest, MoltRequest *req)
     return parse ("[{\"job\":\"a\",\"path\":\"/var/lib/molt/images/x/a/dump.log\","
                   "\"tail\":\"Error (criu/cr-dump.c:1): dump failed\\n\"},"
                   "{\"job\":\"../../etc\",\"path\":\"/x/dump.log\",\"tail\":\"no\"}]");
+  if (g_str_equal (cmd, "boot-once"))
+    {
+      const gchar *release
+          = json_object_get_string_member_with_default (req->arguments, "release", NULL);
+      g_free (guest->next_entry);
+      guest->next_entry = release != NULL ? g_strdup_printf ("advanced>linux-%s", release) : NULL;
+      return parse (release != NULL ? "{\"grubenv\":\"/boot/grub/grubenv\",\"entry\":"
+                                      "\"advanced>linux-6.1.0-old\"}"
+                                    : "{\"grubenv\":\"/boot/grub/grubenv\",\"cleared\":true}");
+    }
   if (g_str_equal (cmd, "images-drop"))
     return parse ("{\"images\":\"/var/lib/molt/images/x\",\"removed-bytes\":4096}");
   return NULL;

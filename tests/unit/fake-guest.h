@@ -40,6 +40,8 @@ MoltTransport *fake_guest_connect (virDomainPtr dom, gpointer data, GError **err
 /* The state of job "a" ("running", "frozen", ...). */
 const char *fake_guest_job_state (FakeGuest *guest);
 unsigned fake_guest_calls (FakeGuest *guest, const char *command);
+/* GRUB's one-shot entry as boot-once left it: NULL when cleared. */
+const char *fake_guest_next_entry (FakeGuest *guest);
 /* The new kernel's boot cannot restore the job (the old one can). */
 void fake_guest_set_restore_fails (FakeGuest *guest, gboolean fails);
 /* Restores the job running even when the checkpoint asked for a hold. */

@@ -108,6 +108,12 @@ test_commit (void)
   /* The jobs' images are dropped once committed. */
   CU_ASSERT_EQUAL (fake_guest_calls (r.guest, "images-drop"), 1);
   CU_ASSERT_EQUAL (json_object_get_int_member (r.report, "images-removed-bytes"), 4096);
+  /* A domain without a direct-boot kernel boots by its own GRUB: the old
+   * kernel was its next boot until the commit cleared it. */
+  CU_ASSERT_STRING_EQUAL (json_object_get_string_member (r.report, "boot-once-entry"),
+                          "advanced>linux-6.1.0-old");
+  CU_ASSERT_EQUAL (fake_guest_calls (r.guest, "boot-once"), 2);
+  CU_ASSERT_PTR_NULL (fake_guest_next_entry (r.guest));
   run_clear (&r);
 }
 
@@ -330,6 +336,9 @@ test_restore_failure_switches_back (void)
   CU_ASSERT_EQUAL (fake_guest_boot (r.guest), 3);
   CU_ASSERT_STRING_EQUAL (fake_guest_job_state (r.guest), "running");
   CU_ASSERT_EQUAL (journal_state (), MOLT_JOURNAL_ROLLED_BACK);
+  /* Set before the kexec, cleared on the old kernel. */
+  CU_ASSERT_EQUAL (fake_guest_calls (r.guest, "boot-once"), 2);
+  CU_ASSERT_PTR_NULL (fake_guest_next_entry (r.guest));
   run_clear (&r);
 }
 
