@@ -223,5 +223,5 @@ for _ in $(seq 1 120); do [ "$(redis_field done)" = 1 ] && break; sleep 1; done
 [ "$(redis_field done)" = 1 ] && [ "$(redis_field errors)" = 0 ] \
   && [ "$(redis_field verified)" = "$(redis_field keys)" ] \
   || testbed_die "the redis client: $(cat "$peer_dir/redis-status")"
-testbed_log "redis: $(redis_field keys) keys written and read back on one connection through both switches; worst latency $(redis_field max-latency-ms) ms"
+testbed_log "redis: $(redis_field keys) keys written and read back on one connection through the switches; worst latency $(redis_field max-latency-ms) ms"
 echo "debian.sh: all checks passed"
