@@ -53,6 +53,9 @@ assert_json "$out" ready true
 testbed_log "molt setup added the channel to the running domain; udev started the packaged agent; CRIU works"
 assert_json "$(m --json info "$dom")" kernel-release "$k_old"
 assert_json "$(m --json info "$dom")" criu.works true
+# docs/guide.md's first step, the host's package, installed with apt too.
+assert_contains "$(guest_run dpkg-query -W -f='${Status} ${Version}' molt)" "install ok installed"
+assert_contains "$(guest_run molt --version)" "molt "
 enabled=$(guest_run systemctl is-enabled molt-restore.service molt-lock-network.service | tr '\n' ' ')
 [ "$enabled" = "enabled enabled " ] || testbed_die "the package did not enable its boot units: $enabled"
 state=$(GUEST_RUN_TIMEOUT_S=300 guest_run systemctl is-system-running --wait | tr -d '\n')
