@@ -78,51 +78,32 @@ molt_job_cgroup_join_self (gint procs_fd)
   return n == (ssize_t) (sizeof self - 1);
 }
 
+/* A process that ended between the walk and the move has nothing to move. */
 static gboolean
-contains (GArray *pids, gint pid)
+move_pid (gint pid, gpointer data, GError **error)
 {
-  for (guint i = 0; i < pids->len; i++)
-    if (g_array_index (pids, gint, i) == pid)
-      return TRUE;
+  if (write_pid (GPOINTER_TO_INT (data), pid) || errno == ESRCH)
+    return TRUE;
+  g_set_error (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_GENERIC,
+               "cannot move process %d into the cgroup: %s", pid, g_strerror (errno));
   return FALSE;
 }
 
 gboolean
 molt_job_cgroup_move_tree (gint procs_fd, gint root_pid, GError **error)
 {
-  g_autoptr (GArray) moved = g_array_new (FALSE, FALSE, sizeof (gint));
+  gboolean settled = FALSE;
 
-  for (guint pass = 0; pass < MOLT_CGROUP_MOVE_PASSES; pass++)
+  if (!molt_process_tree_each (root_pid, MOLT_CGROUP_MOVE_PASSES, move_pid,
+                               GINT_TO_POINTER (procs_fd), &settled, error))
+    return FALSE;
+  if (!settled)
     {
-      g_autoptr (GArray) tree = molt_process_tree (root_pid);
-      gboolean new_ones = FALSE;
-
-      for (guint i = 0; i < tree->len; i++)
-        {
-          gint pid = g_array_index (tree, gint, i);
-
-          if (contains (moved, pid))
-            continue;
-          if (!write_pid (procs_fd, pid))
-            {
-              int saved_errno = errno;
-              /* Ended between the walk and the move: nothing to move. */
-              if (saved_errno == ESRCH)
-                continue;
-              g_set_error (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_GENERIC,
-                           "cannot move process %d into the cgroup: %s", pid,
-                           g_strerror (saved_errno));
-              return FALSE;
-            }
-          g_array_append_val (moved, pid);
-          new_ones = TRUE;
-        }
-      if (!new_ones)
-        return TRUE;
+      g_set_error (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_GENERIC,
+                   "the job's processes kept forking while they were moved into the cgroup "
+                   "(%d walks)",
+                   MOLT_CGROUP_MOVE_PASSES);
+      return FALSE;
     }
-  g_set_error (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_GENERIC,
-               "the job's processes kept forking while they were moved into the cgroup "
-               "(%d walks)",
-               MOLT_CGROUP_MOVE_PASSES);
-  return FALSE;
+  return TRUE;
 }

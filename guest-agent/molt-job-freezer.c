@@ -49,34 +49,51 @@ contains (GArray *pids, gint pid)
 }
 
 gboolean
+molt_process_tree_each (gint root_pid, guint max_walks, MoltPidFunc func, gpointer data,
+                        gboolean *settled, GError **error)
+{
+  g_autoptr (GArray) seen = g_array_new (FALSE, FALSE, sizeof (gint));
+  gboolean new_ones = TRUE;
+
+  for (guint walk = 0; walk < max_walks && new_ones; walk++)
+    {
+      g_autoptr (GArray) tree = molt_process_tree (root_pid);
+
+      new_ones = FALSE;
+      for (guint i = 0; i < tree->len; i++)
+        {
+          gint pid = g_array_index (tree, gint, i);
+          if (contains (seen, pid))
+            continue;
+          if (!func (pid, data, error))
+            return FALSE;
+          g_array_append_val (seen, pid);
+          new_ones = TRUE;
+        }
+    }
+  if (settled != NULL)
+    *settled = !new_ones;
+  return TRUE;
+}
+
+static gboolean
+send_signal (gint pid, gpointer data, GError **error)
+{
+  kill (pid, GPOINTER_TO_INT (data));
+  return TRUE;
+}
+
+gboolean
 molt_job_tree_signal (gint root_pid, gboolean freeze, GError **error)
 {
-  g_autoptr (GArray) signalled = g_array_new (FALSE, FALSE, sizeof (gint));
-  int sig = freeze ? SIGSTOP : SIGCONT;
-
   if (kill (root_pid, 0) != 0)
     {
       g_set_error (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_GENERIC,
                    "process %d is gone: %s", root_pid, g_strerror (errno));
       return FALSE;
     }
-  for (guint pass = 0; pass < MOLT_FREEZE_PASSES; pass++)
-    {
-      g_autoptr (GArray) tree = molt_process_tree (root_pid);
-      gboolean new_ones = FALSE;
-
-      for (guint i = 0; i < tree->len; i++)
-        {
-          gint pid = g_array_index (tree, gint, i);
-          if (contains (signalled, pid))
-            continue;
-          kill (pid, sig);
-          g_array_append_val (signalled, pid);
-          new_ones = TRUE;
-        }
-      /* Thawing needs no second look; a stopped tree cannot fork. */
-      if (!freeze || !new_ones)
-        break;
-    }
-  return TRUE;
+  /* Thawing needs no second look; a stopped tree cannot fork, so the
+   * freeze's walks end once one finds nothing new. */
+  return molt_process_tree_each (root_pid, freeze ? MOLT_FREEZE_PASSES : 1, send_signal,
+                                 GINT_TO_POINTER (freeze ? SIGSTOP : SIGCONT), NULL, error);
 }

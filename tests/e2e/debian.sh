@@ -142,11 +142,7 @@ if [ "${MOLT_TESTBED_UEFI:-0}" = 1 ]; then
   assert_contains "$out" "did not bring the agent back within 120 s"
   assert_contains "$out" "Rolled back (restarted on the old kernel)"
   assert_json "$(m --json info "$dom")" kernel-release "$k_old"
-  assert_job_state pipeline running
-  wait_sequence_grows "$SEQ_FILE" 5
-  after=$(seq_capture)
-  result=$(check_continuity "$before" "$after" 900)
-  rm -f "$before" "$after"
+  result=$(pipeline_continuity "$before")
   # GRUB took the entry as it booted it; nothing is left to boot once.
   assert_not_contains "$(guest_run grub-editenv /boot/grub/grubenv list)" "next_entry="
   service_attached "after the restart on the old kernel"
@@ -174,11 +170,7 @@ assert_contains "$out" "GRUB's next boot: '"
 assert_json "$(m --json info "$dom")" kernel-release "$k_new"
 # The commit cleared the one-shot entry: the next boot is GRUB's default.
 assert_not_contains "$(guest_run grub-editenv /boot/grub/grubenv list)" "next_entry="
-assert_job_state pipeline running
-wait_sequence_grows "$SEQ_FILE" 5
-after=$(seq_capture)
-result=$(check_continuity "$before" "$after" 900)
-rm -f "$before" "$after"
+result=$(pipeline_continuity "$before")
 testbed_log "switched to $k_new by --kernel installed; sequence $result (lines, largest gap s)"
 
 state=$(GUEST_RUN_TIMEOUT_S=300 guest_run systemctl is-system-running --wait | tr -d '\n')
@@ -208,11 +200,7 @@ out=$(m --timeout 30 switch "$dom" --kernel "/boot/vmlinuz-$k_old" --initrd "/bo
   --boot-timeout 900 2>&1) || testbed_die "the switch back to $k_old failed: $out"
 assert_contains "$out" "Result:       committed"
 assert_json "$(m --json info "$dom")" kernel-release "$k_old"
-assert_job_state pipeline running
-wait_sequence_grows "$SEQ_FILE" 5
-after=$(seq_capture)
-result=$(check_continuity "$before" "$after" 900)
-rm -f "$before" "$after"
+result=$(pipeline_continuity "$before")
 state=$(GUEST_RUN_TIMEOUT_S=300 guest_run systemctl is-system-running --wait | tr -d '\n')
 [ "$state" = running ] || testbed_die "after the switch back, systemctl is-system-running: $state"
 service_attached "after the switch back to $k_old"

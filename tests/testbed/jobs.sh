@@ -114,6 +114,19 @@ expect_survived() {
 }
 
 # seq_capture: the sequence file now, into a new host file; prints its path.
+# pipeline_continuity BEFORE: the sequence job runs, and its file, grown
+# past BEFORE (a seq_capture, removed here), lost and repeated nothing;
+# prints check_continuity's result.
+pipeline_continuity() {
+  local before=$1 after result
+  assert_job_state pipeline running
+  wait_sequence_grows "$SEQ_FILE" 5
+  after=$(seq_capture)
+  result=$(check_continuity "$before" "$after" 900)
+  rm -f "$before" "$after"
+  printf '%s\n' "$result"
+}
+
 seq_capture() {
   local file
   file=$(mktemp)

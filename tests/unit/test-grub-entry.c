@@ -3,6 +3,7 @@
  * the real grub-editenv on a grubenv in a temporary directory. */
 #include <string.h>
 
+#include "agent-call.h"
 #include "molt-agent.h"
 #include "molt-grub-entry.h"
 #include "molt-message.h"
@@ -116,18 +117,6 @@ test_not_found (void)
   CU_ASSERT_PTR_NULL (outside);
 }
 
-static MoltReply *
-call (MoltAgent *agent, const gchar *line)
-{
-  g_autoptr (GError) error = NULL;
-  gboolean delimited = FALSE;
-  g_autofree gchar *text = molt_agent_handle_line (agent, line, &delimited);
-  MoltReply *reply = molt_reply_parse (g_strchomp (text), &error);
-
-  MOLT_ASSERT_NO_ERROR (error);
-  return reply;
-}
-
 static gchar *
 grubenv_list (const gchar *grubenv)
 {
@@ -164,7 +153,8 @@ test_boot_once_command (void)
   MOLT_ASSERT_NO_ERROR (error);
 
   /* No menu: says where it looked. */
-  missing = call (agent, "{\"execute\":\"boot-once\",\"arguments\":{\"release\":\"" OLD "\"}}");
+  missing
+      = agent_call (agent, "{\"execute\":\"boot-once\",\"arguments\":{\"release\":\"" OLD "\"}}");
   CU_ASSERT_TRUE_FATAL (molt_reply_is_error (missing));
   CU_ASSERT_STRING_EQUAL (missing->error_class, "NotFound");
   MOLT_ASSERT_CONTAINS (missing->error_desc, "no GRUB configuration at ");
@@ -172,7 +162,7 @@ test_boot_once_command (void)
 
   CU_ASSERT_EQUAL (g_mkdir_with_parents (grub, 0700), 0);
   CU_ASSERT_TRUE (g_file_set_contents (cfg, debian_cfg, -1, NULL));
-  set = call (agent, "{\"execute\":\"boot-once\",\"arguments\":{\"release\":\"" OLD "\"}}");
+  set = agent_call (agent, "{\"execute\":\"boot-once\",\"arguments\":{\"release\":\"" OLD "\"}}");
   if (molt_reply_is_error (set))
     g_printerr ("\n  boot-once: %s\n", set->error_desc);
   CU_ASSERT_FALSE_FATAL (molt_reply_is_error (set));
@@ -182,18 +172,18 @@ test_boot_once_command (void)
   MOLT_ASSERT_CONTAINS (listed,
                         "next_entry=gnulinux-advanced-" UUID ">gnulinux-" OLD "-advanced-" UUID);
 
-  clear = call (agent, "{\"execute\":\"boot-once\",\"arguments\":{\"clear\":true}}");
+  clear = agent_call (agent, "{\"execute\":\"boot-once\",\"arguments\":{\"clear\":true}}");
   CU_ASSERT_FALSE (molt_reply_is_error (clear));
   cleared = grubenv_list (grubenv);
   CU_ASSERT_PTR_NULL (strstr (cleared, "next_entry"));
-  clear_again = call (agent, "{\"execute\":\"boot-once\",\"arguments\":{\"clear\":true}}");
+  clear_again = agent_call (agent, "{\"execute\":\"boot-once\",\"arguments\":{\"clear\":true}}");
   CU_ASSERT_FALSE (molt_reply_is_error (clear_again));
 
-  unknown = call (agent, "{\"execute\":\"boot-once\",\"arguments\":{\"release\":\"9.9.9\"}}");
+  unknown = agent_call (agent, "{\"execute\":\"boot-once\",\"arguments\":{\"release\":\"9.9.9\"}}");
   CU_ASSERT_TRUE_FATAL (molt_reply_is_error (unknown));
   MOLT_ASSERT_CONTAINS (unknown->error_desc, "grub.cfg: no GRUB menu entry boots vmlinuz-9.9.9");
-  both = call (agent, "{\"execute\":\"boot-once\",\"arguments\":{\"release\":\"" OLD
-                      "\",\"clear\":true}}");
+  both = agent_call (agent, "{\"execute\":\"boot-once\",\"arguments\":{\"release\":\"" OLD
+                            "\",\"clear\":true}}");
   CU_ASSERT_TRUE_FATAL (molt_reply_is_error (both));
   CU_ASSERT_STRING_EQUAL (both->error_class, "InvalidParameter");
 }

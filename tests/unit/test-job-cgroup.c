@@ -8,6 +8,7 @@
 
 #include <glib/gstdio.h>
 
+#include "agent-call.h"
 #include "molt-agent.h"
 #include "molt-message.h"
 #include "molt-test.h"
@@ -24,28 +25,6 @@ new_agent (const gchar *state_dir, const gchar *cgroup_root)
 
   MOLT_ASSERT_NO_ERROR (error);
   return agent;
-}
-
-static MoltReply *
-call (MoltAgent *agent, const gchar *line)
-{
-  g_autoptr (GError) error = NULL;
-  gboolean delimited = FALSE;
-  g_autofree gchar *text = molt_agent_handle_line (agent, line, &delimited);
-  MoltReply *reply = molt_reply_parse (g_strchomp (text), &error);
-
-  MOLT_ASSERT_NO_ERROR (error);
-  return reply;
-}
-
-static void
-expect_error (MoltAgent *agent, const gchar *line, const gchar *klass, const gchar *needle)
-{
-  g_autoptr (MoltReply) reply = call (agent, line);
-
-  CU_ASSERT_TRUE_FATAL (molt_reply_is_error (reply));
-  CU_ASSERT_STRING_EQUAL (reply->error_class, klass);
-  MOLT_ASSERT_CONTAINS (reply->error_desc, needle);
 }
 
 static gchar *
@@ -116,7 +95,7 @@ test_start_in_cgroup_and_attach (void)
       "\"cgroup\":\"/system.slice/svc.service\",\"argv\":[\"sh\",\"-c\","
       "\"sleep 600 & id -u >%s; wait\"],\"cwd\":\"/\"}}",
       id_file);
-  started = call (agent, start);
+  started = agent_call (agent, start);
   CU_ASSERT_FALSE_FATAL (molt_reply_is_error (started));
   job = json_node_get_object (started->ret);
   CU_ASSERT_STRING_EQUAL (json_object_get_string_member_with_default (job, "user", ""), "nobody");
@@ -138,8 +117,8 @@ test_start_in_cgroup_and_attach (void)
       if (g_file_get_contents (children_path, &children, NULL, NULL) && children[0] != '\0')
         break;
     }
-  attached = call (agent, "{\"execute\":\"job-attach\",\"arguments\":{\"name\":\"svc\","
-                          "\"cgroup\":\"/system.slice/other.service\"}}");
+  attached = agent_call (agent, "{\"execute\":\"job-attach\",\"arguments\":{\"name\":\"svc\","
+                                "\"cgroup\":\"/system.slice/other.service\"}}");
   CU_ASSERT_FALSE_FATAL (molt_reply_is_error (attached));
   g_file_get_contents (restore_procs, &moved, NULL, NULL);
   pid_line = g_strdup_printf ("%d", (gint) pid);
@@ -153,50 +132,52 @@ test_start_in_cgroup_and_attach (void)
 
   /* Bad input: a path out of the tree, a group that does not exist, a user
    * the guest lacks, a job that is not there or not running. */
-  expect_error (agent,
-                "{\"execute\":\"job-attach\",\"arguments\":{\"name\":\"svc\","
-                "\"cgroup\":\"/system.slice/../../etc\"}}",
-                "InvalidParameter", "argument 'cgroup' must be a cgroup path");
-  expect_error (agent,
-                "{\"execute\":\"job-attach\",\"arguments\":{\"name\":\"svc\","
-                "\"cgroup\":\"/system.slice/gone.service\"}}",
-                "GenericError", "cannot join cgroup /system.slice/gone.service (");
-  expect_error (agent,
-                "{\"execute\":\"job-attach\",\"arguments\":{\"name\":\"svc\","
-                "\"cgroup\":\"/system.slice/gone.service\"}}",
-                "GenericError", "cgroup.procs): No such file or directory");
-  expect_error (agent,
-                "{\"execute\":\"job-attach\",\"arguments\":{\"name\":\"nope\","
-                "\"cgroup\":\"/system.slice/svc.service\"}}",
-                "NotFound", "no job named 'nope'");
-  expect_error (
+  agent_expect_error (agent,
+                      "{\"execute\":\"job-attach\",\"arguments\":{\"name\":\"svc\","
+                      "\"cgroup\":\"/system.slice/../../etc\"}}",
+                      "InvalidParameter", "argument 'cgroup' must be a cgroup path");
+  agent_expect_error (agent,
+                      "{\"execute\":\"job-attach\",\"arguments\":{\"name\":\"svc\","
+                      "\"cgroup\":\"/system.slice/gone.service\"}}",
+                      "GenericError", "cannot join cgroup /system.slice/gone.service (");
+  agent_expect_error (agent,
+                      "{\"execute\":\"job-attach\",\"arguments\":{\"name\":\"svc\","
+                      "\"cgroup\":\"/system.slice/gone.service\"}}",
+                      "GenericError", "cgroup.procs): No such file or directory");
+  agent_expect_error (agent,
+                      "{\"execute\":\"job-attach\",\"arguments\":{\"name\":\"nope\","
+                      "\"cgroup\":\"/system.slice/svc.service\"}}",
+                      "NotFound", "no job named 'nope'");
+  agent_expect_error (
       agent,
       "{\"execute\":\"job-start\",\"arguments\":{\"name\":\"u\",\"user\":\"no-such-user\","
       "\"argv\":[\"true\"]}}",
       "InvalidParameter", "no user 'no-such-user' in the guest");
-  expect_error (agent,
-                "{\"execute\":\"job-start\",\"arguments\":{\"name\":\"c\",\"cgroup\":\"relative\","
-                "\"argv\":[\"true\"]}}",
-                "InvalidParameter", "argument 'cgroup' must be a cgroup path");
+  agent_expect_error (
+      agent,
+      "{\"execute\":\"job-start\",\"arguments\":{\"name\":\"c\",\"cgroup\":\"relative\","
+      "\"argv\":[\"true\"]}}",
+      "InvalidParameter", "argument 'cgroup' must be a cgroup path");
 
-  stopped = call (agent, "{\"execute\":\"job-stop\",\"arguments\":{\"name\":\"svc\",\"grace\":0}}");
+  stopped = agent_call (agent,
+                        "{\"execute\":\"job-stop\",\"arguments\":{\"name\":\"svc\",\"grace\":0}}");
   CU_ASSERT_FALSE (molt_reply_is_error (stopped));
   for (gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
        g_get_monotonic_time () < deadline; g_usleep (10000))
     {
       g_autoptr (MoltReply) list = NULL;
       g_main_context_iteration (NULL, FALSE);
-      list = call (agent, "{\"execute\":\"job-list\"}");
+      list = agent_call (agent, "{\"execute\":\"job-list\"}");
       if (g_str_equal (
               json_object_get_string_member (
                   json_array_get_object_element (json_node_get_array (list->ret), 0), "state"),
               "exited"))
         break;
     }
-  expect_error (agent,
-                "{\"execute\":\"job-attach\",\"arguments\":{\"name\":\"svc\","
-                "\"cgroup\":\"/system.slice/svc.service\"}}",
-                "InvalidParameter", "job 'svc' is exited, not running");
+  agent_expect_error (agent,
+                      "{\"execute\":\"job-attach\",\"arguments\":{\"name\":\"svc\","
+                      "\"cgroup\":\"/system.slice/svc.service\"}}",
+                      "InvalidParameter", "job 'svc' is exited, not running");
   for (int i = 0; i < 50; i++)
     {
       while (g_main_context_iteration (NULL, FALSE))
