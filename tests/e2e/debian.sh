@@ -132,14 +132,14 @@ if [ "${MOLT_TESTBED_UEFI:-0}" = 1 ]; then
   before=$(seq_capture)
   set +e
   out=$(m --timeout 30 switch "$dom" --kernel "/boot/vmlinuz-$k_new" --initrd "/boot/initrd.img-$k_old" \
-    --append "$append" --boot-timeout 120 2>&1)
+    --append "$append" --boot-timeout 60 2>&1)
   rc=$?
   set -e
   [ "$rc" = 4 ] || testbed_die "a new kernel that cannot boot: exit $rc, expected 4: $out"
   assert_contains "$out" "GRUB's next boot: 'gnulinux-advanced-"
   assert_contains "$out" "-advanced-"
   assert_contains "$out" "(the old kernel $k_old), once"
-  assert_contains "$out" "did not bring the agent back within 120 s"
+  assert_contains "$out" "did not bring the agent back within 60 s"
   assert_contains "$out" "Rolled back (restarted on the old kernel)"
   assert_json "$(m --json info "$dom")" kernel-release "$k_old"
   result=$(pipeline_continuity "$before")
