@@ -150,16 +150,8 @@ if [ "${MOLT_TESTBED_UEFI:-0}" = 1 ]; then
 fi
 
 # A client on the host holds one connection to redis through the switches.
-redis_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-virsh_t qemu-monitor-command "$dom" --hmp "hostfwd_add hostnet0 tcp:127.0.0.1:$redis_port-:6379" >/dev/null \
-  || testbed_die "cannot forward 127.0.0.1:$redis_port to the guest's port 6379"
-python3 "$testbed_lib/redis-client" "$redis_port" "$peer_dir/redis-status" 3600 &
-client_pid=$!
-for _ in $(seq 1 60); do
-  [ "$(redis_field requests 2>/dev/null || echo 0)" -gt 0 ] 2>/dev/null && break
-  sleep 1
-done
-[ "$(redis_field requests 2>/dev/null || echo 0)" -gt 0 ] || testbed_die "the redis client got no answer: $(cat "$peer_dir/redis-status" 2>/dev/null)"
+start_redis_client "$peer_dir/redis-status" 3600
+client_pid=$REDIS_CLIENT_PID
 
 before=$(seq_capture)
 out=$(m --timeout 30 switch "$dom" --kernel installed --boot-timeout 900 2>&1) \

@@ -74,16 +74,8 @@ for _ in $(seq 1 50); do [ "$(waiting_on 1B58)" = 1 ] && break; sleep 0.2; done
 # holding one connection, writing and reading keys through both switches.
 m exec "$dom" --name redis -- redis-server --port 6379 --save "" --appendonly no \
   --protected-mode no --dir /var/lib/molt >/dev/null
-redis_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-virsh_t qemu-monitor-command "$dom" --hmp "hostfwd_add hostnet0 tcp:127.0.0.1:$redis_port-:6379" >/dev/null \
-  || testbed_die "cannot forward 127.0.0.1:$redis_port to the guest's port 6379"
-python3 "$testbed_lib/redis-client" "$redis_port" "$peer_dir/redis-status" 120 &
-redis_pid=$!
-for _ in $(seq 1 60); do
-  [ "$(peer requests redis-status 2>/dev/null || echo 0)" -gt 0 ] 2>/dev/null && break
-  sleep 1
-done
-[ "$(peer requests redis-status)" -gt 0 ] || testbed_die "the redis client got no answer: $(cat "$peer_dir/redis-status")"
+start_redis_client "$peer_dir/redis-status" 120
+redis_pid=$REDIS_CLIENT_PID
 redis_downtimes=""
 
 # Unix datagram and abstract-namespace stream sockets between two processes,

@@ -114,6 +114,29 @@ expect_survived() {
 }
 
 # seq_capture: the sequence file now, into a new host file; prints its path.
+# start_redis_client STATUS_FILE SECONDS: forwards a free port on
+# 127.0.0.1 to the guest's redis (port 6379) and starts redis-client on it
+# in the background (its PID in REDIS_CLIENT_PID); returns once the client
+# has had its first answer.
+start_redis_client() {
+  local status=$1 seconds=$2 port requests=0
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  virsh_t qemu-monitor-command "$dom" --hmp "hostfwd_add hostnet0 tcp:127.0.0.1:$port-:6379" >/dev/null \
+    || testbed_die "cannot forward 127.0.0.1:$port to the guest's port 6379"
+  python3 "$testbed_lib/redis-client" "$port" "$status" "$seconds" &
+  REDIS_CLIENT_PID=$!
+  for _ in $(seq 1 60); do
+    # The client writes its status file once it has its first answer.
+    if [ -s "$status" ]; then
+      requests=$(tr ' ' '\n' <"$status" | sed -n 's/^requests=//p')
+      [ "${requests:-0}" -gt 0 ] && return 0
+    fi
+    sleep 1
+  done
+  kill "$REDIS_CLIENT_PID" 2>/dev/null || true
+  testbed_die "the redis client got no answer: $(cat "$status" 2>/dev/null)"
+}
+
 # pipeline_continuity BEFORE: the sequence job runs, and its file, grown
 # past BEFORE (a seq_capture, removed here), lost and repeated nothing;
 # prints check_continuity's result.
