@@ -122,7 +122,8 @@ set_criu_error (GError **error, const gchar *what, gint ret, const gchar *images
 }
 
 gboolean
-molt_checkpoint_dump (gint pid, const gchar *images_dir, gboolean drop_waiting, GError **error)
+molt_checkpoint_dump (gint pid, const gchar *images_dir, gboolean drop_waiting,
+                      GArray *external_unix, GError **error)
 {
   gint dir_fd = -1, ret;
   criu_opts *opts = new_opts (images_dir, MOLT_CRIU_DUMP_LOG, &dir_fd, error);
@@ -130,6 +131,14 @@ molt_checkpoint_dump (gint pid, const gchar *images_dir, gboolean drop_waiting, 
   if (opts == NULL)
     return FALSE;
   criu_local_set_pid (opts, pid);
+  /* Ends of connections to other jobs: the agent carries them
+   * (molt-unix-links.h), CRIU dumps this end only. */
+  for (guint i = 0; external_unix != NULL && i < external_unix->len; i++)
+    {
+      g_autofree gchar *key
+          = g_strdup_printf ("unix[%u]", g_array_index (external_unix, guint32, i));
+      criu_local_add_external (opts, key);
+    }
   /* The tree stays as it was (stopped: CRIU puts a stopped task back
    * stopped), so a switch that fails before its kexec only has to thaw it. */
   criu_local_set_leave_running (opts, true);
@@ -194,13 +203,20 @@ molt_checkpoint_pre_dump (gint pid, const gchar *images_dir, GError **error)
 }
 
 gint
-molt_checkpoint_restore (const gchar *images_dir, gboolean tcp_close, GError **error)
+molt_checkpoint_restore (const gchar *images_dir, gboolean tcp_close, GArray *inherit,
+                         GError **error)
 {
   gint dir_fd = -1, pid;
   criu_opts *opts = new_opts (images_dir, MOLT_CRIU_RESTORE_LOG, &dir_fd, error);
 
   if (opts == NULL)
     return -1;
+  for (guint i = 0; inherit != NULL && i + 1 < inherit->len; i += 2)
+    {
+      g_autofree gchar *key
+          = g_strdup_printf ("socket:[%u]", (guint32) g_array_index (inherit, gint, i + 1));
+      criu_local_add_inherit_fd (opts, g_array_index (inherit, gint, i), key);
+    }
   if (tcp_close)
     criu_local_set_tcp_close (opts, true);
   /* restore_child: the tree becomes our child; when the restoring process

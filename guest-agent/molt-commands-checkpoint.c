@@ -21,6 +21,7 @@
 #include "molt-message.h"
 #include "molt-net-lock.h"
 #include "molt-protocol-error.h"
+#include "molt-unix-links.h"
 
 #ifdef MOLT_TEST_FAULTS
 /* The test-only faults: what a careless admin might do to a file a job
@@ -129,11 +130,53 @@ dump_work_free (DumpWork *work)
   g_free (work);
 }
 
+/* Unix stream connections from one job to another: each end's queue
+ * copied into its job's images (molt-unix-links.h), before any dump. */
+static GHashTable *
+collect_unix_links (GArray *items, GError **error)
+{
+  g_autofree const gchar **names = g_new0 (const gchar *, items->len + 1);
+  g_autofree gint *pids = g_new0 (gint, items->len + 1);
+  GHashTable *links;
+
+  for (guint i = 0; i < items->len; i++)
+    {
+      names[i] = g_array_index (items, DumpItem, i).name;
+      pids[i] = g_array_index (items, DumpItem, i).pid;
+    }
+  links = molt_unix_links_collect (names, pids, items->len, error);
+  if (links == NULL)
+    g_prefix_error (error, "checkpoint: ");
+  return links;
+}
+
+/* ITEM's ends of those connections saved with its images; their inodes,
+ * for CRIU to dump as external. */
+static GArray *
+save_unix_links (GHashTable *links, const DumpItem *item, GError **error)
+{
+  GPtrArray *ends = g_hash_table_lookup (links, item->name);
+  g_autoptr (GArray) inodes = g_array_new (FALSE, FALSE, sizeof (guint32));
+
+  if (!molt_unix_links_save (ends, item->dir, error))
+    return NULL;
+  for (guint i = 0; ends != NULL && i < ends->len; i++)
+    {
+      const MoltUnixLinkEnd *end = g_ptr_array_index (ends, i);
+      g_array_append_val (inodes, end->inode);
+      g_message ("job %s: unix connection socket:[%u] to job %s (socket:[%u]) carried by the "
+                 "agent, %" G_GSIZE_FORMAT " bytes queued to this end",
+                 item->name, end->inode, end->peer_job, end->peer, g_bytes_get_size (end->queued));
+    }
+  return g_steal_pointer (&inodes);
+}
+
 /* In the thread: nothing here touches the agent or the registry. */
 static void
 dump_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
 {
   DumpWork *work = data;
+  g_autoptr (GHashTable) links = NULL;
   GError *error = NULL;
 
   /* Before the first socket is read: from here until the jobs run again,
@@ -161,8 +204,23 @@ dump_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancella
       if (accepted > 0)
         g_message ("job %s accepted %u waiting connection(s) before its dump", item->name,
                    accepted);
+      item->seconds = (g_get_monotonic_time () - start) / (gdouble) G_USEC_PER_SEC;
+    }
+  /* After every job is stopped for good (an accept drain lets one run). */
+  if ((links = collect_unix_links (work->items, &error)) == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  for (guint i = 0; i < work->items->len; i++)
+    {
+      DumpItem *item = &g_array_index (work->items, DumpItem, i);
+      gint64 start = g_get_monotonic_time ();
+      g_autoptr (GArray) external_unix = NULL;
+
       if (!molt_file_check_record (item->pid, item->dir, &error)
-          || !molt_checkpoint_dump (item->pid, item->dir, item->tcp_close, &error))
+          || (external_unix = save_unix_links (links, item, &error)) == NULL
+          || !molt_checkpoint_dump (item->pid, item->dir, item->tcp_close, external_unix, &error))
         {
           g_prefix_error (&error, "checkpoint of job %s: ", item->name);
           g_task_return_error (task, error);
@@ -172,7 +230,7 @@ dump_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancella
       if (work->fault != NULL)
         inject_file_fault (item->dir, work->fault);
 #endif
-      item->seconds = (g_get_monotonic_time () - start) / (gdouble) G_USEC_PER_SEC;
+      item->seconds += (g_get_monotonic_time () - start) / (gdouble) G_USEC_PER_SEC;
       work->dumped++;
     }
   sync ();

@@ -13,6 +13,7 @@
 #include "molt-checkpoint.h"
 #include "molt-dispatch.h"
 #include "molt-dump-inspect.h"
+#include "molt-unix-links.h"
 #include "molt-message.h"
 #include "molt-file-check.h"
 #include "molt-job-freezer.h"
@@ -86,6 +87,26 @@ running_kernel (void)
   return obj;
 }
 
+/* Socket inode -> name of the job holding it, for the sockets held by the
+ * running jobs other than RUNNING[OWN] (HELD: molt_job_sockets_held). */
+static GHashTable *
+other_jobs_sockets (GHashTable *held, GPtrArray *running, guint own)
+{
+  GHashTable *others = g_hash_table_new (g_direct_hash, g_direct_equal);
+  GHashTableIter iter;
+  gpointer inode, value;
+
+  g_hash_table_iter_init (&iter, held);
+  while (g_hash_table_iter_next (&iter, &inode, &value))
+    {
+      const MoltSocketHolder *holder = value;
+      if (holder->job != own)
+        g_hash_table_insert (others, inode,
+                             ((MoltJob *) g_ptr_array_index (running, holder->job))->name);
+    }
+  return others;
+}
+
 /* What CRIU is certain to refuse in each running job, before anything is
  * frozen: [{job, reasons: [...]}], only jobs with reasons. */
 static JsonArray *
@@ -93,6 +114,9 @@ checkpoint_blockers (MoltAgent *agent)
 {
   MoltJobRegistry *registry = molt_agent_get_registry (agent);
   g_autoptr (GPtrArray) jobs = NULL;
+  g_autoptr (GPtrArray) running = g_ptr_array_new ();
+  g_autoptr (GArray) pids = g_array_new (FALSE, FALSE, sizeof (gint));
+  g_autoptr (GHashTable) held = NULL;
   JsonArray *blockers = json_array_new ();
 
   if (molt_job_registry_refresh (registry))
@@ -101,13 +125,21 @@ checkpoint_blockers (MoltAgent *agent)
   for (guint i = 0; i < jobs->len; i++)
     {
       MoltJob *job = g_ptr_array_index (jobs, i);
-      g_autoptr (GPtrArray) reasons = NULL;
+      if (job->state != MOLT_JOB_STATE_RUNNING)
+        continue;
+      g_ptr_array_add (running, job);
+      g_array_append_val (pids, job->host_pid);
+    }
+  held = molt_job_sockets_held ((const gint *) pids->data, pids->len);
+  for (guint i = 0; i < running->len; i++)
+    {
+      MoltJob *job = g_ptr_array_index (running, i);
+      g_autoptr (GHashTable) others = other_jobs_sockets (held, running, i);
+      g_autoptr (GPtrArray) reasons
+          = molt_dump_inspect_tree (job->host_pid, MOLT_CRIU_GHOST_LIMIT, others);
       JsonObject *entry;
       JsonArray *texts;
 
-      if (job->state != MOLT_JOB_STATE_RUNNING)
-        continue;
-      reasons = molt_dump_inspect_tree (job->host_pid, MOLT_CRIU_GHOST_LIMIT);
       if (reasons->len == 0)
         continue;
       entry = json_object_new ();

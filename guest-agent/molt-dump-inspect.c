@@ -46,6 +46,7 @@ typedef struct
   gchar *comm;
   GArray *unix_held;       /* of HeldUnixSocket */
   GHashTable *tree_inodes; /* every socket inode the tree holds */
+  GHashTable *other_jobs;  /* socket inode -> the other job holding it, or NULL */
 } Inspection;
 
 static gboolean
@@ -236,7 +237,9 @@ held_unix_socket_clear (gpointer data)
 
 /* A connected unix stream (or seqpacket) socket whose other end no process
  * of the tree holds: CRIU, dumping the tree alone, cannot dump half a
- * connection. Datagram sockets and unconnected ones are fine. */
+ * connection. A stream connection to another job of the switch is carried
+ * by the agent (molt-unix-links.h). Datagram sockets and unconnected ones
+ * are fine. */
 static void
 inspect_unix_peers (Inspection *in)
 {
@@ -251,24 +254,38 @@ inspect_unix_peers (Inspection *in)
       HeldUnixSocket *held = &g_array_index (in->unix_held, HeldUnixSocket, i);
       MoltUnixSocket *sock = g_hash_table_lookup (sockets, GUINT_TO_POINTER (held->inode));
       g_autofree gchar *other = NULL, *holder_comm = NULL;
+      const gchar *peer_job;
       gint holder;
 
       if (sock == NULL || sock->peer == 0 || sock->type == SOCK_DGRAM
           || g_hash_table_contains (in->tree_inodes, GUINT_TO_POINTER (sock->peer))
           || !g_hash_table_add (named, GUINT_TO_POINTER (held->inode)))
         continue;
+      peer_job = in->other_jobs != NULL
+                     ? g_hash_table_lookup (in->other_jobs, GUINT_TO_POINTER (sock->peer))
+                     : NULL;
+      if (peer_job != NULL && sock->type == SOCK_STREAM)
+        continue;
+      in->pid = held->pid;
+      g_free (in->comm);
+      in->comm = read_comm (held->pid);
+      if (peer_job != NULL)
+        {
+          add_reason (in,
+                      "has a unix seqpacket connection (fd %s) to job %s; molt carries only "
+                      "stream connections from one job to another: run both ends in one job",
+                      held->fd_name, peer_job);
+          continue;
+        }
       holder = molt_unix_socket_holder (sock->peer);
       if (holder > 0)
         holder_comm = read_comm (holder);
       other = holder > 0 ? g_strdup_printf ("pid %d (%s)", holder, holder_comm)
                          : g_strdup ("no process");
-      in->pid = held->pid;
-      g_free (in->comm);
-      in->comm = read_comm (held->pid);
       add_reason (in,
                   "has a unix stream connection (fd %s) whose other end is outside the job, "
-                  "held by %s; molt checkpoints each job alone and CRIU cannot checkpoint half a "
-                  "connection: run both ends in one job",
+                  "held by %s, which is in no job; CRIU cannot checkpoint half a connection: "
+                  "run the other end as a job too (molt exec), or run both ends in one job",
                   held->fd_name, other);
     }
   g_clear_pointer (&in->comm, g_free);
@@ -307,14 +324,19 @@ inspect_privilege (Inspection *in, const gchar *own_pid_ns)
 }
 
 GPtrArray *
-molt_dump_inspect_tree (gint root_pid, gint64 ghost_limit)
+molt_dump_inspect_tree (gint root_pid, gint64 ghost_limit, GHashTable *other_jobs)
 {
   g_autoptr (GArray) tree = molt_process_tree (root_pid);
   g_autoptr (GArray) unix_held = g_array_new (FALSE, FALSE, sizeof (HeldUnixSocket));
   g_autoptr (GHashTable) tree_inodes = g_hash_table_new (g_direct_hash, g_direct_equal);
   g_autofree gchar *own_pid_ns = g_file_read_link ("/proc/self/ns/pid", NULL);
-  Inspection in
-      = { g_ptr_array_new_with_free_func (g_free), ghost_limit, 0, NULL, unix_held, tree_inodes };
+  Inspection in = { g_ptr_array_new_with_free_func (g_free),
+                    ghost_limit,
+                    0,
+                    NULL,
+                    unix_held,
+                    tree_inodes,
+                    other_jobs };
 
   g_array_set_clear_func (unix_held, held_unix_socket_clear);
   for (guint i = 0; i < tree->len && !full (&in); i++)

@@ -17,7 +17,9 @@ G_BEGIN_DECLS
 /* Reasons (strings, "pid N (COMM) ...") why CRIU cannot dump the tree
  * rooted at ROOT_PID; empty when none was found. Processes and files that
  * vanish while they are read are skipped: the checkpoint has the last
- * word, this only finds what is certain to fail. */
-GPtrArray *molt_dump_inspect_tree (gint root_pid, gint64 ghost_limit);
+ * word, this only finds what is certain to fail. OTHER_JOBS (or NULL):
+ * socket inode -> name of the other job of the switch holding it (a unix
+ * stream connection to such a socket is carried, molt-unix-links.h). */
+GPtrArray *molt_dump_inspect_tree (gint root_pid, gint64 ghost_limit, GHashTable *other_jobs);
 
 G_END_DECLS

@@ -15,6 +15,7 @@
 #include "molt-net-lock.h"
 #include "molt-protocol-error.h"
 #include "molt-restore.h"
+#include "molt-unix-link-pairs.h"
 
 static gboolean
 is_pending (const MoltJob *job)
@@ -48,8 +49,9 @@ test_restore_refused (const gchar *state_dir, GError **error)
 
 /* One job back, stopped; FALSE with the reason. */
 static gboolean
-restore_one (const gchar *state_dir, MoltJob *job, GError **error)
+restore_one (const gchar *state_dir, MoltJob *job, MoltUnixLinkPairs *links, GError **error)
 {
+  g_autoptr (GArray) inherit = NULL;
   guint64 starttime = 0;
   gint pid;
 
@@ -59,7 +61,10 @@ restore_one (const gchar *state_dir, MoltJob *job, GError **error)
 #endif
   if (!molt_file_check_verify (job->images_dir, error))
     return FALSE;
-  pid = molt_checkpoint_restore (job->images_dir, job->tcp_close_on_restore, error);
+  inherit = molt_unix_link_pairs_take_fds (links, job->name);
+  pid = molt_checkpoint_restore (job->images_dir, job->tcp_close_on_restore, inherit, error);
+  /* The restored tree holds its ends now (or the restore failed). */
+  molt_unix_link_pairs_release (links, job->name);
   if (pid < 0)
     return FALSE;
   molt_proc_read_starttime (pid, &starttime, NULL);
@@ -158,6 +163,38 @@ unlock_after_restore (GPtrArray *restored)
     g_printerr ("molt-agent: %s\n", error->message);
 }
 
+/* The unix connections between the pending jobs, made again before any
+ * restore (each restore takes its ends). FALSE with the job that cannot
+ * have its connections back, and why. */
+static gboolean
+connect_unix_links (MoltJobRegistry *registry, GPtrArray *jobs, MoltUnixLinkPairs *links,
+                    MoltJob **failed, GError **error)
+{
+  g_autofree gchar *failed_name = NULL;
+
+  for (guint i = 0; i < jobs->len; i++)
+    {
+      MoltJob *job = g_ptr_array_index (jobs, i);
+      g_autoptr (GPtrArray) ends = NULL;
+
+      if (!is_pending (job))
+        continue;
+      if ((ends = molt_unix_links_load (job->images_dir, error)) == NULL)
+        {
+          *failed = job;
+          return FALSE;
+        }
+      molt_unix_link_pairs_add (links, job->name, ends);
+    }
+  if (molt_unix_link_pairs_connect (links, &failed_name, error))
+    return TRUE;
+  *failed = molt_job_registry_lookup (registry, failed_name);
+  for (guint i = 0; *failed == NULL && i < jobs->len; i++)
+    if (is_pending (g_ptr_array_index (jobs, i)))
+      *failed = g_ptr_array_index (jobs, i);
+  return FALSE;
+}
+
 guint
 molt_restore_pending (MoltAgent *agent)
 {
@@ -166,15 +203,17 @@ molt_restore_pending (MoltAgent *agent)
   g_autoptr (GPtrArray) restored = g_ptr_array_new ();
   g_autoptr (GError) error = NULL;
   g_autofree gchar *scaling = any_pending (jobs) ? window_scaling_off () : NULL;
+  g_autoptr (MoltUnixLinkPairs) links = molt_unix_link_pairs_new ();
   MoltJob *failed = NULL;
 
+  connect_unix_links (registry, jobs, links, &failed, &error);
   for (guint i = 0; i < jobs->len && failed == NULL; i++)
     {
       MoltJob *job = g_ptr_array_index (jobs, i);
 
       if (!is_pending (job))
         continue;
-      if (restore_one (molt_agent_get_state_dir (agent), job, &error))
+      if (restore_one (molt_agent_get_state_dir (agent), job, links, &error))
         g_ptr_array_add (restored, job);
       else
         failed = job;

@@ -28,6 +28,8 @@ add_socket (GHashTable *sockets, const struct nlmsghdr *h)
   for (; RTA_OK (attr, len); attr = RTA_NEXT (attr, len))
     if (attr->rta_type == UNIX_DIAG_PEER && RTA_PAYLOAD (attr) >= sizeof (guint32))
       memcpy (&sock->peer, RTA_DATA (attr), sizeof sock->peer);
+    else if (attr->rta_type == UNIX_DIAG_SHUTDOWN && RTA_PAYLOAD (attr) >= 1)
+      sock->shutdown = *(const guint8 *) RTA_DATA (attr);
   g_hash_table_insert (sockets, GUINT_TO_POINTER (msg->udiag_ino), sock);
 }
 

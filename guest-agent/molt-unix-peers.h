@@ -13,8 +13,9 @@ G_BEGIN_DECLS
 
 typedef struct
 {
-  guint32 peer; /* the other end's inode; 0 when not connected */
-  guint8 type;  /* SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET */
+  guint32 peer;    /* the other end's inode; 0 when not connected */
+  guint8 type;     /* SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET */
+  guint8 shutdown; /* the kernel's sk_shutdown: 1 receive, 2 send */
 } MoltUnixSocket;
 
 /* Every unix socket of the agent's network namespace: inode (guint32) ->

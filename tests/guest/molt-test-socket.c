@@ -22,22 +22,63 @@
 #include <string.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
-/* One end of a unix stream connection between two jobs, over PATH: the
- * server accepts one client and echoes each line back; the client sends a
- * number every 100 ms, checks the echo (else it exits) and appends the
- * number to PATH.log. */
+/* One end of a unix stream connection between two jobs, over PATH, with
+ * bytes queued both ways at any moment: the client keeps UNIX_WINDOW
+ * numbered 16-byte records in flight; the server echoes each one back
+ * after UNIX_PACE_US; the client checks each echo is the next number (else
+ * it exits: a byte lost, repeated or reordered), then sends the next one,
+ * and appends "N TIME TOKEN PID" to PATH.log (TOKEN: its socket's inode
+ * at the start, kept in its memory). */
+#define UNIX_RECORD  16
+#define UNIX_WINDOW  32
+#define UNIX_PACE_US 20000
+
+static int
+send_all (int sock, const char *buf, size_t len)
+{
+  while (len > 0)
+    {
+      ssize_t n = send (sock, buf, len, MSG_NOSIGNAL);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        return -1;
+      buf += n;
+      len -= (size_t) n;
+    }
+  return 0;
+}
+
+static int
+recv_record (int sock, char *rec)
+{
+  size_t got = 0;
+
+  while (got < UNIX_RECORD)
+    {
+      ssize_t n = recv (sock, rec + got, UNIX_RECORD - got, 0);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        return -1;
+      got += (size_t) n;
+    }
+  return 0;
+}
+
 static int
 unix_pair_end (int server, const char *path)
 {
   struct sockaddr_un addr = { .sun_family = AF_UNIX };
-  char line[64], log_path[256];
-  unsigned long n;
+  char rec[UNIX_RECORD + 1], log_path[256];
+  unsigned long sent = 0, echoed = 0;
   int sock = socket (AF_UNIX, SOCK_STREAM, 0);
-  FILE *in, *out;
+  struct stat st;
 
   snprintf (addr.sun_path, sizeof addr.sun_path, "%s", path);
   snprintf (log_path, sizeof log_path, "%s.log", path);
@@ -48,32 +89,45 @@ unix_pair_end (int server, const char *path)
       if (bind (listener, (struct sockaddr *) &addr, sizeof addr) != 0 || listen (listener, 1) != 0
           || (sock = accept (listener, NULL, NULL)) < 0)
         return 1;
-    }
-  else
-    while (connect (sock, (struct sockaddr *) &addr, sizeof addr) != 0)
-      usleep (100000);
-  in = fdopen (dup (sock), "r");
-  out = fdopen (sock, "w");
-  setvbuf (out, NULL, _IOLBF, 0);
-  for (n = 0;; n++)
-    {
-      if (server)
+      for (;;)
         {
-          if (fgets (line, sizeof line, in) == NULL)
+          if (recv_record (sock, rec) != 0)
             return 1;
-          fputs (line, out);
-          continue;
+          usleep (UNIX_PACE_US);
+          if (send_all (sock, rec, UNIX_RECORD) != 0)
+            return 1;
         }
+    }
+  while (connect (sock, (struct sockaddr *) &addr, sizeof addr) != 0)
+    usleep (100000);
+  if (fstat (sock, &st) != 0)
+    return 1;
+  for (;;)
+    {
       FILE *log;
-      fprintf (out, "%lu\n", n);
-      if (fgets (line, sizeof line, in) == NULL || strtoul (line, NULL, 10) != n)
+
+      for (; sent < echoed + UNIX_WINDOW; sent++)
+        {
+          snprintf (rec, sizeof rec, "%015lu\n", sent % 1000000000000000UL);
+          if (send_all (sock, rec, UNIX_RECORD) != 0)
+            return 1;
+        }
+      if (recv_record (sock, rec) != 0)
         return 1;
+      rec[UNIX_RECORD] = '\0';
+      if (strtoul (rec, NULL, 10) != echoed)
+        {
+          fprintf (stderr, "expected %lu, got %s", echoed, rec);
+          return 1;
+        }
       if ((log = fopen (log_path, "a")) != NULL)
         {
-          fprintf (log, "%lu %ld\n", n, (long) time (NULL));
+          fprintf (log, "%lu %ld %lu %d\n", echoed, (long) time (NULL), (unsigned long) st.st_ino,
+                   (int) getpid ());
           fclose (log);
         }
-      usleep (100000);
+      echoed++;
+      usleep (UNIX_PACE_US);
     }
 }
 

@@ -43,7 +43,7 @@ inspect_root (const gchar *mode, gboolean deep, GPid *root_out)
   g_autoptr (GPtrArray) reasons = NULL;
   g_autoptr (GString) text = g_string_new (NULL);
 
-  reasons = molt_dump_inspect_tree (pid, MOLT_CRIU_GHOST_LIMIT);
+  reasons = molt_dump_inspect_tree (pid, MOLT_CRIU_GHOST_LIMIT, NULL);
   for (guint i = 0; i < reasons->len; i++)
     g_string_append_printf (text, "%s%s", i > 0 ? " | " : "", (gchar *) reasons->pdata[i]);
   kill (pid, SIGKILL);
@@ -158,7 +158,7 @@ test_unix_connection_outside (void)
   pid = spawn_holder ("unix-connect", FALSE);
   accepted = accept (listener, NULL, NULL);
   CU_ASSERT_FATAL (accepted >= 0);
-  reasons = molt_dump_inspect_tree (pid, MOLT_CRIU_GHOST_LIMIT);
+  reasons = molt_dump_inspect_tree (pid, MOLT_CRIU_GHOST_LIMIT, NULL);
   CU_ASSERT_EQUAL_FATAL (reasons->len, 1);
   MOLT_ASSERT_CONTAINS ((gchar *) reasons->pdata[0], "has a unix stream connection (fd ");
   MOLT_ASSERT_CONTAINS ((gchar *) reasons->pdata[0], "whose other end is outside the job, ");
@@ -231,7 +231,7 @@ inspect_in_pid_namespace (const gchar *const *command)
       if (g_file_get_contents (comm_path, &comm, NULL, NULL) && g_str_has_prefix (comm, "sleep"))
         break;
     }
-  reasons = molt_dump_inspect_tree (pid, MOLT_CRIU_GHOST_LIMIT);
+  reasons = molt_dump_inspect_tree (pid, MOLT_CRIU_GHOST_LIMIT, NULL);
   for (guint i = 0; i < reasons->len; i++)
     g_string_append_printf (text, "%s%s", i > 0 ? " | " : "", (gchar *) reasons->pdata[i]);
   /* The namespace's init first: it outlives unshare. */
