@@ -145,7 +145,9 @@ check_peer() {
 server_established=1
 for target in "$k_new" "$k_old"; do
   in_before=$(peer recv in-status)
+  unix_lines0=$(guest_lines "$UNIX_LOG")
   read -r rate_before guest_before < <(rates_over 10)
+  unix_rate_before=$((($(guest_lines "$UNIX_LOG") - unix_lines0) / 10))
   in_before=$(((($(peer recv in-status) - in_before)) / 10))
   before=$(mktemp)
   guest_cat "$TCP_FILE" >"$before"
@@ -180,7 +182,9 @@ for target in "$k_new" "$k_old"; do
   redis_downtimes="$redis_downtimes $(python3 -c 'import json,sys; print([j for j in json.load(sys.stdin)["jobs"] if j["name"] == "redis"][0]["downtime-s"])' <<<"$report")"
   check_peer "right after the switch to $target"
   in_after=$(peer recv in-status)
+  unix_after=$(guest_lines "$UNIX_LOG")
   read -r rate_after guest_after < <(rates_over 10)
+  unix_rate_after=$((($(guest_lines "$UNIX_LOG") - unix_after) / 10))
   in_after=$(((($(peer recv in-status) - in_after)) / 10))
   check_peer "10 s after the switch to $target"
   # Each side sends 20 numbers/s (one every 50 ms): a window that received
@@ -213,12 +217,14 @@ for target in "$k_new" "$k_old"; do
     || testbed_die "no UDP echo came back after the switch to $target ($echoed_before -> $echoed_after)"
   assert_job_state usrv running
   assert_job_state ucli running
+  [ $((unix_rate_after * 10)) -ge $((unix_rate_before * 9)) ] \
+    || testbed_die "the unix connection between jobs carried $unix_rate_after records/s after the switch, $unix_rate_before before"
   after=$(mktemp)
   guest_cat "$UNIX_LOG" >"$after"
   unix_continuity=$(check_continuity "$unix_before" "$after" 900)
   rm -f "$unix_before" "$after"
   testbed_log "unix stream connection between jobs usrv and ucli kept across the switch to" \
-    "$target: $unix_continuity; queued at the checkpoint:" \
+    "$target: $unix_continuity, records/s $unix_rate_before -> $unix_rate_after; queued at the checkpoint:" \
     "$(testbed_console "$dom" | grep -o 'job u[a-z]*: unix connection .* bytes queued to this end' | tail -n 2 | sed 's/ carried by the agent//' | tr '\n' ';' || true)"
   testbed_log "unix datagram, abstract stream and UDP sockets kept across the switch to $target:" \
     "sequence $dgram_continuity, UDP echoes $echoed_before -> $echoed_after"
