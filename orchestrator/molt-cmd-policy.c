@@ -60,6 +60,8 @@ policy_json (MoltPolicy *p)
   json_object_set_string_member (obj, "schedule", schedule);
   json_object_set_boolean_member (obj, "memory", p->memory);
   json_object_set_string_member (obj, "quiesce", molt_quiesce_to_string (p->quiesce));
+  json_object_set_string_member (obj, "snapshot-type",
+                                 molt_snapshot_type_to_string (p->snapshot_type));
   json_object_set_int_member (obj, "warn-age", molt_policy_warn_age (p));
   json_object_set_int_member (obj, "crit-age", molt_policy_crit_age (p));
   if (p->metrics_file != NULL)

@@ -4,6 +4,8 @@
 #include "molt-domain-lock.h"
 #include "molt-host-error.h"
 #include "molt-quiesce.h"
+#include "molt-snapshot-chain.h"
+#include "molt-snapshot-external.h"
 #include "molt-snapshot.h"
 #include "molt-state-dir.h"
 
@@ -133,15 +135,31 @@ run_snapshot (MoltCli *cli, int argc, char **argv)
     }
   else if (g_str_equal (action, "revert"))
     {
+      g_auto (GStrv) dropped = NULL;
+
       name = g_strdup (argv[3]);
-      ok = molt_snapshot_revert (dom, name, &error);
+      /* External: the chain's revert (the policies' snapshots), which
+       * keeps the snapshot and drops the newer ones. */
+      ok = molt_snapshot_is_external (dom, name)
+               ? molt_snapshot_chain_revert (dom, name, &dropped, &error)
+               : molt_snapshot_revert (dom, name, &error);
       if (ok)
         note = thaw_after_revert (cli, dom);
+      if (ok && dropped != NULL && dropped[0] != NULL)
+        {
+          g_autofree gchar *names = g_strjoinv (", ", dropped);
+          gchar *with = g_strdup_printf ("%s; the newer external snapshots were built on what the "
+                                         "revert dropped and are gone: %s",
+                                         note != NULL ? note : "reverted", names);
+          g_free (note);
+          note = with;
+        }
     }
   else
     {
       name = g_strdup (argv[3]);
-      ok = molt_snapshot_delete (dom, name, &error);
+      ok = molt_snapshot_is_external (dom, name) ? molt_snapshot_chain_delete (dom, name, &error)
+                                                 : molt_snapshot_delete (dom, name, &error);
     }
   if (!ok)
     return molt_cli_fail (cli, argv[2], error);

@@ -9,6 +9,8 @@
 #include "molt-policy-apply.h"
 #include "molt-policy-plan.h"
 #include "molt-quiesce.h"
+#include "molt-snapshot-chain.h"
+#include "molt-snapshot-external.h"
 #include "molt-snapshot.h"
 
 GPtrArray *
@@ -52,8 +54,12 @@ take_snapshot (virDomainPtr dom, MoltPlanAction *a, const MoltPolicyRunOptions *
   g_autofree gchar *warning = NULL;
   g_autoptr (GError) thaw_error = NULL;
   g_autoptr (GError) quiesce_error = NULL;
+  g_autofree gchar *why_external = NULL;
   MoltAgentClient *quiesced;
   gboolean running = virDomainIsActive (dom) == 1;
+  gboolean external = a->policy->snapshot_type == MOLT_SNAPSHOT_TYPE_EXTERNAL
+                      || (a->policy->snapshot_type == MOLT_SNAPSHOT_TYPE_AUTO
+                          && molt_snapshot_needs_external (dom, &why_external));
   gboolean ok;
 
   quiesced
@@ -63,12 +69,17 @@ take_snapshot (virDomainPtr dom, MoltPlanAction *a, const MoltPolicyRunOptions *
                                  : quiesced != NULL                     ? "frozen"
                                  : running                              ? "failed"
                                                                         : "not-running");
+  json_object_set_string_member (r, "type", external ? "external" : "internal");
+  if (why_external != NULL)
+    json_object_set_string_member (r, "type-reason", why_external);
   if (quiesced == NULL && a->policy->quiesce == MOLT_QUIESCE_REQUIRED && running)
     {
       g_propagate_error (error, g_steal_pointer (&quiesce_error));
       return FALSE;
     }
-  ok = molt_snapshot_create_full (dom, a->snapshot, description, a->policy->memory, error);
+  ok = external
+           ? molt_snapshot_chain_create (dom, a->snapshot, description, a->policy->memory, error)
+           : molt_snapshot_create_full (dom, a->snapshot, description, a->policy->memory, error);
   /* Thaw in every path. */
   if (!molt_quiesce_end (quiesced, &thaw_error))
     warning = g_strdup_printf ("thaw failed (the agent thaws by itself): %s", thaw_error->message);
@@ -233,8 +244,9 @@ molt_policy_run (virConnectPtr conn, GPtrArray *policies, gint64 now, const Molt
             }
           else
             {
-              ok = a->kind == MOLT_PLAN_CREATE
-                       ? do_create (dom, a, o, r, &message, &local_error)
+              ok = a->kind == MOLT_PLAN_CREATE ? do_create (dom, a, o, r, &message, &local_error)
+                   : molt_snapshot_is_external (dom, a->snapshot)
+                       ? molt_snapshot_chain_delete (dom, a->snapshot, &local_error)
                        : molt_snapshot_delete (dom, a->snapshot, &local_error);
               status = ok ? "done" : "failed";
             }

@@ -26,14 +26,10 @@ last_error (void)
 
 /* A disk as libvirt's XML has it: target (vda), its file, and for a
  * snapshot's <disks> the overlay. */
-typedef struct
-{
-  gchar *target;
-  gchar *file;
-} Disk;
+typedef MoltSnapshotDisk Disk;
 
-static void
-disk_free (Disk *disk)
+void
+molt_snapshot_disk_free (MoltSnapshotDisk *disk)
 {
   g_free (disk->target);
   g_free (disk->file);
@@ -118,7 +114,7 @@ on_end (GMarkupParseContext *ctx, const gchar *element, gpointer data, GError **
       if (c->current_writable && c->current->file != NULL && c->current->target != NULL)
         g_ptr_array_add (c->disks, c->current);
       else
-        disk_free (c->current);
+        molt_snapshot_disk_free (c->current);
       c->current = NULL;
     }
 }
@@ -131,13 +127,13 @@ collect (const gchar *xml, Collect *c, GError **error)
   g_autoptr (GMarkupParseContext) ctx = NULL;
   gboolean ok;
 
-  c->disks = g_ptr_array_new_with_free_func ((GDestroyNotify) disk_free);
+  c->disks = g_ptr_array_new_with_free_func ((GDestroyNotify) molt_snapshot_disk_free);
   ctx = g_markup_parse_context_new (&parser, 0, c, NULL);
   ok = g_markup_parse_context_parse (ctx, xml, -1, error)
        && g_markup_parse_context_end_parse (ctx, error);
   g_slist_free_full (c->stack, g_free);
   c->stack = NULL;
-  g_clear_pointer (&c->current, disk_free);
+  g_clear_pointer (&c->current, molt_snapshot_disk_free);
   if (!ok)
     g_prefix_error (error, "cannot read libvirt's XML: ");
   return ok;
@@ -237,7 +233,12 @@ gboolean
 molt_snapshot_is_external (virDomainPtr dom, const gchar *name)
 {
   g_autofree gchar *xml = snapshot_xml (dom, name, NULL);
-  return xml != NULL && strstr (xml, "<memory snapshot='external'") != NULL;
+  g_autoptr (GPtrArray) overlays = xml != NULL ? molt_snapshot_overlays (xml, NULL, NULL) : NULL;
+
+  /* A memory file, or a disk-only snapshot's overlays. */
+  return xml != NULL
+         && (strstr (xml, "<memory snapshot='external'") != NULL
+             || (overlays != NULL && overlays->len > 0));
 }
 
 /* The raw text of the first <TAG ...>...</TAG> in xml, renamed to
@@ -275,6 +276,12 @@ record_clear (Record *r)
   collect_clear (&r->bases);
   g_clear_pointer (&r->live_def, g_free);
   g_clear_pointer (&r->inactive_def, g_free);
+}
+
+gchar *
+molt_snapshot_recorded_definition (const gchar *snapshot_xml, gboolean inactive)
+{
+  return element_as_domain (snapshot_xml, inactive ? "inactiveDomain" : "domain");
 }
 
 /* Reads the record from the snapshot's XML (as libvirt gives it). */
@@ -432,9 +439,55 @@ molt_snapshot_external_revert (virDomainPtr dom, const gchar *name, GError **err
                                                 name, xml, error);
 }
 
+GPtrArray *
+molt_snapshot_domain_disks (const gchar *domain_xml, GError **error)
+{
+  Collect c = { 0 };
+  GPtrArray *disks;
+
+  if (!collect (domain_xml, &c, error))
+    {
+      collect_clear (&c);
+      return NULL;
+    }
+  disks = g_steal_pointer (&c.disks);
+  collect_clear (&c);
+  return disks;
+}
+
+GPtrArray *
+molt_snapshot_overlays (const gchar *snapshot_xml, gchar **memory_file, GError **error)
+{
+  const gchar *disks_end = strstr (snapshot_xml, "</disks>");
+  g_autofree gchar *head = NULL;
+  Collect c = { 0 };
+  GPtrArray *disks;
+
+  if (disks_end == NULL)
+    {
+      g_set_error_literal (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED,
+                           "the snapshot records no disks");
+      return NULL;
+    }
+  /* The snapshot's own part, up to its <disks>' end (the <domain> after
+   * it has disks of its own). */
+  head = g_strdup_printf ("%.*s</domainsnapshot>",
+                          (int) (disks_end + strlen ("</disks>") - snapshot_xml), snapshot_xml);
+  if (!collect (head, &c, error))
+    {
+      collect_clear (&c);
+      return NULL;
+    }
+  disks = g_steal_pointer (&c.disks);
+  if (memory_file != NULL)
+    *memory_file = g_steal_pointer (&c.memory_file);
+  collect_clear (&c);
+  return disks;
+}
+
 /* Commits the overlay of disk TARGET into its base and pivots back to it. */
-static gboolean
-commit_disk (virDomainPtr dom, const gchar *target, GError **error)
+gboolean
+molt_snapshot_commit_active (virDomainPtr dom, const gchar *target, GError **error)
 {
   const gchar *dom_name = virDomainGetName (dom);
   gint64 deadline = g_get_monotonic_time () + MOLT_COMMIT_TIMEOUT_S * G_USEC_PER_SEC;
@@ -529,7 +582,7 @@ molt_snapshot_external_delete_from (virDomainPtr dom, const gchar *name, const g
       goto out;
     }
   for (guint i = 0; i < r.overlays.disks->len; i++)
-    if (!commit_disk (dom, ((Disk *) r.overlays.disks->pdata[i])->target, error))
+    if (!molt_snapshot_commit_active (dom, ((Disk *) r.overlays.disks->pdata[i])->target, error))
       goto out;
   ok = redefine_on_bases (dom, &r, error) && forget_metadata (dom, name, error)
        && remove_files (&r, error);

@@ -14,10 +14,32 @@
 
 G_BEGIN_DECLS
 
+/* A disk as libvirt's XML names it: its target (vda) and its file. */
+typedef struct
+{
+  gchar *target;
+  gchar *file;
+} MoltSnapshotDisk;
+
+void molt_snapshot_disk_free (MoltSnapshotDisk *disk);
+/* The writable file disks of a domain's XML (<disk type='file'
+ * device='disk'>, not read-only or shareable). */
+GPtrArray *molt_snapshot_domain_disks (const gchar *domain_xml, GError **error);
+/* A snapshot's overlays (its external <disks>) and, into *memory_file
+ * (may be NULL), its memory file: NULL for a disk-only snapshot. */
+GPtrArray *molt_snapshot_overlays (const gchar *snapshot_xml, gchar **memory_file, GError **error);
+/* The definition a snapshot's XML recorded, as a <domain>: the live one,
+ * or the persistent one (INACTIVE; NULL for a transient domain). */
+gchar *molt_snapshot_recorded_definition (const gchar *snapshot_xml, gboolean inactive);
+/* Commits the active overlay of disk TARGET into its backing file while
+ * the domain runs, and pivots the disk onto that file. */
+gboolean molt_snapshot_commit_active (virDomainPtr dom, const gchar *target, GError **error);
+
 gboolean molt_snapshot_external_create (virDomainPtr dom, const gchar *name,
                                         const gchar *description, GError **error);
 
-/* Whether snapshot NAME of dom is an external one (its memory in a file). */
+/* Whether snapshot NAME of dom is an external one (its memory in a file,
+ * or its disks in overlays). */
 gboolean molt_snapshot_is_external (virDomainPtr dom, const gchar *name);
 
 /* Puts the domain back as it was at the snapshot: destroys it, restores

@@ -298,6 +298,12 @@ set_key (Parser *p, guint line, const gchar *key, const gchar *value)
           pol->metrics_file = g_strdup (value);
         }
     }
+  else if (g_str_equal (key, "snapshot-type"))
+    {
+      if (!molt_snapshot_type_from_string (value, &pol->snapshot_type))
+        error_at (p, line, key, "'%s' is not a snapshot type, allowed: internal, external, auto",
+                  value);
+    }
   else if (g_str_equal (key, "quiesce"))
     {
       if (!molt_quiesce_from_string (value, &pol->quiesce))
@@ -313,10 +319,11 @@ set_key (Parser *p, guint line, const gchar *key, const gchar *value)
               error_at (p, line, key, "'%s' is not a count, allowed: 0-%d", value, MOLT_KEEP_MAX);
             return;
           }
-      error_at (p, line, key,
-                "unknown key, allowed: domains, schedule, memory, quiesce, keep-last, "
-                "keep-hourly, keep-daily, keep-weekly, keep-monthly, keep-yearly, warn-age, "
-                "crit-age, metrics-file, pre-snapshot, post-snapshot, hook-timeout, on-failure");
+      error_at (
+          p, line, key,
+          "unknown key, allowed: domains, schedule, memory, quiesce, snapshot-type, keep-last, "
+          "keep-hourly, keep-daily, keep-weekly, keep-monthly, keep-yearly, warn-age, "
+          "crit-age, metrics-file, pre-snapshot, post-snapshot, hook-timeout, on-failure");
     }
 }
 

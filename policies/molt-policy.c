@@ -8,6 +8,13 @@ static const gchar *const quiesce_names[] = {
 };
 G_STATIC_ASSERT (G_N_ELEMENTS (quiesce_names) == MOLT_QUIESCE_LAST);
 
+static const gchar *const snapshot_type_names[] = {
+  [MOLT_SNAPSHOT_TYPE_AUTO] = "auto",
+  [MOLT_SNAPSHOT_TYPE_INTERNAL] = "internal",
+  [MOLT_SNAPSHOT_TYPE_EXTERNAL] = "external",
+};
+G_STATIC_ASSERT (G_N_ELEMENTS (snapshot_type_names) == MOLT_SNAPSHOT_TYPE_LAST);
+
 static const gchar *const weekday_names[] = { "", "mon", "tue", "wed", "thu", "fri", "sat", "sun" };
 
 void
@@ -37,6 +44,24 @@ molt_quiesce_from_string (const gchar *text, MoltQuiesce *out)
     if (g_strcmp0 (text, quiesce_names[i]) == 0)
       {
         *out = (MoltQuiesce) i;
+        return TRUE;
+      }
+  return FALSE;
+}
+
+const gchar *
+molt_snapshot_type_to_string (MoltSnapshotType type)
+{
+  return (guint) type < MOLT_SNAPSHOT_TYPE_LAST ? snapshot_type_names[type] : "?";
+}
+
+gboolean
+molt_snapshot_type_from_string (const gchar *text, MoltSnapshotType *out)
+{
+  for (guint i = 0; i < MOLT_SNAPSHOT_TYPE_LAST; i++)
+    if (g_strcmp0 (text, snapshot_type_names[i]) == 0)
+      {
+        *out = (MoltSnapshotType) i;
         return TRUE;
       }
   return FALSE;

@@ -34,6 +34,18 @@ typedef enum
   MOLT_QUIESCE_LAST
 } MoltQuiesce;
 
+/* How the policy's snapshots are kept: libvirt's internal ones (in the
+ * qcow2 disks), external ones (overlays and a memory file, taken, reverted
+ * and pruned by molt), or auto: external where libvirt refuses internal
+ * ones (UEFI firmware in pflash, a disk that is not qcow2). */
+typedef enum
+{
+  MOLT_SNAPSHOT_TYPE_AUTO,
+  MOLT_SNAPSHOT_TYPE_INTERNAL,
+  MOLT_SNAPSHOT_TYPE_EXTERNAL,
+  MOLT_SNAPSHOT_TYPE_LAST
+} MoltSnapshotType;
+
 /* Proxmox prune-backups semantics; all zero means keep everything. */
 typedef struct
 {
@@ -49,6 +61,7 @@ typedef struct
   MoltSchedule schedule;
   gboolean memory;
   MoltQuiesce quiesce;
+  MoltSnapshotType snapshot_type;
   MoltRetention keep;
   gint64 warn_age, crit_age; /* seconds; 0: derived from the schedule */
   gchar *metrics_file;       /* NULL: no metrics */
@@ -67,6 +80,8 @@ typedef struct
 void molt_policy_free (MoltPolicy *policy);
 const gchar *molt_quiesce_to_string (MoltQuiesce quiesce);
 gboolean molt_quiesce_from_string (const gchar *text, MoltQuiesce *out);
+const gchar *molt_snapshot_type_to_string (MoltSnapshotType type);
+gboolean molt_snapshot_type_from_string (const gchar *text, MoltSnapshotType *out);
 gchar *molt_schedule_to_string (const MoltSchedule *schedule);
 /* The newest snapshot's age at which `molt policy status` warns and turns
  * critical: the policy's, or 1.5 and 2.5 schedule periods. */

@@ -37,6 +37,7 @@ test_valid (void)
                        "schedule = daily 02:30\n"
                        "memory = false\n"
                        "quiesce = required\n"
+                       "snapshot-type = external\n"
                        "keep-last = 2\n"
                        "keep-daily = 7\n"
                        "keep-weekly = 4\n"
@@ -75,6 +76,7 @@ test_valid (void)
   CU_ASSERT_FALSE (p->hook_failure_aborts);
   CU_ASSERT_FALSE (p->memory);
   CU_ASSERT_EQUAL (p->quiesce, MOLT_QUIESCE_REQUIRED);
+  CU_ASSERT_EQUAL (p->snapshot_type, MOLT_SNAPSHOT_TYPE_EXTERNAL);
   CU_ASSERT_EQUAL (p->keep.daily, 7);
   CU_ASSERT_EQUAL (p->keep.yearly, 1);
   CU_ASSERT_TRUE (molt_policy_matches_domain (p, "web-3"));
@@ -84,6 +86,7 @@ test_valid (void)
   CU_ASSERT_EQUAL (p->schedule.minute, 15);
   CU_ASSERT_TRUE (p->memory); /* default */
   CU_ASSERT_EQUAL (p->quiesce, MOLT_QUIESCE_BEST_EFFORT);
+  CU_ASSERT_EQUAL (p->snapshot_type, MOLT_SNAPSHOT_TYPE_AUTO); /* default */
 }
 
 static void
@@ -118,6 +121,9 @@ test_errors (void)
   expect_error (
       "[policy a]\ndomains=x\nschedule=hourly\nquiesce = always\n",
       "p.conf:4: quiesce: 'always' is not a quiesce mode, allowed: required, best-effort, off");
+  expect_error ("[policy a]\ndomains=x\nschedule=hourly\nsnapshot-type = lvm\n",
+                "p.conf:4: snapshot-type: 'lvm' is not a snapshot type, allowed: internal, "
+                "external, auto");
   expect_error ("[policy a]\ndomains=x\nschedule=hourly\ncolour = blue\n",
                 "p.conf:4: colour: unknown key, allowed: domains, schedule");
   expect_error ("[policy a]\ndomains=x\nschedule=daily 02:30\nwarn-age = 20h\n",
