@@ -9,6 +9,7 @@
 #include <libvirt/virterror.h>
 
 #include "molt-host-error.h"
+#include "molt-libvirt.h"
 #include "molt-snapshot-chain.h"
 #include "molt-snapshot-external.h"
 #include "molt-snapshot.h"
@@ -548,6 +549,48 @@ newer_external (virDomainPtr dom, gint64 created, GError **error)
   return newer;
 }
 
+/* A transient domain's snapshots go with its destroy: the XML of those
+ * the revert keeps (all but NEWER), to define them again after it. */
+static GPtrArray *
+kept_records (virDomainPtr dom, GHashTable *newer)
+{
+  g_autoptr (GPtrArray) snaps = snapshots_of (dom, NULL);
+  GPtrArray *kept = g_ptr_array_new_with_free_func (g_free);
+
+  for (guint i = 0; snaps != NULL && i < snaps->len; i++)
+    {
+      MoltSnapshotInfo *info = snaps->pdata[i];
+      gchar *xml;
+      if (!g_hash_table_contains (newer, info->name)
+          && (xml = snapshot_xml (dom, info->name, NULL)) != NULL)
+        g_ptr_array_add (kept, xml);
+    }
+  return kept;
+}
+
+static gboolean
+redefine_records (virConnectPtr conn, const gchar *dom_name, GPtrArray *records, GError **error)
+{
+  g_autoptr (virDomain) dom = virDomainLookupByName (conn, dom_name);
+
+  for (guint i = 0; dom != NULL && i < records->len; i++)
+    {
+      virDomainSnapshotPtr snap = virDomainSnapshotCreateXML (dom, records->pdata[i],
+                                                              VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE);
+      if (snap == NULL)
+        {
+          g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED,
+                       "domain '%s' was reverted, but libvirt lost the record of its other "
+                       "snapshots (a transient domain's go with its stop) and cannot take it "
+                       "back: %s",
+                       dom_name, last_error ());
+          return FALSE;
+        }
+      virDomainSnapshotFree (snap);
+    }
+  return TRUE;
+}
+
 static gint64
 creation_time (const gchar *xml)
 {
@@ -563,7 +606,7 @@ molt_snapshot_chain_revert (virDomainPtr dom, const gchar *name, GStrv *dropped,
   g_autofree gchar *xml = snapshot_xml (dom, name, error);
   g_autofree gchar *memory = NULL, *live_def = NULL, *inactive = NULL, *nvram = NULL;
   g_autofree gchar *start_xml = NULL;
-  g_autoptr (GPtrArray) overlays = NULL;
+  g_autoptr (GPtrArray) overlays = NULL, records = NULL;
   g_autoptr (GHashTable) newer = NULL;
   g_autoptr (GStrvBuilder) gone = g_strv_builder_new ();
   GHashTableIter iter;
@@ -580,6 +623,8 @@ molt_snapshot_chain_revert (virDomainPtr dom, const gchar *name, GStrv *dropped,
     }
   if (virDomainIsPersistent (dom) == 1)
     inactive = virDomainGetXMLDesc (dom, VIR_DOMAIN_XML_INACTIVE);
+  else
+    records = kept_records (dom, newer);
   if (virDomainIsActive (dom) == 1 && virDomainDestroy (dom) < 0)
     {
       g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED,
@@ -654,6 +699,8 @@ molt_snapshot_chain_revert (virDomainPtr dom, const gchar *name, GStrv *dropped,
         }
       virDomainFree (started);
     }
+  if (records != NULL && !redefine_records (conn, dom_name, records, error))
+    return FALSE;
   if (dropped != NULL)
     *dropped = g_strv_builder_end (gone);
   return TRUE;

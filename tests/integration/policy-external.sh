@@ -1,0 +1,98 @@
+#!/bin/bash
+# Integration: a snapshot policy with external snapshots, on a BIOS domain
+# (snapshot-type = external) and, with MOLT_TESTBED_UEFI=1, on a UEFI one
+# (snapshot-type = auto, which must pick external: libvirt refuses internal
+# snapshots of pflash firmware).
+#  - apply --at over simulated days: each day a marker written in the guest,
+#    then a quiesced memory snapshot; the retention prunes by merging
+#    overlays, so the disk's chain stays one overlay per snapshot kept;
+#  - revert to the oldest kept snapshot: the managed job goes on from the
+#    snapshot (the same job, no number lost or repeated), the disk holds
+#    the markers up to that day and none after, the newer snapshots are
+#    gone, and the next apply takes and prunes on the reverted chain.
+source "$(dirname "$0")/../testbed/vm-test.sh"
+policies=$(mktemp -d)
+trap 'rm -rf "$policies"; testbed_cleanup' EXIT
+
+testbed_start policy-ext --persistent >/dev/null
+dom=$TESTBED_DOMAIN
+testbed_wait_agent "$dom" >/dev/null
+start_sequence_job pipeline
+wait_sequence_grows "$SEQ_FILE" 3
+
+type=external
+[ "${MOLT_TESTBED_UEFI:-0}" = 1 ] && type=auto
+cat >"$policies/nightly.conf" <<CONF
+[policy nightly]
+domains = $dom
+schedule = daily 02:30
+memory = true
+quiesce = required
+snapshot-type = $type
+keep-daily = 3
+CONF
+m policy check --policy-dir "$policies" >/dev/null
+
+policy_snapshots() {
+  m --json snapshot list "$dom" | python3 -c '
+import json, sys
+print(" ".join(s["name"] for s in json.load(sys.stdin)["snapshots"] if s["name"].startswith("molt-policy-")))'
+}
+# The disk's active file and the length of its chain (files, base included).
+disk_file() { virsh_t domblklist "$dom" --details | awk '$2 == "disk" {print $4; exit}'; }
+chain_length() { qemu-img info -U --backing-chain --output=json "$(disk_file)" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))'; }
+# The test disk is itself an overlay on the cached image: the chain below
+# the snapshots' overlays.
+base_length=$(chain_length)
+apply_at() { m --json --timeout 30 policy apply --policy-dir "$policies" --at "$1"; }
+snap() { echo "molt-policy-nightly-2026030${1}T030000Z"; }
+
+for day in 1 2 3 4 5 6; do
+  guest_run sh -c "echo $day >/var/lib/molt/day-$day; sync" >/dev/null
+  [ "$day" = 5 ] && at_snapshot=$(seq_capture)
+  out=$(apply_at "2026-03-0${day}T03:00:00Z")
+  assert_json "$out" actions.0.action create
+  assert_json "$out" actions.0.status done
+  assert_json "$out" actions.0.type external
+  if [ "$type" = auto ]; then
+    assert_contains "$out" "UEFI firmware is in pflash"
+  fi
+  kept=$((day < 3 ? day : 3))
+  [ "$(chain_length)" = $((base_length + kept)) ] \
+    || testbed_die "day $day: the disk's chain has $(chain_length) files, expected $((base_length + kept)) ($kept snapshots kept)"
+done
+expected="$(snap 4) $(snap 5) $(snap 6)"
+[ "$(policy_snapshots)" = "$expected" ] || testbed_die "retained: $(policy_snapshots); expected: $expected"
+ls "$(dirname "$(disk_file)")"/*.mem | grep -c . | grep -qx 3 \
+  || testbed_die "memory files: $(ls "$(dirname "$(disk_file)")"/*.mem)"
+testbed_log "external policy over six days: retained $(policy_snapshots), chain $(chain_length) files"
+
+# --- revert to the middle snapshot (day 5): job and disk as they were ---
+out=$(m --json snapshot revert "$dom" "$(snap 5)")
+assert_contains "$out" "$(snap 6)"
+assert_job_state pipeline running
+wait_sequence_grows "$SEQ_FILE" 5
+after=$(seq_capture)
+check_continuity "$at_snapshot" "$after" 600 >/dev/null
+rm -f "$at_snapshot" "$after"
+[ "$(guest_run cat /var/lib/molt/day-5)" = 5 ] || testbed_die "day 5's marker is not on the reverted disk"
+guest_run sh -c 'test ! -e /var/lib/molt/day-6' >/dev/null \
+  || testbed_die "day 6's marker is on a disk reverted to day 5"
+[ "$(policy_snapshots)" = "$(snap 4) $(snap 5)" ] || testbed_die "after the revert: $(policy_snapshots)"
+[ "$(chain_length)" = $((base_length + 2)) ] || testbed_die "after the revert the chain has $(chain_length) files, expected $((base_length + 2))"
+testbed_log "reverted to $(snap 5): job running, sequence intact, day-5 disk, $(snap 6) dropped"
+
+# --- the chain goes on after the revert: take and prune ---
+guest_run sh -c "echo 7 >/var/lib/molt/day-7; sync" >/dev/null
+apply_at "2026-03-07T03:00:00Z" >/dev/null
+guest_run sh -c "echo 8 >/var/lib/molt/day-8; sync" >/dev/null
+out=$(apply_at "2026-03-08T03:00:00Z")
+python3 -c 'import json, sys; a = json.load(sys.stdin)["actions"]; sys.exit(0 if a and all(x["status"] == "done" for x in a) else 1)' <<<"$out" \
+  || testbed_die "apply after the revert: $out"
+[ "$(policy_snapshots)" = "$(snap 5) $(snap 7) $(snap 8)" ] || testbed_die "after the revert and two days: $(policy_snapshots)"
+[ "$(chain_length)" = $((base_length + 3)) ] || testbed_die "chain $(chain_length) files after two more days, expected $((base_length + 3))"
+for day in 5 7 8; do
+  [ "$(guest_run cat /var/lib/molt/day-$day)" = "$day" ] || testbed_die "day $day's marker lost after the merges"
+done
+assert_job_state pipeline running
+testbed_log "after the revert: $(policy_snapshots), chain $(chain_length) files, markers 5 7 8 on the disk"
