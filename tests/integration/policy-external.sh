@@ -33,6 +33,13 @@ keep-daily = 3
 CONF
 m policy check --policy-dir "$policies" >/dev/null
 
+# Day markers written to and read from the disk itself (O_DIRECT into a file
+# allocated beforehand: no page cache, no metadata change), so that what a
+# revert leaves on the disk is seen, not the restored guest's cache.
+guest_run sh -c 'dd if=/dev/zero of=/var/lib/molt/markers bs=4096 count=16 oflag=direct conv=fsync 2>/dev/null' >/dev/null
+mark() { guest_run sh -c "printf day-$1 | dd of=/var/lib/molt/markers bs=4096 seek=$1 count=1 conv=notrunc,sync,fsync oflag=direct 2>/dev/null" >/dev/null; }
+marked() { guest_run sh -c "dd if=/var/lib/molt/markers bs=4096 skip=$1 count=1 iflag=direct 2>/dev/null | tr -d '\\000'"; }
+
 policy_snapshots() {
   m --json snapshot list "$dom" | python3 -c '
 import json, sys
@@ -48,7 +55,7 @@ apply_at() { m --json --timeout 30 policy apply --policy-dir "$policies" --at "$
 snap() { echo "molt-policy-nightly-2026030${1}T030000Z"; }
 
 for day in 1 2 3 4 5 6; do
-  guest_run sh -c "echo $day >/var/lib/molt/day-$day; sync" >/dev/null
+  mark "$day"
   [ "$day" = 5 ] && at_snapshot=$(seq_capture)
   out=$(apply_at "2026-03-0${day}T03:00:00Z")
   assert_json "$out" actions.0.action create
@@ -75,24 +82,23 @@ wait_sequence_grows "$SEQ_FILE" 5
 after=$(seq_capture)
 check_continuity "$at_snapshot" "$after" 600 >/dev/null
 rm -f "$at_snapshot" "$after"
-[ "$(guest_run cat /var/lib/molt/day-5)" = 5 ] || testbed_die "day 5's marker is not on the reverted disk"
-guest_run sh -c 'test ! -e /var/lib/molt/day-6' >/dev/null \
-  || testbed_die "day 6's marker is on a disk reverted to day 5"
+[ "$(marked 5)" = day-5 ] || testbed_die "day 5's marker is not on the reverted disk: '$(marked 5)'"
+[ -z "$(marked 6)" ] || testbed_die "day 6's marker is on a disk reverted to day 5: '$(marked 6)'"
 [ "$(policy_snapshots)" = "$(snap 4) $(snap 5)" ] || testbed_die "after the revert: $(policy_snapshots)"
 [ "$(chain_length)" = $((base_length + 2)) ] || testbed_die "after the revert the chain has $(chain_length) files, expected $((base_length + 2))"
 testbed_log "reverted to $(snap 5): job running, sequence intact, day-5 disk, $(snap 6) dropped"
 
 # --- the chain goes on after the revert: take and prune ---
-guest_run sh -c "echo 7 >/var/lib/molt/day-7; sync" >/dev/null
+mark 7
 apply_at "2026-03-07T03:00:00Z" >/dev/null
-guest_run sh -c "echo 8 >/var/lib/molt/day-8; sync" >/dev/null
+mark 8
 out=$(apply_at "2026-03-08T03:00:00Z")
 python3 -c 'import json, sys; a = json.load(sys.stdin)["actions"]; sys.exit(0 if a and all(x["status"] == "done" for x in a) else 1)' <<<"$out" \
   || testbed_die "apply after the revert: $out"
 [ "$(policy_snapshots)" = "$(snap 5) $(snap 7) $(snap 8)" ] || testbed_die "after the revert and two days: $(policy_snapshots)"
 [ "$(chain_length)" = $((base_length + 3)) ] || testbed_die "chain $(chain_length) files after two more days, expected $((base_length + 3))"
 for day in 5 7 8; do
-  [ "$(guest_run cat /var/lib/molt/day-$day)" = "$day" ] || testbed_die "day $day's marker lost after the merges"
+  [ "$(marked "$day")" = "day-$day" ] || testbed_die "day $day's marker lost after the merges: '$(marked "$day")'"
 done
 assert_job_state pipeline running
 testbed_log "after the revert: $(policy_snapshots), chain $(chain_length) files, markers 5 7 8 on the disk"
