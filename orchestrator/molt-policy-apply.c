@@ -3,9 +3,11 @@
 #include <libvirt/virterror.h>
 
 #include "molt-domain-lock.h"
+#include "molt-guest-command.h"
 #include "molt-hook.h"
 #include "molt-host-error.h"
 #include "molt-libvirt.h"
+#include "molt-message.h"
 #include "molt-policy-apply.h"
 #include "molt-policy-plan.h"
 #include "molt-quiesce.h"
@@ -120,6 +122,42 @@ run_hook (MoltPlanAction *a, const gchar *which, const gchar *command, const gch
   return ok;
 }
 
+/* The policy's command in the guest (before the freeze: a database
+ * flushes what it holds), recorded in the hooks array like the host's. */
+static gboolean
+run_guest_hook (virDomainPtr dom, MoltPlanAction *a, JsonObject *r, GError **error)
+{
+  g_autofree gchar *env_domain = g_strconcat ("MOLT_DOMAIN=", a->domain, NULL);
+  g_autofree gchar *env_policy = g_strconcat ("MOLT_POLICY=", a->policy->name, NULL);
+  g_autofree gchar *env_snapshot = g_strconcat ("MOLT_SNAPSHOT=", a->snapshot, NULL);
+  /* The agent's job names are 1-64 characters, policy names too. */
+  g_autofree gchar *job_long = g_strconcat ("pre-snapshot-", a->policy->name, NULL);
+  g_autofree gchar *job = g_strndup (job_long, 64);
+  const gchar *env[]
+      = { env_domain, env_policy, env_snapshot, "MOLT_HOOK=guest-pre-snapshot", NULL };
+  g_autoptr (JsonObject) rec = json_object_new ();
+  g_autofree gchar *output = NULL, *shown = NULL;
+  gint64 started = g_get_monotonic_time ();
+  gboolean ok = molt_guest_command_run (dom, job, a->policy->guest_pre_snapshot, env,
+                                        a->policy->hook_timeout_s, &output, error);
+
+  if (!ok)
+    {
+      g_autofree gchar *command = molt_text_excerpt (a->policy->guest_pre_snapshot, 80);
+      g_prefix_error (error, "guest-pre-snapshot '%s' in the guest: ", command);
+    }
+  shown = molt_text_excerpt (output != NULL ? output : "", MOLT_GUEST_COMMAND_OUTPUT_MAX);
+  json_object_set_string_member (rec, "hook", "guest-pre-snapshot");
+  json_object_set_string_member (rec, "status", ok ? "ok" : "failed");
+  json_object_set_double_member (rec, "seconds",
+                                 (gdouble) ((g_get_monotonic_time () - started) / 1000) / 1000);
+  json_object_set_string_member (rec, "output", shown);
+  if (!ok)
+    json_object_set_string_member (rec, "error", (*error)->message);
+  json_array_add_object_element (json_object_get_array_member (r, "hooks"), g_steal_pointer (&rec));
+  return ok;
+}
+
 /* The pre-snapshot hook, the snapshot (unless the hook failed and
  * on-failure = abort), then the post-snapshot hook in every case: a pre
  * hook that stopped something gets its chance to start it again. */
@@ -133,10 +171,24 @@ do_create (virDomainPtr dom, MoltPlanAction *a, const MoltPolicyRunOptions *o, J
   const gchar *result;
   gboolean ok = TRUE;
 
-  if (pol->pre_snapshot != NULL || pol->post_snapshot != NULL)
+  if (pol->pre_snapshot != NULL || pol->post_snapshot != NULL || pol->guest_pre_snapshot != NULL)
     json_object_set_array_member (r, "hooks", json_array_new ());
   if (pol->pre_snapshot != NULL
       && !run_hook (a, "pre-snapshot", pol->pre_snapshot, NULL, r, &hook_error))
+    {
+      if (pol->hook_failure_aborts)
+        {
+          g_propagate_prefixed_error (error, g_steal_pointer (&hook_error),
+                                      "no snapshot taken (on-failure = abort): ");
+          ok = FALSE;
+        }
+      else
+        g_string_append_printf (warnings, "; %s (on-failure = continue)", hook_error->message);
+      g_clear_error (&hook_error);
+    }
+  /* In the guest, after the host's: a shut-off guest has nothing to flush. */
+  if (ok && pol->guest_pre_snapshot != NULL && virDomainIsActive (dom) == 1
+      && !run_guest_hook (dom, a, r, &hook_error))
     {
       if (pol->hook_failure_aborts)
         {

@@ -263,6 +263,19 @@ set_key (Parser *p, guint line, const gchar *key, const gchar *value)
           *field = g_strdup (value);
         }
     }
+  else if (g_str_equal (key, "guest-pre-snapshot"))
+    {
+      /* Run in the guest by its shell: nothing of it can be checked here
+       * but that there is one. */
+      if (value[0] == '\0' || strlen (value) > MOLT_GUEST_COMMAND_MAX)
+        error_at (p, line, key, "'%.64s' is %s, allowed: a shell command line of 1-%d bytes", value,
+                  value[0] == '\0' ? "empty" : "too long", MOLT_GUEST_COMMAND_MAX);
+      else
+        {
+          g_free (pol->guest_pre_snapshot);
+          pol->guest_pre_snapshot = g_strdup (value);
+        }
+    }
   else if (g_str_equal (key, "hook-timeout"))
     {
       g_autofree gchar *why = NULL;
@@ -323,7 +336,8 @@ set_key (Parser *p, guint line, const gchar *key, const gchar *value)
           p, line, key,
           "unknown key, allowed: domains, schedule, memory, quiesce, snapshot-type, keep-last, "
           "keep-hourly, keep-daily, keep-weekly, keep-monthly, keep-yearly, warn-age, "
-          "crit-age, metrics-file, pre-snapshot, post-snapshot, hook-timeout, on-failure");
+          "crit-age, metrics-file, pre-snapshot, post-snapshot, guest-pre-snapshot, "
+          "hook-timeout, on-failure");
     }
 }
 

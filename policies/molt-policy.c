@@ -28,6 +28,7 @@ molt_policy_free (MoltPolicy *policy)
   g_free (policy->metrics_file);
   g_free (policy->pre_snapshot);
   g_free (policy->post_snapshot);
+  g_free (policy->guest_pre_snapshot);
   g_free (policy);
 }
 

@@ -67,11 +67,15 @@ typedef struct
   gchar *metrics_file;       /* NULL: no metrics */
   gchar *pre_snapshot;       /* host command lines; NULL: none */
   gchar *post_snapshot;
+  gchar *guest_pre_snapshot; /* a shell command line run in the guest; NULL: none */
   guint hook_timeout_s;
   gboolean hook_failure_aborts; /* on-failure = abort (default) | continue */
 } MoltPolicy;
 
 #define MOLT_POLICY_HOOK_TIMEOUT_DEFAULT_S 300
+/* The longest guest-pre-snapshot command line (it travels in one agent
+ * request). */
+#define MOLT_GUEST_COMMAND_MAX 4096
 
 /* The timer that runs `molt policy apply` (molt-policy.timer): a snapshot
  * due at an instant is taken up to this much later. */

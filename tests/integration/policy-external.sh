@@ -6,7 +6,10 @@
 #  - apply --at over simulated days: each day a marker written in the guest,
 #    then a quiesced memory snapshot; the retention prunes by merging
 #    overlays, so the disk's chain stays one overlay per snapshot kept;
-#  - revert to the oldest kept snapshot: the managed job goes on from the
+#  - a guest-pre-snapshot command runs in the guest before each freeze
+#    (its effect is in the snapshot); one that fails or hangs (killed at
+#    hook-timeout) means no snapshot with on-failure = abort, and says why;
+#  - revert to the middle snapshot: the managed job goes on from the
 #    snapshot (the same job, no number lost or repeated), the disk holds
 #    the markers up to that day and none after, the newer snapshots are
 #    gone, and the next apply takes and prunes on the reverted chain.
@@ -30,6 +33,7 @@ memory = true
 quiesce = required
 snapshot-type = $type
 keep-daily = 3
+guest-pre-snapshot = echo "\$MOLT_SNAPSHOT" >>/var/lib/molt/pre-snapshot.log
 CONF
 m policy check --policy-dir "$policies" >/dev/null
 
@@ -68,6 +72,9 @@ for day in 1 2 3 4 5 6; do
   [ "$(chain_length)" = $((base_length + kept)) ] \
     || testbed_die "day $day: the disk's chain has $(chain_length) files, expected $((base_length + kept)) ($kept snapshots kept)"
 done
+pre_log=$(guest_run cat /var/lib/molt/pre-snapshot.log)
+[ "$pre_log" = "$(for d in 1 2 3 4 5 6; do snap "$d"; done)" ] \
+  || testbed_die "guest-pre-snapshot ran: $pre_log"
 expected="$(snap 4) $(snap 5) $(snap 6)"
 [ "$(policy_snapshots)" = "$expected" ] || testbed_die "retained: $(policy_snapshots); expected: $expected"
 ls "$(dirname "$(disk_file)")"/*.mem | grep -c . | grep -qx 3 \
@@ -81,6 +88,9 @@ assert_job_state pipeline running
 wait_sequence_grows "$SEQ_FILE" 5
 after=$(seq_capture)
 check_continuity "$at_snapshot" "$after" 600 >/dev/null
+# The guest command ran before the freeze: its line is in the snapshot.
+[ "$(guest_run tail -n 1 /var/lib/molt/pre-snapshot.log)" = "$(snap 5)" ] \
+  || testbed_die "the reverted guest's pre-snapshot log ends with: $(guest_run tail -n 1 /var/lib/molt/pre-snapshot.log)"
 rm -f "$at_snapshot" "$after"
 [ "$(marked 5)" = day-5 ] || testbed_die "day 5's marker is not on the reverted disk: '$(marked 5)'"
 [ -z "$(marked 6)" ] || testbed_die "day 6's marker is on a disk reverted to day 5: '$(marked 6)'"
@@ -102,3 +112,16 @@ for day in 5 7 8; do
 done
 assert_job_state pipeline running
 testbed_log "after the revert: $(policy_snapshots), chain $(chain_length) files, markers 5 7 8 on the disk"
+
+# --- a guest command that fails, then one that hangs: no snapshot ---
+sed -i 's|^guest-pre-snapshot = .*|guest-pre-snapshot = echo cannot flush; exit 3|' "$policies/nightly.conf"
+out=$(expect_rc 1 m --json --timeout 30 policy apply --policy-dir "$policies" --at 2026-03-09T03:00:00Z)
+assert_contains "$out" "no snapshot taken (on-failure = abort): guest-pre-snapshot 'echo cannot flush; exit 3' in the guest: it exited with status 3: cannot flush"
+[ "$(policy_snapshots)" = "$(snap 5) $(snap 7) $(snap 8)" ] || testbed_die "after a failed guest command: $(policy_snapshots)"
+sed -i 's|^guest-pre-snapshot = .*|guest-pre-snapshot = sleep 600\nhook-timeout = 3s|' "$policies/nightly.conf"
+out=$(expect_rc 1 m --json --timeout 30 policy apply --policy-dir "$policies" --at 2026-03-09T04:00:00Z)
+assert_contains "$out" "guest-pre-snapshot 'sleep 600' in the guest: it did not end within 3 s (killed)"
+[ "$(policy_snapshots)" = "$(snap 5) $(snap 7) $(snap 8)" ] || testbed_die "after a hung guest command: $(policy_snapshots)"
+assert_job_state pipeline running
+assert_json "$(m --json info "$dom")" frozen false
+testbed_log "guest-pre-snapshot: ran before each freeze; failing and hung commands refused the snapshot: $(grep -o 'guest-pre-snapshot .sleep[^"]*' <<<"$out" | head -n 1)"

@@ -48,6 +48,7 @@ test_valid (void)
                        "metrics-file = /tmp/molt-test.prom\n"
                        "pre-snapshot = sh -c 'redis-cli save'\n"
                        "post-snapshot = /bin/true\n"
+                       "guest-pre-snapshot = redis-cli save && sync\n"
                        "hook-timeout = 90s\n"
                        "on-failure = continue\n"
                        "\n"
@@ -72,6 +73,7 @@ test_valid (void)
   CU_ASSERT_STRING_EQUAL (p->metrics_file, "/tmp/molt-test.prom");
   CU_ASSERT_STRING_EQUAL (p->pre_snapshot, "sh -c 'redis-cli save'");
   CU_ASSERT_STRING_EQUAL (p->post_snapshot, "/bin/true");
+  CU_ASSERT_STRING_EQUAL (p->guest_pre_snapshot, "redis-cli save && sync");
   CU_ASSERT_EQUAL (p->hook_timeout_s, 90);
   CU_ASSERT_FALSE (p->hook_failure_aborts);
   CU_ASSERT_FALSE (p->memory);
@@ -124,6 +126,9 @@ test_errors (void)
   expect_error ("[policy a]\ndomains=x\nschedule=hourly\nsnapshot-type = lvm\n",
                 "p.conf:4: snapshot-type: 'lvm' is not a snapshot type, allowed: internal, "
                 "external, auto");
+  expect_error ("[policy a]\ndomains=x\nschedule=hourly\nguest-pre-snapshot =\n",
+                "p.conf:4: guest-pre-snapshot: '' is empty, allowed: a shell command line of "
+                "1-4096 bytes");
   expect_error ("[policy a]\ndomains=x\nschedule=hourly\ncolour = blue\n",
                 "p.conf:4: colour: unknown key, allowed: domains, schedule");
   expect_error ("[policy a]\ndomains=x\nschedule=daily 02:30\nwarn-age = 20h\n",
