@@ -56,6 +56,8 @@ JsonNode *molt_command_job_list (MoltAgent *agent, JsonObject *args, GError **er
 JsonNode *molt_command_job_stop (MoltAgent *agent, JsonObject *args, GError **error);
 JsonNode *molt_command_job_attach (MoltAgent *agent, JsonObject *args, GError **error);
 JsonNode *molt_command_boot_once (MoltAgent *agent, JsonObject *args, GError **error);
+JsonNode *molt_command_modules_inspect (MoltAgent *agent, JsonObject *args, GError **error);
+JsonNode *molt_command_modules_reload (MoltAgent *agent, JsonObject *args, GError **error);
 JsonNode *molt_command_job_log (MoltAgent *agent, JsonObject *args, GError **error);
 JsonNode *molt_command_switch_preflight (MoltAgent *agent, JsonObject *args, GError **error);
 void molt_command_freeze (MoltAgent *agent, JsonObject *args, MoltCall *call);

@@ -6,6 +6,7 @@
 #include "molt-installed-kernel.h"
 #include "molt-message.h"
 #include "molt-reply.h"
+#include "molt-switch-modules.h"
 #include "molt-switch.h"
 
 /* After a rollback's thaw, before the jobs are checked: a job that cannot
@@ -159,6 +160,74 @@ resolve_installed (MoltCli *cli, const gchar *domain, gchar **kernel, gchar **in
   return TRUE;
 }
 
+/* --modules: the driver-set switch (molt-switch-modules.h). */
+static int
+run_switch_modules (MoltCli *cli, const gchar *domain, const gchar *dir, gboolean dry_run)
+{
+  g_autoptr (JsonObject) report = json_object_new ();
+  g_autoptr (GError) error = NULL;
+  MoltSwitchModulesOptions o = { 0 };
+  MoltSwitchResult result;
+  int code;
+
+  o.uri = cli->uri;
+  o.domain = domain;
+  o.dir = dir;
+  o.state_dir = molt_state_dir ();
+  o.dry_run = dry_run;
+  o.agent_timeout_s = (guint) cli->timeout_s;
+  o.progress = print_progress;
+  result = molt_switch_modules (&o, report, &error);
+  if (error != NULL && result == MOLT_SWITCH_NOTHING_DONE)
+    return molt_cli_fail (cli, domain, error);
+  code = error == NULL                       ? MOLT_EXIT_OK
+         : result == MOLT_SWITCH_ROLLED_BACK ? MOLT_EXIT_ROLLED_BACK
+                                             : MOLT_EXIT_BROKEN;
+  if (error != NULL)
+    {
+      json_object_set_string_member (report, "result",
+                                     code == MOLT_EXIT_ROLLED_BACK ? "rolled-back" : "broken");
+      json_object_set_string_member (report, "message", error->message);
+      json_object_set_int_member (report, "exit-code", code);
+      molt_cli_print_error (domain, error->message);
+    }
+  else if (result == MOLT_SWITCH_DRY_RUN)
+    json_object_set_string_member (report, "result", "dry-run");
+  if (cli->json)
+    {
+      g_autoptr (JsonNode) node
+          = json_node_init_object (json_node_alloc (), json_object_ref (report));
+      molt_cli_print_json (node);
+    }
+  else
+    {
+      JsonArray *modules = json_object_has_member (report, "modules")
+                               ? json_object_get_array_member (report, "modules")
+                               : NULL;
+      g_print ("%-13s %s\n%-13s %s\n%-13s %s (%s)\n", "Domain:", domain,
+               "Result:", json_object_get_string_member_with_default (report, "result", "?"),
+               "Path:", json_object_get_string_member_with_default (report, "path", "-"),
+               json_object_get_string_member_with_default (report, "reason", ""));
+      for (guint i = 0; modules != NULL && i < json_array_get_length (modules); i++)
+        {
+          JsonObject *m = json_array_get_object_element (modules, i);
+          g_autofree gchar *line = g_strdup_printf (
+              "  %s: version %s -> %s, srcversion %s -> %s",
+              json_object_get_string_member_with_default (m, "name", "?"),
+              json_object_get_string_member_with_default (m, "old-version", "-"),
+              json_object_get_string_member_with_default (m, "new-version", "-"),
+              json_object_get_string_member_with_default (m, "old-srcversion", "-"),
+              json_object_get_string_member_with_default (m, "new-srcversion", "-"));
+          g_autofree gchar *shown = molt_text_excerpt (line, 512);
+          g_print ("%s\n", shown);
+        }
+      if (json_object_has_member (report, "downtime-s"))
+        g_print ("%-13s %.2f s\n",
+                 "Downtime:", json_object_get_double_member (report, "downtime-s"));
+    }
+  return code;
+}
+
 static int
 run_switch (MoltCli *cli, int argc, char **argv)
 {
@@ -171,7 +240,8 @@ run_switch (MoltCli *cli, int argc, char **argv)
   g_autofree gchar *probe = NULL;
   g_autofree gchar *snapshot = NULL;
   g_autofree gchar *tcp = NULL;
-  gboolean keep = FALSE, keep_images = FALSE, dry_run = FALSE, resume = FALSE;
+  g_autofree gchar *modules = NULL;
+  gboolean keep = FALSE, keep_images = FALSE, dry_run = FALSE, resume = FALSE, live = FALSE;
   gint boot_timeout = 180, probe_timeout = 60, checkpoint_timeout = 600;
   MoltSwitchOptions o = { 0 };
   MoltSwitchResult result;
@@ -181,6 +251,12 @@ run_switch (MoltCli *cli, int argc, char **argv)
       "newest one in the guest's /boot, with its initrd",
       "PATH" },
     { "initrd", 'i', 0, G_OPTION_ARG_FILENAME, &initrd, "its initramfs, likewise", "PATH" },
+    { "modules", 0, 0, G_OPTION_ARG_FILENAME, &modules,
+      "instead of a kernel, a driver set: the .ko files of DIR in the guest, built for the running "
+      "kernel, replace the loaded modules of the same names while the jobs wait (live reload)",
+      "DIR" },
+    { "live", 0, 0, G_OPTION_ARG_NONE, &live,
+      "with --modules: the live reload only (the default, and for now the only path)", NULL },
     { "append", 'a', 0, G_OPTION_ARG_STRING, &append, "its command line (default: the running one)",
       "CMDLINE" },
     { "method", 'm', 0, G_OPTION_ARG_STRING, &method,
@@ -220,8 +296,19 @@ run_switch (MoltCli *cli, int argc, char **argv)
     return MOLT_EXIT_USAGE;
   if (argc != 2)
     return molt_cli_usage (&molt_cmd_switch, "expected one DOMAIN");
+  if (modules != NULL
+      && (kernel != NULL || initrd != NULL || append != NULL || resume || method != NULL
+          || snapshot != NULL || probe != NULL))
+    return molt_cli_usage (&molt_cmd_switch,
+                           "--modules switches the driver set of the running kernel: it takes "
+                           "none of --kernel, --initrd, --append, --method, --snapshot, --probe, "
+                           "--resume");
+  if (live && modules == NULL)
+    return molt_cli_usage (&molt_cmd_switch, "--live is for --modules");
+  if (modules != NULL)
+    return run_switch_modules (cli, argv[1], modules, dry_run);
   if (kernel == NULL && !resume)
-    return molt_cli_usage (&molt_cmd_switch, "--kernel is required");
+    return molt_cli_usage (&molt_cmd_switch, "--kernel or --modules is required");
   if (probe_timeout <= 0)
     return molt_cli_usage (&molt_cmd_switch, "--probe-timeout must be positive");
   if (snapshot != NULL && g_strcmp0 (snapshot, "never") != 0 && g_strcmp0 (snapshot, "always") != 0

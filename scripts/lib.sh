@@ -16,6 +16,9 @@ molt_packages=(
   clang libclang-rt-14-dev clang-format
   debhelper lintian dpkg-dev systemd udev
   mmdebstrap grub-efi-amd64-bin grub-pc-bin mtools dosfstools genisoimage
+  # the test driver of the driver-set tests, built for the test kernels
+  # (meson_options.txt guest_kernels)
+  make linux-headers-6.1.0-47-cloud-amd64 linux-headers-6.1.0-56-cloud-amd64
 )
 
 say() { printf '==> %s\n' "$*" >&2; }

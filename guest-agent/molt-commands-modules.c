@@ -1,0 +1,64 @@
+/* modules-inspect and modules-reload: a driver-set switch's side in the
+ * guest (molt-module-inspect.h, molt-module-reload.h). */
+#include <sys/utsname.h>
+
+#include "molt-args.h"
+#include "molt-dispatch.h"
+#include "molt-module-inspect.h"
+#include "molt-module-reload.h"
+#include "molt-protocol-error.h"
+
+static gboolean
+get_dir (JsonObject *args, const gchar **dir, GError **error)
+{
+  if (!molt_args_get_string (args, "dir", TRUE, dir, error))
+    return FALSE;
+  if (!g_path_is_absolute (*dir))
+    {
+      g_set_error_literal (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_INVALID_PARAMETER,
+                           "'dir' must be an absolute path in the guest");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* {release, modules: [...], problems: [...]}: what the host's preflight
+ * decides on (which path, or a refusal naming the module). */
+JsonNode *
+molt_command_modules_inspect (MoltAgent *agent, JsonObject *args, GError **error)
+{
+  g_autoptr (GPtrArray) problems = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) cands = NULL;
+  g_autoptr (JsonObject) obj = json_object_new ();
+  JsonArray *modules, *texts;
+  const gchar *dir;
+  struct utsname uts;
+
+  if (!get_dir (args, &dir, error) || uname (&uts) != 0
+      || (cands = molt_module_inspect_dir (dir, uts.release, problems, error)) == NULL)
+    return NULL;
+  modules = json_array_new ();
+  texts = json_array_new ();
+  for (guint i = 0; i < cands->len; i++)
+    json_array_add_object_element (modules, molt_module_candidate_to_json (cands->pdata[i]));
+  for (guint i = 0; i < problems->len; i++)
+    json_array_add_string_element (texts, problems->pdata[i]);
+  json_object_set_string_member (obj, "release", uts.release);
+  json_object_set_array_member (obj, "modules", modules);
+  json_object_set_array_member (obj, "problems", texts);
+  return json_node_init_object (json_node_alloc (), g_steal_pointer (&obj));
+}
+
+JsonNode *
+molt_command_modules_reload (MoltAgent *agent, JsonObject *args, GError **error)
+{
+  const gchar *dir;
+  JsonNode *result;
+
+  if (!get_dir (args, &dir, error))
+    return NULL;
+  result = molt_module_reload (dir, error);
+  if (result != NULL)
+    g_message ("driver set of %s loaded live", dir);
+  return result;
+}

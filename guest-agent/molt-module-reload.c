@@ -1,0 +1,402 @@
+/* The live path of a driver-set switch: see molt-module-reload.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <gio/gio.h>
+#include <glib/gstdio.h>
+
+#include "molt-module-inspect.h"
+#include "molt-module-reload.h"
+#include "molt-protocol-error.h"
+
+typedef struct
+{
+  MoltModuleCandidate *c; /* borrowed */
+  gchar *old_file;        /* where the loaded module came from; NULL: unknown */
+  gchar *moved_from;      /* an updates/ file moved aside for the staging */
+  gchar *moved_to;
+  gchar *staged;
+  gboolean unloaded, loaded_new;
+  gchar *old_version, *old_srcversion;
+  gdouble unload_s, load_s;
+} Step;
+
+static void
+step_clear (gpointer data)
+{
+  Step *s = data;
+  g_free (s->old_file);
+  g_free (s->moved_from);
+  g_free (s->moved_to);
+  g_free (s->staged);
+  g_free (s->old_version);
+  g_free (s->old_srcversion);
+}
+
+static gchar *
+canonical (const gchar *name)
+{
+  gchar *copy = g_strdup (name);
+  g_strdelimit (copy, "-", '_');
+  return copy;
+}
+
+/* NAME's file in the running kernel's modules.dep, or NULL. */
+static gchar *
+module_file (const gchar *release, const gchar *name)
+{
+  g_autofree gchar *dep_path = g_build_filename ("/lib/modules", release, "modules.dep", NULL);
+  g_autofree gchar *deps = NULL, *wanted = canonical (name);
+  g_auto (GStrv) lines = NULL;
+
+  if (!g_file_get_contents (dep_path, &deps, NULL, NULL))
+    return NULL;
+  lines = g_strsplit (deps, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      gchar *colon = strchr (lines[i], ':');
+      g_autofree gchar *base = NULL, *canon = NULL;
+      gchar *ko;
+
+      if (colon == NULL)
+        continue;
+      *colon = '\0';
+      base = g_path_get_basename (lines[i]);
+      if ((ko = strstr (base, ".ko")) == NULL)
+        continue;
+      *ko = '\0';
+      canon = canonical (base);
+      if (g_str_equal (canon, wanted))
+        return g_path_is_absolute (lines[i])
+                   ? g_strdup (lines[i])
+                   : g_build_filename ("/lib/modules", release, lines[i], NULL);
+    }
+  return NULL;
+}
+
+static gboolean
+unload (const gchar *name, GError **error)
+{
+  g_autofree gchar *module = canonical (name);
+
+  if (syscall (SYS_delete_module, module, O_NONBLOCK) != 0)
+    {
+      gint saved_errno = errno;
+      g_set_error (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_GENERIC,
+                   "cannot unload module %s: %s", module, g_strerror (saved_errno));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Loads FILE: by finit_module when it is a plain .ko, else (compressed)
+ * by modprobe NAME, which knows the kernel's compression. */
+static gboolean
+load (const gchar *file, const gchar *name, GError **error)
+{
+  gint fd;
+
+  if (!g_str_has_suffix (file, ".ko"))
+    {
+      const gchar *argv[] = { "modprobe", name, NULL };
+      g_autofree gchar *err = NULL;
+      gint status;
+
+      if (!g_spawn_sync (NULL, (gchar **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, &err,
+                         &status, error))
+        return FALSE;
+      if (!g_spawn_check_wait_status (status, NULL))
+        {
+          g_set_error (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_GENERIC,
+                       "modprobe %s failed: %s", name, g_strstrip (err));
+          return FALSE;
+        }
+      return TRUE;
+    }
+  if ((fd = open (file, O_RDONLY | O_CLOEXEC)) < 0 || syscall (SYS_finit_module, fd, "", 0) != 0)
+    {
+      gint saved_errno = errno;
+      if (fd >= 0)
+        close (fd);
+      g_set_error (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_GENERIC, "cannot load %s: %s%s",
+                   file, g_strerror (saved_errno),
+                   saved_errno == EIO || saved_errno == ENODEV || saved_errno == EINVAL
+                       ? " (the kernel's log says why)"
+                       : "");
+      return FALSE;
+    }
+  close (fd);
+  return TRUE;
+}
+
+/* depmod for the running kernel: the next boot's modprobe finds the
+ * staged (or restored) files. A warning when it cannot: the running
+ * kernel has the right modules either way. */
+static void
+run_depmod (const gchar *release)
+{
+  const gchar *argv[] = { "depmod", "-a", release, NULL };
+  g_autofree gchar *err = NULL;
+  gint status = 0;
+
+  if (!g_spawn_sync (NULL, (gchar **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, &err,
+                     &status, NULL)
+      || !g_spawn_check_wait_status (status, NULL))
+    g_warning ("depmod -a %s failed: %s: the next boot may load other versions", release,
+               err != NULL ? g_strstrip (err) : "not found");
+}
+
+static gboolean
+copy_file (const gchar *from, const gchar *to, GError **error)
+{
+  g_autoptr (GFile) src = g_file_new_for_path (from);
+  g_autoptr (GFile) dst = g_file_new_for_path (to);
+
+  return g_file_copy (src, dst, G_FILE_COPY_OVERWRITE, NULL, NULL, NULL, error);
+}
+
+/* The new file where the next boot finds it; an older file of the same
+ * module under updates/ (which would compete with it) moved aside. */
+static gboolean
+stage (Step *s, const gchar *release, const gchar *aside_dir, GError **error)
+{
+  g_autofree gchar *updates = g_build_filename ("/lib/modules", release, "updates", NULL);
+  g_autofree gchar *molt_dir = g_build_filename (updates, "molt", NULL);
+  g_autofree gchar *base = g_strconcat (s->c->info->name, ".ko", NULL);
+  g_autofree gchar *aside = g_strconcat (s->c->info->name, ".aside", NULL);
+
+  if (s->old_file != NULL && g_str_has_prefix (s->old_file, updates))
+    {
+      s->moved_from = g_strdup (s->old_file);
+      s->moved_to = g_build_filename (aside_dir, aside, NULL);
+      if (g_rename (s->moved_from, s->moved_to) != 0)
+        {
+          gint saved_errno = errno;
+          g_set_error (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_GENERIC,
+                       "cannot move %s aside: %s", s->moved_from, g_strerror (saved_errno));
+          g_clear_pointer (&s->moved_from, g_free);
+          return FALSE;
+        }
+    }
+  s->staged = g_build_filename (molt_dir, base, NULL);
+  if (g_mkdir_with_parents (molt_dir, 0755) != 0)
+    {
+      gint saved_errno = errno;
+      g_set_error (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_GENERIC, "cannot create %s: %s",
+                   molt_dir, g_strerror (saved_errno));
+      g_clear_pointer (&s->staged, g_free);
+      return FALSE;
+    }
+  if (!copy_file (s->c->file, s->staged, error))
+    {
+      g_clear_pointer (&s->staged, g_free);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Everything put back, newest first; what could not be is appended to
+ * HOW (the message says how the rollback went). */
+static void
+roll_back (GArray *steps, const gchar *release, GString *how, const gchar *aside_dir)
+{
+  gboolean all = TRUE;
+
+  for (guint i = steps->len; i-- > 0;)
+    {
+      Step *s = &g_array_index (steps, Step, i);
+      g_autoptr (GError) local = NULL;
+
+      if (s->loaded_new && !unload (s->c->info->name, &local))
+        {
+          g_string_append_printf (how, "; %s", local->message);
+          all = FALSE;
+          g_clear_error (&local);
+        }
+      if (s->staged != NULL)
+        g_unlink (s->staged);
+      if (s->moved_from != NULL && g_rename (s->moved_to, s->moved_from) != 0)
+        {
+          g_string_append_printf (how, "; cannot put %s back: %s", s->moved_from,
+                                  g_strerror (errno));
+          all = FALSE;
+        }
+    }
+  g_rmdir (aside_dir);
+  run_depmod (release);
+  for (guint i = 0; i < steps->len; i++)
+    {
+      Step *s = &g_array_index (steps, Step, i);
+      g_autoptr (GError) local = NULL;
+
+      if (!s->unloaded)
+        continue;
+      if (s->old_file == NULL)
+        {
+          g_string_append_printf (how,
+                                  "; the old %s came from no file of the kernel's module "
+                                  "tree: load it again yourself",
+                                  s->c->info->name);
+          all = FALSE;
+        }
+      else if (!load (s->old_file, s->c->info->name, &local))
+        {
+          g_string_append_printf (how, "; %s", local->message);
+          all = FALSE;
+        }
+    }
+  g_string_prepend (how, all ? "rolled back: the old modules are loaded again, the staged files "
+                               "removed"
+                             : "the rollback was incomplete");
+}
+
+static JsonObject *
+step_to_json (Step *s)
+{
+  JsonObject *obj = json_object_new ();
+  g_autofree gchar *new_version = molt_module_sysfs (s->c->info->name, "version");
+  g_autofree gchar *new_srcversion = molt_module_sysfs (s->c->info->name, "srcversion");
+
+  json_object_set_string_member (obj, "name", s->c->info->name);
+  if (s->old_version != NULL)
+    json_object_set_string_member (obj, "old-version", s->old_version);
+  if (s->old_srcversion != NULL)
+    json_object_set_string_member (obj, "old-srcversion", s->old_srcversion);
+  if (new_version != NULL)
+    json_object_set_string_member (obj, "new-version", new_version);
+  if (new_srcversion != NULL)
+    json_object_set_string_member (obj, "new-srcversion", new_srcversion);
+  json_object_set_boolean_member (obj, "was-loaded", s->c->loaded);
+  json_object_set_double_member (obj, "unload-s", s->unload_s);
+  json_object_set_double_member (obj, "load-s", s->load_s);
+  json_object_set_string_member (obj, "staged", s->staged);
+  return obj;
+}
+
+static gdouble
+seconds_since (gint64 start)
+{
+  return (gdouble) ((g_get_monotonic_time () - start) / 1000) / 1000;
+}
+
+/* Unload the old ones (dependents first), load the new ones (dependencies
+ * first); FALSE at the first failure. */
+static gboolean
+swap (GArray *steps, GError **error)
+{
+  for (guint i = steps->len; i-- > 0;)
+    {
+      Step *s = &g_array_index (steps, Step, i);
+      gint64 start = g_get_monotonic_time ();
+
+      if (!s->c->loaded)
+        continue;
+      if (!unload (s->c->info->name, error))
+        return FALSE;
+      s->unloaded = TRUE;
+      s->unload_s = seconds_since (start);
+    }
+  for (guint i = 0; i < steps->len; i++)
+    {
+      Step *s = &g_array_index (steps, Step, i);
+      gint64 start = g_get_monotonic_time ();
+      g_autofree gchar *refcnt = NULL;
+
+      if (!load (s->staged, s->c->info->name, error))
+        return FALSE;
+      s->loaded_new = TRUE;
+      s->load_s = seconds_since (start);
+      if ((refcnt = molt_module_sysfs (s->c->info->name, "refcnt")) == NULL)
+        {
+          g_set_error (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_GENERIC,
+                       "module %s loaded but is not in /sys/module", s->c->info->name);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+JsonNode *
+molt_module_reload (const gchar *dir, GError **error)
+{
+  g_autoptr (GPtrArray) problems = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) cands = NULL;
+  g_autoptr (GArray) steps = g_array_new (FALSE, TRUE, sizeof (Step));
+  g_autofree gchar *aside_dir = NULL;
+  g_autoptr (JsonArray) results = json_array_new ();
+  struct utsname uts;
+
+  g_array_set_clear_func (steps, step_clear);
+  if (uname (&uts) != 0
+      || (cands = molt_module_inspect_dir (dir, uts.release, problems, error)) == NULL)
+    return NULL;
+  if (problems->len > 0)
+    {
+      g_autofree gchar *all = NULL;
+      g_ptr_array_add (problems, NULL);
+      all = g_strjoinv ("; ", (gchar **) problems->pdata);
+      g_set_error (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_GENERIC,
+                   "the driver set cannot be installed: %s", all);
+      return NULL;
+    }
+  for (guint i = 0; i < cands->len; i++)
+    {
+      g_autofree gchar *busy = molt_module_busy_reason (cands->pdata[i]);
+      if (busy != NULL)
+        {
+          g_set_error (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_GENERIC,
+                       "no live reload: %s; nothing was changed", busy);
+          return NULL;
+        }
+    }
+  /* Beside the modules (a rename does not cross filesystems); depmod
+   * skips what it holds (no ".ko" in its names). */
+  aside_dir = g_strdup_printf ("/lib/modules/%s/.molt-aside-XXXXXX", uts.release);
+  if (g_mkdtemp (aside_dir) == NULL)
+    {
+      gint saved_errno = errno;
+      g_set_error (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_GENERIC, "cannot create %s: %s",
+                   aside_dir, g_strerror (saved_errno));
+      return NULL;
+    }
+  for (guint i = 0; i < cands->len; i++)
+    {
+      Step s = { 0 };
+      s.c = cands->pdata[i];
+      s.old_file = s.c->loaded ? module_file (uts.release, s.c->info->name) : NULL;
+      s.old_version = g_strdup (s.c->loaded_version);
+      s.old_srcversion = g_strdup (s.c->loaded_srcversion);
+      g_array_append_val (steps, s);
+    }
+  {
+    g_autoptr (GError) failure = NULL;
+    g_autoptr (GString) how = g_string_new (NULL);
+
+    for (guint i = 0; i < steps->len && failure == NULL; i++)
+      stage (&g_array_index (steps, Step, i), uts.release, aside_dir, &failure);
+    if (failure == NULL && swap (steps, &failure))
+      {
+        for (guint i = 0; i < steps->len; i++)
+          {
+            Step *st = &g_array_index (steps, Step, i);
+            json_array_add_object_element (results, step_to_json (st));
+            /* Replaced for good: the old file moved aside goes. */
+            if (st->moved_to != NULL)
+              g_unlink (st->moved_to);
+          }
+        g_rmdir (aside_dir);
+        run_depmod (uts.release);
+        return json_node_init_array (json_node_alloc (), g_steal_pointer (&results));
+      }
+    /* Files moved aside are back before its depmod: the directory goes
+     * empty. */
+    roll_back (steps, uts.release, how, aside_dir);
+    g_set_error (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_GENERIC, "%s; %s",
+                 failure->message, how->str);
+    return NULL;
+  }
+}
