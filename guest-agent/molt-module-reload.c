@@ -150,6 +150,29 @@ run_depmod (const gchar *release)
                err != NULL ? g_strstrip (err) : "not found");
 }
 
+static void
+depmod_done (GObject *source, GAsyncResult *result, gpointer data)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (!g_subprocess_wait_check_finish (G_SUBPROCESS (source), result, &error))
+    g_warning ("depmod after a live reload failed: %s: the next boot may load other versions",
+               error->message);
+}
+
+static void
+run_depmod_later (const gchar *release)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GSubprocess) depmod
+      = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE, &error, "depmod", "-a", release, NULL);
+
+  if (depmod == NULL)
+    g_warning ("cannot run depmod: %s: the next boot may load other versions", error->message);
+  else
+    g_subprocess_wait_check_async (depmod, NULL, depmod_done, NULL);
+}
+
 static gboolean
 copy_file (const gchar *from, const gchar *to, GError **error)
 {
@@ -389,7 +412,9 @@ molt_module_reload (const gchar *dir, GError **error)
               g_unlink (st->moved_to);
           }
         g_rmdir (aside_dir);
-        run_depmod (uts.release);
+        /* After the reply: the jobs need not wait for the index of the
+         * next boot (seconds under TCG, the whole module tree). */
+        run_depmod_later (uts.release);
         return json_node_init_array (json_node_alloc (), g_steal_pointer (&results));
       }
     /* Files moved aside are back before its depmod: the directory goes
