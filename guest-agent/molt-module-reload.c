@@ -11,6 +11,7 @@
 
 #include "molt-module-inspect.h"
 #include "molt-module-reload.h"
+#include "molt-netdev-state.h"
 #include "molt-protocol-error.h"
 
 typedef struct
@@ -22,8 +23,12 @@ typedef struct
   gchar *staged;
   gboolean unloaded, loaded_new;
   gchar *old_version, *old_srcversion;
+  GPtrArray *netdevs; /* the interfaces it drove, to put back after the load */
   gdouble unload_s, load_s;
 } Step;
+
+/* How long a reloaded NIC driver may take to bring its interfaces back. */
+#define MOLT_NETDEV_RETURN_MS 10000
 
 static void
 step_clear (gpointer data)
@@ -35,6 +40,7 @@ step_clear (gpointer data)
   g_free (s->staged);
   g_free (s->old_version);
   g_free (s->old_srcversion);
+  g_clear_pointer (&s->netdevs, g_ptr_array_unref);
 }
 
 static gchar *
@@ -271,6 +277,11 @@ roll_back (GArray *steps, const gchar *release, GString *how, const gchar *aside
           g_string_append_printf (how, "; %s", local->message);
           all = FALSE;
         }
+      else if (!molt_netdev_restore (s->netdevs, MOLT_NETDEV_RETURN_MS, &local))
+        {
+          g_string_append_printf (how, "; %s", local->message);
+          all = FALSE;
+        }
     }
   g_string_prepend (how, all ? "rolled back: the old modules are loaded again, the staged files "
                                "removed"
@@ -297,6 +308,16 @@ step_to_json (Step *s)
   json_object_set_double_member (obj, "unload-s", s->unload_s);
   json_object_set_double_member (obj, "load-s", s->load_s);
   json_object_set_string_member (obj, "staged", s->staged);
+  if (s->netdevs != NULL && s->netdevs->len > 0)
+    {
+      JsonArray *ifaces = json_array_new ();
+      for (guint i = 0; i < s->netdevs->len; i++)
+        {
+          g_autofree gchar *text = molt_netdev_state_describe (s->netdevs->pdata[i]);
+          json_array_add_string_element (ifaces, text);
+        }
+      json_object_set_array_member (obj, "interfaces", ifaces);
+    }
   return obj;
 }
 
@@ -318,6 +339,7 @@ swap (GArray *steps, GError **error)
 
       if (!s->c->loaded)
         continue;
+      s->netdevs = molt_netdev_save_for_module (s->c->info->name);
       if (!unload (s->c->info->name, error))
         return FALSE;
       s->unloaded = TRUE;
@@ -337,6 +359,15 @@ swap (GArray *steps, GError **error)
         {
           g_set_error (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_GENERIC,
                        "module %s loaded but is not in /sys/module", s->c->info->name);
+          return FALSE;
+        }
+    }
+  for (guint i = 0; i < steps->len; i++)
+    {
+      Step *s = &g_array_index (steps, Step, i);
+      if (!molt_netdev_restore (s->netdevs, MOLT_NETDEV_RETURN_MS, error))
+        {
+          g_prefix_error (error, "after loading the new %s: ", s->c->info->name);
           return FALSE;
         }
     }

@@ -12,8 +12,15 @@
 #  - 2-broken: its load fails, the old module (2) is loaded again, the
 #    staged file is 2 again (the next boot does not pick up the failed
 #    hotfix), exit 4;
-#  - a build for the other kernel: refused at preflight, vermagic named.
+#  - a build for the other kernel: refused at preflight, vermagic named;
+#  - the NIC's driver (virtio_net, the kernel's own build as the hotfix)
+#    reloaded live while a job holds a TCP connection to a host peer, data
+#    flowing both ways: the interface comes back with its address and
+#    route, the peer saw one connection, no error, no number lost.
 source "$(dirname "$0")/../testbed/vm-test.sh"
+peer_dir=$(mktemp -d)
+peer_pid=
+trap 'kill $peer_pid 2>/dev/null || true; rm -rf "$peer_dir"; testbed_cleanup' EXIT
 
 testbed_start modules >/dev/null
 dom=$TESTBED_DOMAIN
@@ -85,3 +92,34 @@ assert_fails 1 "molt_testdrv.ko is built for kernel $other" \
   m switch "$dom" --modules "$drv/$other/2"
 [ "$(sysfs_version)" = 2 ] || testbed_die "a refused switch changed the module"
 testbed_log "a module built for $other refused at preflight, vermagic named"
+
+# --- the NIC's driver under a live TCP connection ---
+TCP_FILE=/var/lib/molt/tcp.txt
+python3 "$testbed_lib/tcp-peer" "$peer_dir/port" "$peer_dir/status" 50 &
+peer_pid=$!
+for _ in $(seq 1 50); do [ -s "$peer_dir/port" ] && break; sleep 0.1; done
+peer() { tr ' ' '\n' <"$peer_dir/status" | sed -n "s/^$1=//p"; }
+m exec "$dom" --name tcp -- /usr/lib/molt/molt-test-tcp 10.0.2.2 "$(cat "$peer_dir/port")" "$TCP_FILE" 50 >/dev/null
+wait_sequence_grows "$TCP_FILE" 20
+guest_run sh -c "mkdir -p /var/lib/molt/nic && cp /lib/modules/$rel/kernel/drivers/net/virtio_net.ko /var/lib/molt/nic/" >/dev/null
+addr_before=$(guest_run ip -o -4 addr show | awk '$2 != "lo" {print $2, $4}')
+before=$(mktemp)
+guest_cat "$TCP_FILE" >"$before"
+recv_before=$(peer recv)
+out=$(m --json switch "$dom" --modules /var/lib/molt/nic)
+assert_json "$out" result committed
+assert_json "$out" modules.0.name virtio_net
+assert_contains "$out" '"interfaces"'
+[ "$(guest_run ip -o -4 addr show | awk '$2 != "lo" {print $2, $4}')" = "$addr_before" ] \
+  || testbed_die "after the NIC driver's reload: $(guest_run ip -o -4 addr show)"
+for _ in $(seq 1 100); do [ "$(peer recv)" -gt $((recv_before + 40)) ] && break; sleep 0.2; done
+[ "$(peer recv)" -gt $((recv_before + 40)) ] || testbed_die "the peer receives nothing after the NIC driver's reload: $(cat "$peer_dir/status")"
+wait_sequence_grows "$TCP_FILE" 20
+[ "$(peer accepts)" = 1 ] || testbed_die "the peer saw $(peer accepts) connections (a reconnect)"
+[ "$(peer errors)" = 0 ] || testbed_die "the peer saw errors: $(peer last-error)"
+after=$(mktemp)
+guest_cat "$TCP_FILE" >"$after"
+continuity=$(check_continuity "$before" "$after" 60)
+rm -f "$before" "$after"
+assert_job_state tcp running
+testbed_log "virtio_net reloaded live under a TCP connection: interfaces $(python3 -c 'import json,sys; print(json.load(sys.stdin)["modules"][0]["interfaces"])' <<<"$out"), downtime $(python3 -c 'import json,sys; print(json.load(sys.stdin)["downtime-s"])' <<<"$out") s; one connection, guest side $continuity (lines, largest gap s), peer $(cat "$peer_dir/status")"
