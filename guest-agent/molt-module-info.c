@@ -157,6 +157,14 @@ molt_module_info_read (const gchar *path, GError **error)
 }
 
 gchar *
+molt_module_canonical_name (const gchar *name)
+{
+  gchar *copy = g_strdup (name);
+  g_strdelimit (copy, "-", '_');
+  return copy;
+}
+
+gchar *
 molt_module_vermagic_release (const gchar *vermagic)
 {
   const gchar *space = strchr (vermagic, ' ');

@@ -25,6 +25,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (MoltModuleInfo, molt_module_info_free)
 MoltModuleInfo *molt_module_info_parse (const guint8 *data, gsize len, const gchar *file_name,
                                         GError **error);
 MoltModuleInfo *molt_module_info_read (const gchar *path, GError **error);
+/* NAME as the kernel lists modules: '-' and '_' are the same to it, and
+ * /sys/module has '_'. */
+gchar *molt_module_canonical_name (const gchar *name);
 /* The kernel release a vermagic string is for (its first word). */
 gchar *molt_module_vermagic_release (const gchar *vermagic);
 

@@ -22,19 +22,10 @@ molt_module_candidate_free (MoltModuleCandidate *c)
   g_free (c);
 }
 
-/* The kernel calls modules with '-' and '_' alike, and lists them with '_'. */
-static gchar *
-canonical (const gchar *name)
-{
-  gchar *copy = g_strdup (name);
-  g_strdelimit (copy, "-", '_');
-  return copy;
-}
-
 gchar *
 molt_module_sysfs (const gchar *name, const gchar *attribute)
 {
-  g_autofree gchar *module = canonical (name);
+  g_autofree gchar *module = molt_module_canonical_name (name);
   g_autofree gchar *path = g_build_filename ("/sys/module", module, attribute, NULL);
   gchar *text = NULL;
 
@@ -46,7 +37,7 @@ molt_module_sysfs (const gchar *name, const gchar *attribute)
 static GStrv
 holders_of (const gchar *name)
 {
-  g_autofree gchar *module = canonical (name);
+  g_autofree gchar *module = molt_module_canonical_name (name);
   g_autofree gchar *path = g_build_filename ("/sys/module", module, "holders", NULL);
   g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
   g_autoptr (GStrvBuilder) holders = g_strv_builder_new ();
@@ -62,7 +53,7 @@ static gboolean
 is_builtin (const gchar *release, const gchar *name)
 {
   g_autofree gchar *path = g_build_filename ("/lib/modules", release, "modules.builtin", NULL);
-  g_autofree gchar *contents = NULL, *module = canonical (name);
+  g_autofree gchar *contents = NULL, *module = molt_module_canonical_name (name);
   g_auto (GStrv) lines = NULL;
 
   if (!g_file_get_contents (path, &contents, NULL, NULL))
@@ -75,7 +66,7 @@ is_builtin (const gchar *release, const gchar *name)
       if (!g_str_has_suffix (base, ".ko"))
         continue;
       base[strlen (base) - 3] = '\0';
-      canon = canonical (base);
+      canon = molt_module_canonical_name (base);
       if (g_str_equal (canon, module))
         return TRUE;
     }
@@ -86,7 +77,7 @@ is_builtin (const gchar *release, const gchar *name)
 static gboolean
 kernel_has (const gchar *release, const gchar *name)
 {
-  g_autofree gchar *module = canonical (name);
+  g_autofree gchar *module = molt_module_canonical_name (name);
   g_autofree gchar *sys = g_build_filename ("/sys/module", module, NULL);
   g_autofree gchar *dep_path = g_build_filename ("/lib/modules", release, "modules.dep", NULL);
   g_autofree gchar *deps = NULL, *needle_ko = NULL;
@@ -122,11 +113,12 @@ candidate_new (const gchar *file, MoltModuleInfo *info, const gchar *release)
 static gboolean
 in_set (GPtrArray *set, const gchar *name)
 {
-  g_autofree gchar *wanted = canonical (name);
+  g_autofree gchar *wanted = molt_module_canonical_name (name);
 
   for (guint i = 0; i < set->len; i++)
     {
-      g_autofree gchar *have = canonical (((MoltModuleCandidate *) set->pdata[i])->info->name);
+      g_autofree gchar *have
+          = molt_module_canonical_name (((MoltModuleCandidate *) set->pdata[i])->info->name);
       if (g_str_equal (have, wanted))
         return TRUE;
     }

@@ -43,20 +43,12 @@ step_clear (gpointer data)
   g_clear_pointer (&s->netdevs, g_ptr_array_unref);
 }
 
-static gchar *
-canonical (const gchar *name)
-{
-  gchar *copy = g_strdup (name);
-  g_strdelimit (copy, "-", '_');
-  return copy;
-}
-
 /* NAME's file in the running kernel's modules.dep, or NULL. */
 static gchar *
 module_file (const gchar *release, const gchar *name)
 {
   g_autofree gchar *dep_path = g_build_filename ("/lib/modules", release, "modules.dep", NULL);
-  g_autofree gchar *deps = NULL, *wanted = canonical (name);
+  g_autofree gchar *deps = NULL, *wanted = molt_module_canonical_name (name);
   g_auto (GStrv) lines = NULL;
 
   if (!g_file_get_contents (dep_path, &deps, NULL, NULL))
@@ -75,7 +67,7 @@ module_file (const gchar *release, const gchar *name)
       if ((ko = strstr (base, ".ko")) == NULL)
         continue;
       *ko = '\0';
-      canon = canonical (base);
+      canon = molt_module_canonical_name (base);
       if (g_str_equal (canon, wanted))
         return g_path_is_absolute (lines[i])
                    ? g_strdup (lines[i])
@@ -87,7 +79,7 @@ module_file (const gchar *release, const gchar *name)
 static gboolean
 unload (const gchar *name, GError **error)
 {
-  g_autofree gchar *module = canonical (name);
+  g_autofree gchar *module = molt_module_canonical_name (name);
 
   if (syscall (SYS_delete_module, module, O_NONBLOCK) != 0)
     {

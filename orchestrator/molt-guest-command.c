@@ -10,6 +10,8 @@
 #include "molt-reply.h"
 
 #define MOLT_GUEST_COMMAND_POLL_MS 200
+/* How long an exited job's status may take to appear (its reaping). */
+#define MOLT_GUEST_COMMAND_REAP_US (2 * G_USEC_PER_SEC)
 /* Each agent request's own limit (the command's is TIMEOUT_S). */
 #define MOLT_GUEST_COMMAND_CALL_MS 30000
 
@@ -86,7 +88,7 @@ molt_guest_command_run (virDomainPtr dom, const gchar *job_name, const gchar *co
   g_autofree gchar *out = NULL, *line = NULL;
   gint64 deadline = g_get_monotonic_time () + (gint64) timeout_s * G_USEC_PER_SEC;
   const gchar *state = NULL;
-  gint64 status = G_MININT64;
+  gint64 status = G_MININT64, exited_seen = G_MAXINT64;
   MoltTransport *transport = molt_libvirt_open_agent (dom, error);
 
   if (transport == NULL)
@@ -112,10 +114,18 @@ molt_guest_command_run (virDomainPtr dom, const gchar *job_name, const gchar *co
     }
   for (;;)
     {
+      status = G_MININT64;
       if (!job_state (client, job_name, &state, &status, &listed, error))
         return FALSE;
+      /* The agent can list a job as exited (its process gone) a moment
+       * before it reaps it and knows the status: wait for that too. */
       if (g_str_equal (state, "exited"))
-        break;
+        {
+          if (exited_seen == G_MAXINT64)
+            exited_seen = g_get_monotonic_time ();
+          if (status >= 0 || g_get_monotonic_time () >= exited_seen + MOLT_GUEST_COMMAND_REAP_US)
+            break;
+        }
       if (g_get_monotonic_time () >= deadline)
         {
           g_autoptr (JsonObject) stop = json_object_new ();

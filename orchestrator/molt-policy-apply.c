@@ -158,6 +158,21 @@ run_guest_hook (virDomainPtr dom, MoltPlanAction *a, JsonObject *r, GError **err
   return ok;
 }
 
+/* A pre hook (the host's or the guest's) failed: with on-failure = abort
+ * no snapshot (FALSE, the error set), else a warning for the message. */
+static gboolean
+pre_hook_failed (const MoltPolicy *pol, GError *hook_error, GString *warnings, GError **error)
+{
+  if (pol->hook_failure_aborts)
+    {
+      g_propagate_prefixed_error (error, hook_error, "no snapshot taken (on-failure = abort): ");
+      return FALSE;
+    }
+  g_string_append_printf (warnings, "; %s (on-failure = continue)", hook_error->message);
+  g_error_free (hook_error);
+  return TRUE;
+}
+
 /* The pre-snapshot hook, the snapshot (unless the hook failed and
  * on-failure = abort), then the post-snapshot hook in every case: a pre
  * hook that stopped something gets its chance to start it again. */
@@ -175,31 +190,11 @@ do_create (virDomainPtr dom, MoltPlanAction *a, const MoltPolicyRunOptions *o, J
     json_object_set_array_member (r, "hooks", json_array_new ());
   if (pol->pre_snapshot != NULL
       && !run_hook (a, "pre-snapshot", pol->pre_snapshot, NULL, r, &hook_error))
-    {
-      if (pol->hook_failure_aborts)
-        {
-          g_propagate_prefixed_error (error, g_steal_pointer (&hook_error),
-                                      "no snapshot taken (on-failure = abort): ");
-          ok = FALSE;
-        }
-      else
-        g_string_append_printf (warnings, "; %s (on-failure = continue)", hook_error->message);
-      g_clear_error (&hook_error);
-    }
+    ok = pre_hook_failed (pol, g_steal_pointer (&hook_error), warnings, error);
   /* In the guest, after the host's: a shut-off guest has nothing to flush. */
   if (ok && pol->guest_pre_snapshot != NULL && virDomainIsActive (dom) == 1
       && !run_guest_hook (dom, a, r, &hook_error))
-    {
-      if (pol->hook_failure_aborts)
-        {
-          g_propagate_prefixed_error (error, g_steal_pointer (&hook_error),
-                                      "no snapshot taken (on-failure = abort): ");
-          ok = FALSE;
-        }
-      else
-        g_string_append_printf (warnings, "; %s (on-failure = continue)", hook_error->message);
-      g_clear_error (&hook_error);
-    }
+    ok = pre_hook_failed (pol, g_steal_pointer (&hook_error), warnings, error);
   if (ok)
     ok = take_snapshot (dom, a, o, r, message, error);
   result = ok ? "done" : json_object_has_member (r, "quiesce") ? "failed" : "aborted";

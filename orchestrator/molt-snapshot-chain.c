@@ -205,19 +205,6 @@ molt_snapshot_chain_create (virDomainPtr dom, const gchar *name, const gchar *de
   return TRUE;
 }
 
-static gchar *
-snapshot_xml (virDomainPtr dom, const gchar *name, GError **error)
-{
-  g_autoptr (virDomainSnapshot) snap = virDomainSnapshotLookupByName (dom, name, 0);
-  gchar *xml = snap != NULL ? virDomainSnapshotGetXMLDesc (snap, 0) : NULL;
-
-  if (xml == NULL)
-    g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED,
-                 "domain '%s' has no snapshot '%s': %s", virDomainGetName (dom), name,
-                 last_error ());
-  return xml;
-}
-
 static const gchar *
 file_of (GPtrArray *disks, const gchar *target)
 {
@@ -340,28 +327,11 @@ remove_snapshot_files (GPtrArray *overlays, const gchar *memory, const gchar *na
   return FALSE;
 }
 
-static gboolean
-forget (virDomainPtr dom, const gchar *name, GError **error)
-{
-  g_autoptr (virDomainSnapshot) snap = virDomainSnapshotLookupByName (dom, name, 0);
-
-  if (snap == NULL)
-    return TRUE;
-  if (virDomainSnapshotDelete (snap, VIR_DOMAIN_SNAPSHOT_DELETE_METADATA_ONLY) < 0)
-    {
-      g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED,
-                   "cannot forget snapshot '%s' of domain '%s': %s", name, virDomainGetName (dom),
-                   last_error ());
-      return FALSE;
-    }
-  return TRUE;
-}
-
 gboolean
 molt_snapshot_chain_delete (virDomainPtr dom, const gchar *name, GError **error)
 {
   const gchar *dom_name = virDomainGetName (dom);
-  g_autofree gchar *xml = snapshot_xml (dom, name, error);
+  g_autofree gchar *xml = molt_snapshot_external_xml (dom, name, error);
   g_autofree gchar *memory = NULL, *live = NULL;
   g_autoptr (GPtrArray) overlays = NULL, live_disks = NULL;
 
@@ -389,7 +359,7 @@ molt_snapshot_chain_delete (virDomainPtr dom, const gchar *name, GError **error)
           return FALSE;
         }
     }
-  return sync_definition (dom, error) && forget (dom, name, error)
+  return sync_definition (dom, error) && molt_snapshot_forget_metadata (dom, name, error)
          && remove_snapshot_files (overlays, memory, name, error);
 }
 
@@ -544,7 +514,8 @@ newer_external (virDomainPtr dom, gint64 created, GError **error)
     {
       MoltSnapshotInfo *info = snaps->pdata[i];
       if (info->creation_time > created && molt_snapshot_is_external (dom, info->name))
-        g_hash_table_insert (newer, g_strdup (info->name), snapshot_xml (dom, info->name, NULL));
+        g_hash_table_insert (newer, g_strdup (info->name),
+                             molt_snapshot_external_xml (dom, info->name, NULL));
     }
   return newer;
 }
@@ -562,7 +533,7 @@ kept_records (virDomainPtr dom, GHashTable *newer)
       MoltSnapshotInfo *info = snaps->pdata[i];
       gchar *xml;
       if (!g_hash_table_contains (newer, info->name)
-          && (xml = snapshot_xml (dom, info->name, NULL)) != NULL)
+          && (xml = molt_snapshot_external_xml (dom, info->name, NULL)) != NULL)
         g_ptr_array_add (kept, xml);
     }
   return kept;
@@ -603,7 +574,7 @@ molt_snapshot_chain_revert (virDomainPtr dom, const gchar *name, GStrv *dropped,
 {
   virConnectPtr conn = virDomainGetConnect (dom);
   g_autofree gchar *dom_name = g_strdup (virDomainGetName (dom));
-  g_autofree gchar *xml = snapshot_xml (dom, name, error);
+  g_autofree gchar *xml = molt_snapshot_external_xml (dom, name, error);
   g_autofree gchar *memory = NULL, *live_def = NULL, *inactive = NULL, *nvram = NULL;
   g_autofree gchar *start_xml = NULL;
   g_autoptr (GPtrArray) overlays = NULL, records = NULL;
@@ -643,7 +614,7 @@ molt_snapshot_chain_revert (virDomainPtr dom, const gchar *name, GStrv *dropped,
       if (newer_overlays != NULL
           && !remove_snapshot_files (newer_overlays, newer_memory, key, error))
         return FALSE;
-      if (!forget (dom, key, error))
+      if (!molt_snapshot_forget_metadata (dom, key, error))
         return FALSE;
       g_strv_builder_add (gone, key);
     }

@@ -351,8 +351,8 @@ remove_files (Record *r, GError **error)
   return FALSE;
 }
 
-static gboolean
-forget_metadata (virDomainPtr dom, const gchar *name, GError **error)
+gboolean
+molt_snapshot_forget_metadata (virDomainPtr dom, const gchar *name, GError **error)
 {
   const gchar *dom_name = virDomainGetName (dom);
   g_autoptr (virDomainSnapshot) snap = NULL;
@@ -423,7 +423,8 @@ molt_snapshot_external_revert_from (virConnectPtr conn, const gchar *dom_name, c
     }
   g_clear_pointer (&dom, virDomainFree);
   dom = virDomainLookupByName (conn, dom_name);
-  ok = (dom == NULL || forget_metadata (dom, name, error)) && remove_files (&r, error);
+  ok = (dom == NULL || molt_snapshot_forget_metadata (dom, name, error))
+       && remove_files (&r, error);
 out:
   record_clear (&r);
   return ok;
@@ -584,7 +585,7 @@ molt_snapshot_external_delete_from (virDomainPtr dom, const gchar *name, const g
   for (guint i = 0; i < r.overlays.disks->len; i++)
     if (!molt_snapshot_commit_active (dom, ((Disk *) r.overlays.disks->pdata[i])->target, error))
       goto out;
-  ok = redefine_on_bases (dom, &r, error) && forget_metadata (dom, name, error)
+  ok = redefine_on_bases (dom, &r, error) && molt_snapshot_forget_metadata (dom, name, error)
        && remove_files (&r, error);
 out:
   record_clear (&r);

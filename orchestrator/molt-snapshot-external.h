@@ -31,6 +31,9 @@ GPtrArray *molt_snapshot_overlays (const gchar *snapshot_xml, gchar **memory_fil
 /* The definition a snapshot's XML recorded, as a <domain>: the live one,
  * or the persistent one (INACTIVE; NULL for a transient domain). */
 gchar *molt_snapshot_recorded_definition (const gchar *snapshot_xml, gboolean inactive);
+/* Drops libvirt's record of snapshot NAME (its files stay); none is fine
+ * (a transient domain destroyed and restored has none). */
+gboolean molt_snapshot_forget_metadata (virDomainPtr dom, const gchar *name, GError **error);
 /* Commits the active overlay of disk TARGET into its backing file while
  * the domain runs, and pivots the disk onto that file. */
 gboolean molt_snapshot_commit_active (virDomainPtr dom, const gchar *target, GError **error);

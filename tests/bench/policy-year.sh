@@ -32,13 +32,6 @@ keep-weekly = 4
 CONF
 m policy check --policy-dir "$policies" >/dev/null
 
-disk_file() { virsh_t domblklist "$dom" --details | awk '$2 == "disk" {print $4; exit}'; }
-chain_length() { qemu-img info -U --backing-chain --output=json "$(disk_file)" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))'; }
-policy_snapshots() {
-  m --json snapshot list "$dom" | python3 -c '
-import json, sys
-print(" ".join(s["name"] for s in json.load(sys.stdin)["snapshots"] if s["name"].startswith("molt-policy-")))'
-}
 # One 512-byte marker per day in a file allocated beforehand (no metadata
 # change, no page cache).
 guest_run sh -c "dd if=/dev/zero of=/var/lib/molt/markers bs=512 count=$((days + 1)) oflag=direct conv=fsync 2>/dev/null" >/dev/null

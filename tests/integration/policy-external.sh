@@ -44,14 +44,6 @@ guest_run sh -c 'dd if=/dev/zero of=/var/lib/molt/markers bs=4096 count=16 oflag
 mark() { guest_run sh -c "printf day-$1 | dd of=/var/lib/molt/markers bs=4096 seek=$1 count=1 conv=notrunc,sync,fsync oflag=direct 2>/dev/null" >/dev/null; }
 marked() { guest_run sh -c "dd if=/var/lib/molt/markers bs=4096 skip=$1 count=1 iflag=direct 2>/dev/null | tr -d '\\000'"; }
 
-policy_snapshots() {
-  m --json snapshot list "$dom" | python3 -c '
-import json, sys
-print(" ".join(s["name"] for s in json.load(sys.stdin)["snapshots"] if s["name"].startswith("molt-policy-")))'
-}
-# The disk's active file and the length of its chain (files, base included).
-disk_file() { virsh_t domblklist "$dom" --details | awk '$2 == "disk" {print $4; exit}'; }
-chain_length() { qemu-img info -U --backing-chain --output=json "$(disk_file)" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))'; }
 # The test disk is itself an overlay on the cached image: the chain below
 # the snapshots' overlays.
 base_length=$(chain_length)

@@ -35,11 +35,6 @@ keep-daily = 3
 CONF
 m policy check --policy-dir "$policies" >/dev/null
 
-policy_snapshots() {
-  m --json snapshot list "$dom" | python3 -c '
-import json, sys
-print(" ".join(s["name"] for s in json.load(sys.stdin)["snapshots"] if s["name"].startswith("molt-policy-")))'
-}
 apply_at() { m --json --timeout 30 policy apply --policy-dir "$policies" --at "$1"; }
 
 m snapshot create "$dom" user-keepsake --quiesce off >/dev/null

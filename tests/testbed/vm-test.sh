@@ -6,6 +6,7 @@ testbed_lib=$(dirname "${BASH_SOURCE[0]}")
 source "$testbed_lib/testbed.sh"
 source "$testbed_lib/assert.sh"
 source "$testbed_lib/jobs.sh"
+source "$testbed_lib/snapshots.sh"
 testbed_init
 export MOLT_STATE_DIR=${MOLT_STATE_DIR:-$(mktemp -d)}
 m() { "$MOLT" -c "$MOLT_TEST_URI" "$@"; }

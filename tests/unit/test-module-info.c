@@ -8,7 +8,7 @@
 #include "molt-test.h"
 
 #define MODINFO                                                                                    \
-  "version=2\0license=GPL\0srcversion=027D47A4E5995117B145971\0depends=virtio,virtio_ring\0"     \
+  "version=2\0license=GPL\0srcversion=027D47A4E5995117B145971\0depends=virtio,virtio_ring\0"       \
   "name=molt_testdrv\0vermagic=6.1.0-47-cloud-amd64 SMP preempt mod_unload modversions \0"
 #define NAMES "\0.shstrtab\0.modinfo\0"
 
