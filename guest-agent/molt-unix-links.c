@@ -206,6 +206,7 @@ molt_unix_links_collect (const gchar *const *names, const gint *pids, guint n, G
       = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, ptr_array_unref);
   g_autoptr (GHashTable) held = molt_job_sockets_held (pids, n);
   g_autoptr (GHashTable) sockets = NULL;
+  g_autoptr (GError) local_read = NULL;
   GHashTableIter iter;
   gpointer key, value;
 
@@ -214,8 +215,13 @@ molt_unix_links_collect (const gchar *const *names, const gint *pids, guint n, G
                          g_ptr_array_new_with_free_func ((GDestroyNotify) molt_unix_link_end_free));
   if (n < 2)
     return g_steal_pointer (&links);
-  if ((sockets = molt_unix_sockets_read (error)) == NULL)
-    return NULL;
+  /* Without the kernel's unix socket diagnostics nothing can be found:
+   * CRIU, which needs them too, has the last word. */
+  if ((sockets = molt_unix_sockets_read (&local_read)) == NULL)
+    {
+      g_warning ("cannot look for unix connections between jobs: %s", local_read->message);
+      return g_steal_pointer (&links);
+    }
   g_hash_table_iter_init (&iter, held);
   while (g_hash_table_iter_next (&iter, &key, &value))
     {

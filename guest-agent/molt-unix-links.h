@@ -47,8 +47,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (MoltUnixLinkEnd, molt_unix_link_end_free)
 
 /* With the jobs NAMES[i] (trees rooted at PIDS[i]) stopped: per job name,
  * a GPtrArray of the ends it holds of stream connections to another of
- * them, queues copied. FALSE if one cannot be carried (fds in flight, a
- * seqpacket connection) or read. */
+ * them, queues copied. NULL with the error if one cannot be carried (fds
+ * in flight, a seqpacket connection) or its queue cannot be read; none
+ * found (with a warning) when the kernel's unix socket diagnostics cannot
+ * be asked, which CRIU needs too. */
 GHashTable *molt_unix_links_collect (const gchar *const *names, const gint *pids, guint n,
                                      GError **error);
 
