@@ -71,6 +71,11 @@ expected="$(snap 4) $(snap 5) $(snap 6)"
 [ "$(policy_snapshots)" = "$expected" ] || testbed_die "retained: $(policy_snapshots); expected: $expected"
 ls "$(dirname "$(disk_file)")"/*.mem | grep -c . | grep -qx 3 \
   || testbed_die "memory files: $(ls "$(dirname "$(disk_file)")"/*.mem)"
+# A UEFI domain's variable store is kept with each snapshot.
+if [ "$type" = auto ]; then
+  ls "$(dirname "$(disk_file)")"/molt-policy-*.nvram | grep -c . | grep -qx 3 \
+    || testbed_die "UEFI variable copies: $(ls "$(dirname "$(disk_file)")")"
+fi
 testbed_log "external policy over six days: retained $(policy_snapshots), chain $(chain_length) files"
 
 # --- revert to the middle snapshot (day 5): job and disk as they were ---
