@@ -83,6 +83,7 @@ run_snapshot (MoltCli *cli, int argc, char **argv)
   g_autoptr (MoltDomainLock) lock = NULL;
   g_autofree gchar *name = NULL;
   g_autofree gchar *note = NULL;
+  g_autofree gchar *type = NULL;
   gboolean no_memory = FALSE, ok;
   MoltQuiesce quiesce = MOLT_QUIESCE_BEST_EFFORT;
   const gchar *action;
@@ -92,6 +93,11 @@ run_snapshot (MoltCli *cli, int argc, char **argv)
       "create: disk only (the domain must be shut off)", NULL },
     { "quiesce", 'q', 0, G_OPTION_ARG_STRING, &quiesce_text,
       "create: required, best-effort (default) or off", "MODE" },
+    { "type", 0, 0, G_OPTION_ARG_STRING, &type,
+      "create: internal (default), external (overlays and a memory file, reverted and deleted "
+      "by molt: for UEFI domains, which libvirt takes no internal snapshot of), or auto "
+      "(external where internal ones are refused)",
+      "TYPE" },
     { NULL },
   };
 
@@ -102,6 +108,9 @@ run_snapshot (MoltCli *cli, int argc, char **argv)
   action = argv[1];
   if (quiesce_text != NULL && !molt_quiesce_from_string (quiesce_text, &quiesce))
     return molt_cli_usage (&molt_cmd_snapshot, "--quiesce must be required, best-effort or off");
+  if (type != NULL && !g_str_equal (type, "internal") && !g_str_equal (type, "external")
+      && !g_str_equal (type, "auto"))
+    return molt_cli_usage (&molt_cmd_snapshot, "--type must be internal, external or auto");
   if (!g_str_equal (action, "list") && !g_str_equal (action, "create")
       && !g_str_equal (action, "revert") && !g_str_equal (action, "delete"))
     return molt_cli_usage (&molt_cmd_snapshot, "the action is list, create, revert or delete");
@@ -127,8 +136,17 @@ run_snapshot (MoltCli *cli, int argc, char **argv)
       quiesced = molt_quiesce_begin (dom, quiesce, (guint) cli->timeout_s, &warning, &error);
       if (quiesced == NULL && error != NULL)
         return molt_cli_fail (cli, argv[2], error);
-      ok = molt_snapshot_create_full (dom, name, description != NULL ? description : "", !no_memory,
-                                      &error);
+      {
+        g_autofree gchar *why = NULL;
+        gboolean external
+            = g_strcmp0 (type, "external") == 0
+              || (g_strcmp0 (type, "auto") == 0 && molt_snapshot_needs_external (dom, &why));
+        ok = external
+                 ? molt_snapshot_chain_create (dom, name, description != NULL ? description : "",
+                                               !no_memory, &error)
+                 : molt_snapshot_create_full (dom, name, description != NULL ? description : "",
+                                              !no_memory, &error);
+      }
       if (!molt_quiesce_end (quiesced, &thaw_error))
         g_printerr ("molt: warning: %s\n", thaw_error->message);
       note = g_strdup (warning != NULL ? warning : quiesced != NULL ? "quiesced" : "not quiesced");

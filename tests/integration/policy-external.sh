@@ -122,3 +122,13 @@ assert_contains "$out" "guest-pre-snapshot 'sleep 600' in the guest: it did not 
 assert_job_state pipeline running
 assert_json "$(m --json info "$dom")" frozen false
 testbed_log "guest-pre-snapshot: ran before each freeze; failing and hung commands refused the snapshot: $(grep -o 'guest-pre-snapshot .sleep[^"]*' <<<"$out" | head -n 1)"
+
+# --- by hand: molt snapshot create --type external (auto on UEFI) ---
+out=$(m --json snapshot create "$dom" by-hand --type "$type" --quiesce off)
+assert_json "$out" action create
+assert_contains "$(virsh_t snapshot-dumpxml "$dom" by-hand)" "snapshot='external'"
+[ "$(chain_length)" = $((base_length + 4)) ] || testbed_die "by-hand snapshot: chain $(chain_length) files"
+m snapshot delete "$dom" by-hand >/dev/null
+assert_not_contains "$(m snapshot list "$dom")" "by-hand"
+[ "$(chain_length)" = $((base_length + 3)) ] || testbed_die "by-hand snapshot deleted: chain $(chain_length) files"
+testbed_log "snapshot create --type $type: external, deleted again by a merge"
