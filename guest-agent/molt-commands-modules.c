@@ -4,8 +4,10 @@
 
 #include "molt-args.h"
 #include "molt-dispatch.h"
+#include "molt-module-initrd.h"
 #include "molt-module-inspect.h"
 #include "molt-module-reload.h"
+#include "molt-module-settle.h"
 #include "molt-protocol-error.h"
 
 static gboolean
@@ -60,5 +62,46 @@ molt_command_modules_reload (MoltAgent *agent, JsonObject *args, GError **error)
   result = molt_module_reload (dir, error);
   if (result != NULL)
     g_message ("driver set of %s loaded live", dir);
+  return result;
+}
+
+JsonNode *
+molt_command_modules_initrd (MoltAgent *agent, JsonObject *args, GError **error)
+{
+  const gchar *dir;
+
+  if (!get_dir (args, &dir, error))
+    return NULL;
+  return molt_module_initrd_build (dir, error);
+}
+
+JsonNode *
+molt_command_modules_settle (MoltAgent *agent, JsonObject *args, GError **error)
+{
+  g_auto (GStrv) loaded = NULL;
+  const gchar *dir;
+  JsonNode *result;
+
+  if (!get_dir (args, &dir, error) || !molt_args_get_strv (args, "loaded", FALSE, &loaded, error))
+    return NULL;
+  result = molt_module_settle (dir, (const gchar *const *) loaded, error);
+  if (result != NULL)
+    g_message ("driver set of %s runs after the kexec", dir);
+  return result;
+}
+
+JsonNode *
+molt_command_modules_install (MoltAgent *agent, JsonObject *args, GError **error)
+{
+  gboolean initramfs;
+  const gchar *dir;
+  JsonNode *result;
+
+  if (!get_dir (args, &dir, error)
+      || !molt_args_get_bool (args, "initramfs", FALSE, &initramfs, error))
+    return NULL;
+  result = molt_module_install (dir, initramfs, error);
+  if (result != NULL)
+    g_message ("driver set of %s installed for the next boot", dir);
   return result;
 }

@@ -18,6 +18,12 @@ static const MoltCommand commands[] = {
   { "modules-inspect", molt_command_modules_inspect, ANYTIME, NULL },
   { "modules-reload", molt_command_modules_reload, MOLT_COMMAND_FLAG_ALLOWED_WHILE_JOBS_FROZEN,
     NULL },
+  /* The same-kernel kexec path: its initramfs before, its check after the
+   * boot, its files on disk at the commit. */
+  { "modules-initrd", molt_command_modules_initrd, MOLT_COMMAND_FLAG_NONE, NULL },
+  { "modules-settle", molt_command_modules_settle, MOLT_COMMAND_FLAG_ALLOWED_WHILE_JOBS_FROZEN,
+    NULL },
+  { "modules-install", molt_command_modules_install, MOLT_COMMAND_FLAG_NONE, NULL },
   { "job-log", molt_command_job_log, ANYTIME, NULL },
   { "switch-preflight", molt_command_switch_preflight, ANYTIME, NULL },
   { "freeze", NULL, MOLT_COMMAND_FLAG_NONE, molt_command_freeze },

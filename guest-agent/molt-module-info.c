@@ -19,6 +19,7 @@ molt_module_info_free (MoltModuleInfo *info)
   g_free (info->vermagic);
   g_free (info->srcversion);
   g_free (info->version);
+  g_free (info->build_id);
   g_strfreev (info->depends);
   g_free (info);
 }
@@ -43,9 +44,11 @@ within (guint64 off, guint64 size, gsize len)
   return off <= len && size <= len - off;
 }
 
-/* The .modinfo section's bytes, or NULL. */
-static const gchar *
-find_modinfo (const guint8 *data, gsize len, gsize *size, const gchar *file_name, GError **error)
+/* The bytes of section NAME, or NULL: with the error when the file is
+ * damaged, or (unless OPTIONAL) when it has no such section. */
+static const guint8 *
+find_section (const guint8 *data, gsize len, const gchar *name, gboolean optional, gsize *size,
+              const gchar *file_name, GError **error)
 {
   Elf64_Ehdr eh;
   Elf64_Shdr strtab_hdr;
@@ -78,29 +81,58 @@ find_modinfo (const guint8 *data, gsize len, gsize *size, const gchar *file_name
       memcpy (&sh, data + eh.e_shoff + (guint64) i * sizeof (Elf64_Shdr), sizeof sh);
       if (sh.sh_name >= strtab_hdr.sh_size
           || memchr (names + sh.sh_name, '\0', strtab_hdr.sh_size - sh.sh_name) == NULL
-          || strcmp (names + sh.sh_name, ".modinfo") != 0)
+          || strcmp (names + sh.sh_name, name) != 0)
         continue;
       if (!within (sh.sh_offset, sh.sh_size, len))
         {
-          fail (error, file_name, "its .modinfo section lies outside the file");
+          fail (error, file_name, "its %s section lies outside the file", name);
           return NULL;
         }
       *size = sh.sh_size;
-      return (const gchar *) data + sh.sh_offset;
+      return data + sh.sh_offset;
     }
-  fail (error, file_name, "has no .modinfo section: not a kernel module");
+  if (!optional)
+    fail (error, file_name, "has no %s section: not a kernel module", name);
   return NULL;
+}
+
+gchar *
+molt_module_build_id_note (const guint8 *data, gsize len)
+{
+  guint32 header[3];
+  gsize name_at = sizeof header, desc_at;
+
+  if (len < sizeof header)
+    return NULL;
+  memcpy (header, data, sizeof header);
+  /* namesz, descsz, type: "GNU\0" and NT_GNU_BUILD_ID. */
+  desc_at = name_at + (((gsize) header[0] + 3) & ~(gsize) 3);
+  if (header[0] != 4 || header[2] != NT_GNU_BUILD_ID || header[1] == 0 || header[1] > 64
+      || !within (name_at, 4, len) || memcmp (data + name_at, "GNU", 4) != 0
+      || !within (desc_at, header[1], len))
+    return NULL;
+  {
+    GString *hex = g_string_sized_new (header[1] * 2);
+    for (guint i = 0; i < header[1]; i++)
+      g_string_append_printf (hex, "%02x", data[desc_at + i]);
+    return g_string_free (hex, FALSE);
+  }
 }
 
 MoltModuleInfo *
 molt_module_info_parse (const guint8 *data, gsize len, const gchar *file_name, GError **error)
 {
   g_autoptr (MoltModuleInfo) info = g_new0 (MoltModuleInfo, 1);
-  gsize size = 0, at = 0;
-  const gchar *modinfo = find_modinfo (data, len, &size, file_name, error);
+  gsize size = 0, at = 0, note_size = 0;
+  const gchar *modinfo
+      = (const gchar *) find_section (data, len, ".modinfo", FALSE, &size, file_name, error);
+  const guint8 *note;
 
   if (modinfo == NULL)
     return NULL;
+  note = find_section (data, len, ".note.gnu.build-id", TRUE, &note_size, file_name, NULL);
+  if (note != NULL)
+    info->build_id = molt_module_build_id_note (note, note_size);
   while (at < size)
     {
       const gchar *entry = modinfo + at;

@@ -14,6 +14,7 @@ typedef struct
   gchar *vermagic;   /* "6.1.0-47-cloud-amd64 SMP preempt mod_unload modversions " */
   gchar *srcversion; /* may be NULL */
   gchar *version;    /* MODULE_VERSION; may be NULL */
+  gchar *build_id;   /* .note.gnu.build-id in hex; may be NULL */
   GStrv depends;     /* modules it needs loaded first; empty when none */
 } MoltModuleInfo;
 
@@ -28,6 +29,10 @@ MoltModuleInfo *molt_module_info_read (const gchar *path, GError **error);
 /* NAME as the kernel lists modules: '-' and '_' are the same to it, and
  * /sys/module has '_'. */
 gchar *molt_module_canonical_name (const gchar *name);
+/* The build id (hex) of an ELF note holding NT_GNU_BUILD_ID ("GNU"), as in
+ * .note.gnu.build-id and /sys/module/NAME/notes/.note.gnu.build-id; NULL
+ * for anything else. */
+gchar *molt_module_build_id_note (const guint8 *data, gsize len);
 /* The kernel release a vermagic string is for (its first word). */
 gchar *molt_module_vermagic_release (const gchar *vermagic);
 

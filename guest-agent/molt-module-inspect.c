@@ -18,6 +18,7 @@ molt_module_candidate_free (MoltModuleCandidate *c)
   molt_module_info_free (c->info);
   g_free (c->loaded_version);
   g_free (c->loaded_srcversion);
+  g_free (c->loaded_build_id);
   g_strfreev (c->holders);
   g_free (c);
 }
@@ -32,6 +33,53 @@ molt_module_sysfs (const gchar *name, const gchar *attribute)
   if (!g_file_get_contents (path, &text, NULL, NULL))
     return NULL;
   return g_strstrip (text);
+}
+
+/* NAME's file in the running kernel's modules.dep, or NULL. */
+gchar *
+molt_module_file (const gchar *release, const gchar *name)
+{
+  g_autofree gchar *dep_path = g_build_filename ("/lib/modules", release, "modules.dep", NULL);
+  g_autofree gchar *deps = NULL, *wanted = molt_module_canonical_name (name);
+  g_auto (GStrv) lines = NULL;
+
+  if (!g_file_get_contents (dep_path, &deps, NULL, NULL))
+    return NULL;
+  lines = g_strsplit (deps, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      gchar *colon = strchr (lines[i], ':');
+      g_autofree gchar *base = NULL, *canon = NULL;
+      gchar *ko;
+
+      if (colon == NULL)
+        continue;
+      *colon = '\0';
+      base = g_path_get_basename (lines[i]);
+      if ((ko = strstr (base, ".ko")) == NULL)
+        continue;
+      *ko = '\0';
+      canon = molt_module_canonical_name (base);
+      if (g_str_equal (canon, wanted))
+        return g_path_is_absolute (lines[i])
+                   ? g_strdup (lines[i])
+                   : g_build_filename ("/lib/modules", release, lines[i], NULL);
+    }
+  return NULL;
+}
+
+gchar *
+molt_module_loaded_build_id (const gchar *name)
+{
+  g_autofree gchar *module = molt_module_canonical_name (name);
+  g_autofree gchar *path
+      = g_build_filename ("/sys/module", module, "notes", ".note.gnu.build-id", NULL);
+  g_autofree gchar *note = NULL;
+  gsize len;
+
+  if (!g_file_get_contents (path, &note, &len, NULL))
+    return NULL;
+  return molt_module_build_id_note ((const guint8 *) note, len);
 }
 
 static GStrv
@@ -106,6 +154,7 @@ candidate_new (const gchar *file, MoltModuleInfo *info, const gchar *release)
   c->refcnt = refcnt != NULL ? (gint) g_ascii_strtoll (refcnt, NULL, 10) : -1;
   c->loaded_version = c->loaded ? molt_module_sysfs (info->name, "version") : NULL;
   c->loaded_srcversion = c->loaded ? molt_module_sysfs (info->name, "srcversion") : NULL;
+  c->loaded_build_id = c->loaded ? molt_module_loaded_build_id (info->name) : NULL;
   c->holders = holders_of (info->name);
   return c;
 }
@@ -264,6 +313,10 @@ molt_module_candidate_to_json (const MoltModuleCandidate *c)
     json_object_set_string_member (obj, "loaded-version", c->loaded_version);
   if (c->loaded_srcversion != NULL)
     json_object_set_string_member (obj, "loaded-srcversion", c->loaded_srcversion);
+  if (c->info->build_id != NULL)
+    json_object_set_string_member (obj, "build-id", c->info->build_id);
+  if (c->loaded_build_id != NULL)
+    json_object_set_string_member (obj, "loaded-build-id", c->loaded_build_id);
   json_object_set_int_member (obj, "refcnt", c->refcnt);
   json_object_set_array_member (obj, "holders", strv_array ((const gchar *const *) c->holders));
   if (busy != NULL)

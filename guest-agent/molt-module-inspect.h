@@ -17,6 +17,7 @@ typedef struct
   gboolean builtin;
   gchar *loaded_version;    /* NULL when none or not loaded */
   gchar *loaded_srcversion; /* likewise */
+  gchar *loaded_build_id;   /* likewise (hex) */
   gint refcnt;              /* -1 when not loaded */
   GStrv holders;            /* modules that use it (never NULL) */
 } MoltModuleCandidate;
@@ -38,5 +39,9 @@ JsonObject *molt_module_candidate_to_json (const MoltModuleCandidate *c);
 /* The module's attribute in /sys/module/NAME (version, srcversion...),
  * stripped; NULL when absent. */
 gchar *molt_module_sysfs (const gchar *name, const gchar *attribute);
+/* NAME's file in RELEASE's modules.dep (absolute), or NULL. */
+gchar *molt_module_file (const gchar *release, const gchar *name);
+/* The loaded module's build id (hex), from its notes in sysfs; NULL. */
+gchar *molt_module_loaded_build_id (const gchar *name);
 
 G_END_DECLS

@@ -9,6 +9,7 @@
 #include <gio/gio.h>
 #include <glib/gstdio.h>
 
+#include "molt-module-initrd.h"
 #include "molt-module-inspect.h"
 #include "molt-module-reload.h"
 #include "molt-netdev-state.h"
@@ -43,39 +44,6 @@ step_clear (gpointer data)
   g_clear_pointer (&s->netdevs, g_ptr_array_unref);
 }
 
-/* NAME's file in the running kernel's modules.dep, or NULL. */
-static gchar *
-module_file (const gchar *release, const gchar *name)
-{
-  g_autofree gchar *dep_path = g_build_filename ("/lib/modules", release, "modules.dep", NULL);
-  g_autofree gchar *deps = NULL, *wanted = molt_module_canonical_name (name);
-  g_auto (GStrv) lines = NULL;
-
-  if (!g_file_get_contents (dep_path, &deps, NULL, NULL))
-    return NULL;
-  lines = g_strsplit (deps, "\n", -1);
-  for (guint i = 0; lines[i] != NULL; i++)
-    {
-      gchar *colon = strchr (lines[i], ':');
-      g_autofree gchar *base = NULL, *canon = NULL;
-      gchar *ko;
-
-      if (colon == NULL)
-        continue;
-      *colon = '\0';
-      base = g_path_get_basename (lines[i]);
-      if ((ko = strstr (base, ".ko")) == NULL)
-        continue;
-      *ko = '\0';
-      canon = molt_module_canonical_name (base);
-      if (g_str_equal (canon, wanted))
-        return g_path_is_absolute (lines[i])
-                   ? g_strdup (lines[i])
-                   : g_build_filename ("/lib/modules", release, lines[i], NULL);
-    }
-  return NULL;
-}
-
 static gboolean
 unload (const gchar *name, GError **error)
 {
@@ -91,10 +59,8 @@ unload (const gchar *name, GError **error)
   return TRUE;
 }
 
-/* Loads FILE: by finit_module when it is a plain .ko, else (compressed)
- * by modprobe NAME, which knows the kernel's compression. */
-static gboolean
-load (const gchar *file, const gchar *name, GError **error)
+gboolean
+molt_module_load_file (const gchar *file, const gchar *name, GError **error)
 {
   gint fd;
 
@@ -264,7 +230,7 @@ roll_back (GArray *steps, const gchar *release, GString *how, const gchar *aside
                                   s->c->info->name);
           all = FALSE;
         }
-      else if (!load (s->old_file, s->c->info->name, &local))
+      else if (!molt_module_load_file (s->old_file, s->c->info->name, &local))
         {
           g_string_append_printf (how, "; %s", local->message);
           all = FALSE;
@@ -343,7 +309,7 @@ swap (GArray *steps, GError **error)
       gint64 start = g_get_monotonic_time ();
       g_autofree gchar *refcnt = NULL;
 
-      if (!load (s->staged, s->c->info->name, error))
+      if (!molt_module_load_file (s->staged, s->c->info->name, error))
         return FALSE;
       s->loaded_new = TRUE;
       s->load_s = seconds_since (start);
@@ -413,7 +379,7 @@ molt_module_reload (const gchar *dir, GError **error)
     {
       Step s = { 0 };
       s.c = cands->pdata[i];
-      s.old_file = s.c->loaded ? module_file (uts.release, s.c->info->name) : NULL;
+      s.old_file = s.c->loaded ? molt_module_file (uts.release, s.c->info->name) : NULL;
       s.old_version = g_strdup (s.c->loaded_version);
       s.old_srcversion = g_strdup (s.c->loaded_srcversion);
       g_array_append_val (steps, s);
@@ -447,4 +413,106 @@ molt_module_reload (const gchar *dir, GError **error)
                  failure->message, how->str);
     return NULL;
   }
+}
+
+/* update-initramfs where the guest has it (Debian, Ubuntu: it rebuilds
+ * from the staged tree); else the new files appended to the initramfs as
+ * for the kexec (molt-module-initrd.h). */
+static gboolean
+update_initramfs (GPtrArray *cands, const gchar *release, gchar **how, GError **error)
+{
+  g_autofree gchar *tool = g_find_program_in_path ("update-initramfs");
+  g_autofree gchar *base = g_strdup_printf ("/boot/initrd.img-%s", release);
+  g_autoptr (GBytes) overlay = NULL;
+
+  if (tool != NULL)
+    {
+      const gchar *argv[] = { tool, "-u", "-k", release, NULL };
+      g_autofree gchar *err = NULL;
+      gint status;
+
+      if (!g_spawn_sync (NULL, (gchar **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL,
+                         &err, &status, error))
+        return FALSE;
+      if (!g_spawn_check_wait_status (status, NULL))
+        {
+          g_set_error (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_GENERIC,
+                       "update-initramfs -u -k %s failed: %s", release, g_strstrip (err));
+          return FALSE;
+        }
+      *how = g_strdup_printf ("rebuilt by update-initramfs -u -k %s", release);
+      return TRUE;
+    }
+  if ((overlay = molt_module_initrd_overlay (cands, release, error)) == NULL
+      || !molt_module_initrd_write (base, overlay, base, error))
+    return FALSE;
+  *how = g_strdup_printf ("the new modules appended to %s (no update-initramfs)", base);
+  return TRUE;
+}
+
+JsonNode *
+molt_module_install (const gchar *dir, gboolean initramfs, GError **error)
+{
+  g_autoptr (GPtrArray) problems = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) cands = NULL;
+  g_autoptr (GArray) steps = g_array_new (FALSE, TRUE, sizeof (Step));
+  g_autoptr (GError) failure = NULL;
+  g_autoptr (GString) how = g_string_new (NULL);
+  g_autoptr (JsonObject) obj = json_object_new ();
+  g_autofree gchar *aside_dir = NULL, *initramfs_how = NULL;
+  JsonArray *staged;
+  struct utsname uts;
+
+  g_array_set_clear_func (steps, step_clear);
+  if (uname (&uts) != 0
+      || (cands = molt_module_inspect_dir (dir, uts.release, problems, error)) == NULL)
+    return NULL;
+  aside_dir = g_strdup_printf ("/lib/modules/%s/.molt-aside-XXXXXX", uts.release);
+  if (g_mkdtemp (aside_dir) == NULL)
+    {
+      gint saved_errno = errno;
+      g_set_error (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_GENERIC, "cannot create %s: %s",
+                   aside_dir, g_strerror (saved_errno));
+      return NULL;
+    }
+  for (guint i = 0; i < cands->len; i++)
+    {
+      Step s = { 0 };
+      s.c = cands->pdata[i];
+      s.old_file = molt_module_file (uts.release, s.c->info->name);
+      g_array_append_val (steps, s);
+    }
+  for (guint i = 0; i < steps->len && failure == NULL; i++)
+    stage (&g_array_index (steps, Step, i), uts.release, aside_dir, &failure);
+  if (failure != NULL)
+    {
+      roll_back (steps, uts.release, how, aside_dir);
+      g_set_error (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_GENERIC, "%s; %s",
+                   failure->message, how->str);
+      return NULL;
+    }
+  staged = json_array_new ();
+  for (guint i = 0; i < steps->len; i++)
+    {
+      Step *st = &g_array_index (steps, Step, i);
+      if (st->moved_to != NULL)
+        g_unlink (st->moved_to);
+      json_array_add_string_element (staged, st->staged);
+    }
+  g_rmdir (aside_dir);
+  json_object_set_array_member (obj, "staged", staged);
+  run_depmod (uts.release);
+  if (initramfs && !update_initramfs (cands, uts.release, &initramfs_how, error))
+    {
+      g_prefix_error (error,
+                      "the modules are staged under /lib/modules/%s/updates/molt, but the "
+                      "initramfs still has the old ones, which the next cold boot loads: ",
+                      uts.release);
+      return NULL;
+    }
+  json_object_set_string_member (obj, "initramfs",
+                                 initramfs_how != NULL ? initramfs_how
+                                                       : "unchanged (no module of "
+                                                         "the set loads from it)");
+  return json_node_init_object (json_node_alloc (), g_steal_pointer (&obj));
 }

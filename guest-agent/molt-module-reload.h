@@ -19,5 +19,12 @@ G_BEGIN_DECLS
  * anything changes when the set cannot be installed (molt-module-inspect.h)
  * or a module to replace is in use. */
 JsonNode *molt_module_reload (const gchar *dir, GError **error);
+/* The commit of a same-kernel kexec path: DIR's modules staged under
+ * updates/molt for the next boot (depmod run), and with INITRAMFS the
+ * initramfs updated too. {staged: [...], initramfs: "how"}. */
+JsonNode *molt_module_install (const gchar *dir, gboolean initramfs, GError **error);
+/* Loads FILE: by finit_module when it is a plain .ko, else (compressed)
+ * by modprobe NAME, which knows the kernel's compression. */
+gboolean molt_module_load_file (const gchar *file, const gchar *name, GError **error);
 
 G_END_DECLS

@@ -162,7 +162,8 @@ resolve_installed (MoltCli *cli, const gchar *domain, gchar **kernel, gchar **in
 
 /* --modules: the driver-set switch (molt-switch-modules.h). */
 static int
-run_switch_modules (MoltCli *cli, const gchar *domain, const gchar *dir, gboolean dry_run)
+run_switch_modules (MoltCli *cli, const gchar *domain, const gchar *dir, gboolean dry_run,
+                    MoltSwitchModulesPath path, const MoltSwitchOptions *kexec)
 {
   g_autoptr (JsonObject) report = json_object_new ();
   g_autoptr (GError) error = NULL;
@@ -177,6 +178,8 @@ run_switch_modules (MoltCli *cli, const gchar *domain, const gchar *dir, gboolea
   o.dry_run = dry_run;
   o.agent_timeout_s = (guint) cli->timeout_s;
   o.progress = print_progress;
+  o.path = path;
+  o.kexec = kexec;
   result = molt_switch_modules (&o, report, &error);
   if (error != NULL && result == MOLT_SWITCH_NOTHING_DONE)
     return molt_cli_fail (cli, domain, error);
@@ -224,6 +227,21 @@ run_switch_modules (MoltCli *cli, const gchar *domain, const gchar *dir, gboolea
       if (json_object_has_member (report, "downtime-s"))
         g_print ("%-13s %.2f s\n",
                  "Downtime:", json_object_get_double_member (report, "downtime-s"));
+      if (g_strcmp0 (json_object_get_string_member_with_default (report, "path", ""), "kexec") == 0)
+        {
+          JsonArray *steps = json_object_get_array_member (report, "steps");
+          JsonArray *jobs = json_object_has_member (report, "jobs")
+                                ? json_object_get_array_member (report, "jobs")
+                                : NULL;
+          for (guint i = 0; steps != NULL && i < json_array_get_length (steps); i++)
+            {
+              JsonObject *step = json_array_get_object_element (steps, i);
+              g_print ("  %-12s %7.2f s\n", json_object_get_string_member (step, "step"),
+                       json_object_get_double_member (step, "seconds"));
+            }
+          for (guint i = 0; jobs != NULL && i < json_array_get_length (jobs); i++)
+            print_job (json_array_get_object_element (jobs, i));
+        }
     }
   return code;
 }
@@ -242,6 +260,7 @@ run_switch (MoltCli *cli, int argc, char **argv)
   g_autofree gchar *tcp = NULL;
   g_autofree gchar *modules = NULL;
   gboolean keep = FALSE, keep_images = FALSE, dry_run = FALSE, resume = FALSE, live = FALSE;
+  gboolean force_kexec = FALSE;
   gint boot_timeout = 180, probe_timeout = 60, checkpoint_timeout = 600;
   MoltSwitchOptions o = { 0 };
   MoltSwitchResult result;
@@ -253,10 +272,18 @@ run_switch (MoltCli *cli, int argc, char **argv)
     { "initrd", 'i', 0, G_OPTION_ARG_FILENAME, &initrd, "its initramfs, likewise", "PATH" },
     { "modules", 0, 0, G_OPTION_ARG_FILENAME, &modules,
       "instead of a kernel, a driver set: the .ko files of DIR in the guest, built for the running "
-      "kernel, replace the loaded modules of the same names while the jobs wait (live reload)",
+      "kernel, replace the loaded modules of the same names: live while the jobs wait when every "
+      "one can be unloaded, else by a kexec of the running kernel",
       "DIR" },
     { "live", 0, 0, G_OPTION_ARG_NONE, &live,
-      "with --modules: the live reload only (the default, and for now the only path)", NULL },
+      "with --modules: the live reload only, refused at preflight (naming the holder) when a "
+      "module cannot be unloaded",
+      NULL },
+    { "kexec", 0, 0, G_OPTION_ARG_NONE, &force_kexec,
+      "with --modules: the same-kernel kexec path even when a live reload is possible (the "
+      "running kernel boots again with the new modules in its initramfs, the jobs checkpointed "
+      "and restored)",
+      NULL },
     { "append", 'a', 0, G_OPTION_ARG_STRING, &append, "its command line (default: the running one)",
       "CMDLINE" },
     { "method", 'm', 0, G_OPTION_ARG_STRING, &method,
@@ -297,17 +324,18 @@ run_switch (MoltCli *cli, int argc, char **argv)
   if (argc != 2)
     return molt_cli_usage (&molt_cmd_switch, "expected one DOMAIN");
   if (modules != NULL
-      && (kernel != NULL || initrd != NULL || append != NULL || resume || method != NULL
-          || snapshot != NULL || probe != NULL))
+      && (kernel != NULL || initrd != NULL || append != NULL || resume || method != NULL))
     return molt_cli_usage (&molt_cmd_switch,
                            "--modules switches the driver set of the running kernel: it takes "
-                           "none of --kernel, --initrd, --append, --method, --snapshot, --probe, "
-                           "--resume");
-  if (live && modules == NULL)
-    return molt_cli_usage (&molt_cmd_switch, "--live is for --modules");
-  if (modules != NULL)
-    return run_switch_modules (cli, argv[1], modules, dry_run);
-  if (kernel == NULL && !resume)
+                           "none of --kernel, --initrd, --append, --method, --resume");
+  if ((live || force_kexec) && modules == NULL)
+    return molt_cli_usage (&molt_cmd_switch, "--live and --kexec are for --modules");
+  if (live && force_kexec)
+    return molt_cli_usage (&molt_cmd_switch, "--live and --kexec exclude each other");
+  if (live && probe != NULL)
+    return molt_cli_usage (&molt_cmd_switch,
+                           "--probe runs on the kexec path's new boot: not with --live");
+  if (kernel == NULL && !resume && modules == NULL)
     return molt_cli_usage (&molt_cmd_switch, "--kernel or --modules is required");
   if (probe_timeout <= 0)
     return molt_cli_usage (&molt_cmd_switch, "--probe-timeout must be positive");
@@ -358,6 +386,12 @@ run_switch (MoltCli *cli, int argc, char **argv)
   o.boot_timeout_s = (guint) boot_timeout;
   o.probe = probe;
   o.probe_timeout_s = (guint) probe_timeout;
+  if (modules != NULL)
+    return run_switch_modules (cli, argv[1], modules, dry_run,
+                               live          ? MOLT_SWITCH_MODULES_LIVE
+                               : force_kexec ? MOLT_SWITCH_MODULES_KEXEC
+                                             : MOLT_SWITCH_MODULES_AUTO,
+                               &o);
   result = resume ? molt_switch_resume (&o, report, &error) : molt_switch_run (&o, report, &error);
   return finish (cli, result, report, error, argv[1]);
 }
@@ -408,8 +442,10 @@ const MoltCliCommand molt_cmd_switch = {
   .parameters = "DOMAIN --kernel PATH [--initrd PATH] [--append CMDLINE] [--method kexec|reboot] "
                 "[--probe CMD] [--snapshot never|always|auto] [--keep-snapshot] [--keep-images] "
                 "[--tcp keep|close] "
-                "[--dry-run] [--boot-timeout S] [--checkpoint-timeout S] | --resume DOMAIN",
-  .summary = "Switch DOMAIN to another kernel while its managed jobs keep running.",
+                "[--dry-run] [--boot-timeout S] [--checkpoint-timeout S] | --resume DOMAIN | "
+                "DOMAIN --modules DIR [--live|--kexec] [--probe CMD] [--dry-run]",
+  .summary = "Switch DOMAIN to another kernel, or driver set, while its managed jobs keep "
+             "running.",
   .description
   = "Steps, each journaled on the host before it starts: preflight; snapshot the VM\n"
     "(with --snapshot always, or auto before a kernel's first switch on the domain);\n"
@@ -423,6 +459,11 @@ const MoltCliCommand molt_cmd_switch = {
     "--resume finishes a switch whose orchestrator was killed: after the kernel\n"
     "switch began it waits for the new boot, verifies and commits; before, it\n"
     "rolls back.\n"
+    "--modules DIR installs a driver set (.ko files in the guest, built for the running\n"
+    "kernel): live (freeze, unload the old modules, load the new, thaw) when every one\n"
+    "can be unloaded, else by the same-kernel kexec path (the running kernel boots\n"
+    "again with the new modules in its initramfs; the switch's steps and rollback\n"
+    "layers as above; on disk only at the commit).\n"
     "Exit codes: 0 switched, 4 failed and rolled back, 5 failed and the rollback\n"
     "failed too (the images, and a snapshot, are kept), others as for every command.",
   .run = run_switch,

@@ -31,12 +31,15 @@ add_step (JsonObject *report, const gchar *name, gint64 start)
 }
 
 /* The preflight's decision: FALSE with the reason when the set cannot be
- * installed, or not live. */
+ * installed, or not by the path asked for; *kexec when it takes the
+ * same-kernel kexec path. */
 static gboolean
-decide (JsonObject *inspect, JsonObject *report, GError **error)
+decide (const MoltSwitchModulesOptions *o, JsonObject *inspect, JsonObject *report, gboolean *kexec,
+        GError **error)
 {
   JsonArray *problems = NULL, *modules = NULL;
   g_autoptr (GString) why = g_string_new (NULL);
+  const gchar *reason;
 
   if (!molt_reply_get_array (inspect, "modules-inspect", "problems", 0, &problems, error)
       || !molt_reply_get_array (inspect, "modules-inspect", "modules", 0, &modules, error))
@@ -66,64 +69,49 @@ decide (JsonObject *inspect, JsonObject *report, GError **error)
       if (busy != NULL)
         g_string_append_printf (why, "%s%s", why->len > 0 ? "; " : "", busy);
     }
-  if (why->len > 0)
+  if (why->len > 0 && o->path == MOLT_SWITCH_MODULES_LIVE)
     {
       g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED,
-                   "preflight: no live reload: %s (the same-kernel kexec path for such a module "
-                   "is not built yet: stop what holds it, then switch again); nothing was changed",
+                   "preflight: no live reload: %s (the same-kernel kexec path can replace it: "
+                   "switch without --live); nothing was changed",
                    why->str);
       return FALSE;
     }
-  json_object_set_string_member (report, "path", "live");
-  json_object_set_string_member (report, "reason",
-                                 "every module to replace can be unloaded: the jobs wait frozen "
-                                 "while the modules are swapped, no kexec");
+  *kexec = o->path == MOLT_SWITCH_MODULES_KEXEC || why->len > 0
+           || (o->path == MOLT_SWITCH_MODULES_AUTO && o->kexec != NULL && o->kexec->probe != NULL);
+  if (!*kexec)
+    reason = "every module to replace can be unloaded: the jobs wait frozen while the modules "
+             "are swapped, no kexec";
+  else if (o->path == MOLT_SWITCH_MODULES_KEXEC)
+    reason = "asked for (--kexec): the running kernel boots again with the new modules in its "
+             "initramfs, the jobs checkpointed and restored";
+  else if (why->len > 0)
+    {
+      g_string_prepend (why, "no live reload: ");
+      g_string_append (why, ": the running kernel boots again with the new modules in its "
+                            "initramfs, the jobs checkpointed and restored");
+      reason = why->str;
+    }
+  else
+    reason = "a probe (--probe) runs on the new boot of the kexec path: the running kernel boots "
+             "again with the new modules in its initramfs";
+  json_object_set_string_member (report, "path", *kexec ? "kexec" : "live");
+  json_object_set_string_member (report, "reason", reason);
   return TRUE;
 }
 
-MoltSwitchResult
-molt_switch_modules (const MoltSwitchModulesOptions *o, JsonObject *report, GError **error)
+/* The live path: freeze, modules-reload (which puts the old modules back
+ * itself if a new one fails), thaw. */
+static MoltSwitchResult
+switch_live (const MoltSwitchModulesOptions *o, MoltAgentClient *client, JsonObject *args,
+             JsonObject *report, GError **error)
 {
-  g_autoptr (virConnect) conn = NULL;
-  g_autoptr (virDomain) dom = NULL;
-  g_autoptr (MoltDomainLock) lock = NULL;
-  g_autoptr (MoltAgentClient) client = NULL;
-  g_autoptr (JsonObject) args = json_object_new ();
   g_autoptr (JsonObject) freeze_args = json_object_new ();
-  g_autoptr (JsonNode) inspect_node = NULL, frozen = NULL, reloaded = NULL, thawed = NULL;
+  g_autoptr (JsonNode) frozen = NULL, reloaded = NULL, thawed = NULL;
   g_autoptr (GError) reload_error = NULL, thaw_error = NULL;
-  JsonObject *inspect;
-  MoltTransport *transport;
   gint64 start = g_get_monotonic_time (), frozen_at;
 
-  json_object_set_string_member (report, "domain", o->domain);
-  json_object_set_string_member (report, "modules-dir", o->dir);
-  json_object_set_array_member (report, "steps", json_array_new ());
-  progress (o, "preflight: checking the driver set against the running kernel");
-  if ((conn = molt_libvirt_connect (o->uri, error)) == NULL
-      || (dom = molt_libvirt_lookup_domain (conn, o->domain, error)) == NULL
-      || (lock = molt_domain_lock_acquire (o->state_dir, dom, MOLT_LOCK_EXCLUSIVE, "switch", error))
-             == NULL
-      || (transport = molt_libvirt_open_agent (dom, error)) == NULL)
-    return MOLT_SWITCH_NOTHING_DONE;
-  client = molt_agent_client_new (transport);
-  molt_agent_client_set_timeout (client, o->agent_timeout_s * 1000);
-  json_object_set_string_member (args, "dir", o->dir);
-  if ((inspect_node = molt_agent_client_call (client, "modules-inspect", args, error)) == NULL
-      || (inspect = molt_reply_as_object (inspect_node, "modules-inspect", error)) == NULL)
-    {
-      g_prefix_error (error, "preflight: ");
-      return MOLT_SWITCH_NOTHING_DONE;
-    }
-  json_object_set_member (report, "before", json_node_ref (inspect_node));
-  if (!decide (inspect, report, error))
-    return MOLT_SWITCH_NOTHING_DONE;
-  add_step (report, "preflight", start);
-  if (o->dry_run)
-    return MOLT_SWITCH_DRY_RUN;
-
   progress (o, "freeze: stopping the jobs");
-  start = g_get_monotonic_time ();
   json_object_set_int_member (freeze_args, "timeout", MOLT_MODULES_AUTO_THAW_S);
   if ((frozen = molt_agent_client_call (client, "freeze", freeze_args, error)) == NULL)
     {
@@ -168,4 +156,226 @@ molt_switch_modules (const MoltSwitchModulesOptions *o, JsonObject *report, GErr
     }
   json_object_set_string_member (report, "result", "committed");
   return MOLT_SWITCH_COMMITTED;
+}
+
+/* What the kexec path's hooks need. */
+typedef struct
+{
+  const gchar *dir;
+  GStrv loaded;            /* the set's modules loaded before the switch */
+  JsonObject *before;      /* name -> the preflight's view of it */
+  gboolean from_initramfs; /* a module of the set came up from the initramfs */
+} KexecHooks;
+
+/* On the new boot, before the probe: every module runs its new build. */
+static gboolean
+verify_modules (MoltAgentClient *client, JsonObject *report, gpointer data, GError **error)
+{
+  static const gchar *const carried[][2] = {
+    { "loaded-version", "old-version" },
+    { "loaded-srcversion", "old-srcversion" },
+    { "loaded-build-id", "old-build-id" },
+  };
+  KexecHooks *hooks = data;
+  g_autoptr (JsonObject) args = json_object_new ();
+  g_autoptr (JsonNode) node = NULL;
+  JsonObject *settled;
+  JsonArray *modules = NULL;
+  gboolean from_initramfs = FALSE;
+  JsonArray *loaded = json_array_new ();
+
+  for (guint i = 0; hooks->loaded[i] != NULL; i++)
+    json_array_add_string_element (loaded, hooks->loaded[i]);
+  json_object_set_string_member (args, "dir", hooks->dir);
+  json_object_set_array_member (args, "loaded", loaded);
+  if ((node = molt_agent_client_call (client, "modules-settle", args, error)) == NULL
+      || (settled = molt_reply_as_object (node, "modules-settle", error)) == NULL
+      || !molt_reply_get_array (settled, "modules-settle", "modules", 0, &modules, error)
+      || !molt_reply_get_bool (settled, "modules-settle", "from-initramfs", 0, &from_initramfs,
+                               error))
+    {
+      g_prefix_error (error, "the driver set on the new boot: ");
+      return FALSE;
+    }
+  hooks->from_initramfs = from_initramfs;
+  /* The report's modules: the preflight's old versions beside the new. */
+  for (guint i = 0; i < json_array_get_length (modules); i++)
+    {
+      JsonObject *m = molt_reply_array_object (modules, "modules-settle", i, error);
+      const gchar *name = NULL;
+      JsonObject *old;
+
+      if (m == NULL || !molt_reply_get_string (m, "modules-settle", "name", 0, &name, error))
+        return FALSE;
+      old = json_object_has_member (hooks->before, name)
+                ? json_object_get_object_member (hooks->before, name)
+                : NULL;
+      for (guint f = 0; old != NULL && f < G_N_ELEMENTS (carried); f++)
+        {
+          const gchar *value = NULL;
+          if (!molt_reply_get_string (old, "modules-inspect", carried[f][0], MOLT_REPLY_OPTIONAL,
+                                      &value, error))
+            return FALSE;
+          if (value != NULL)
+            json_object_set_string_member (m, carried[f][1], value);
+        }
+    }
+  json_object_set_array_member (report, "modules", json_array_ref (modules));
+  return TRUE;
+}
+
+/* At the commit: the files where the next cold boot finds them. */
+static gboolean
+install_modules (MoltAgentClient *client, JsonObject *report, gpointer data, GError **error)
+{
+  KexecHooks *hooks = data;
+  g_autoptr (JsonObject) args = json_object_new ();
+  g_autoptr (JsonNode) node = NULL;
+
+  json_object_set_string_member (args, "dir", hooks->dir);
+  json_object_set_boolean_member (args, "initramfs", hooks->from_initramfs);
+  molt_agent_client_set_timeout (client, MOLT_MODULES_RELOAD_TIMEOUT_MS);
+  if ((node = molt_agent_client_call (client, "modules-install", args, error)) == NULL)
+    {
+      g_prefix_error (error, "the driver set runs, but installing it for the next boot failed "
+                             "(switch again to retry): ");
+      return FALSE;
+    }
+  json_object_set_member (report, "installed", json_node_ref (node));
+  return TRUE;
+}
+
+/* The same-kernel kexec path: the combined initramfs written by the agent
+ * while the jobs run, then the ordinary switch to the running kernel. */
+static MoltSwitchResult
+switch_kexec (const MoltSwitchModulesOptions *o, MoltAgentClient **client, MoltDomainLock **lock,
+              JsonObject *args, JsonArray *inspected, JsonObject *report, GError **error)
+{
+  g_autoptr (JsonNode) node = NULL;
+  g_autoptr (GStrvBuilder) loaded = g_strv_builder_new ();
+  g_autoptr (JsonObject) before = json_object_new ();
+  g_autoptr (JsonArray) own_steps = json_array_ref (json_object_get_array_member (report, "steps"));
+  JsonObject *built;
+  const gchar *kernel = NULL, *initrd = NULL;
+  KexecHooks hooks = { .dir = o->dir };
+  MoltSwitchOptions ko = *o->kexec;
+  MoltSwitchResult result;
+  JsonArray *jobs, *steps;
+  gdouble downtime = 0;
+  gint64 start = g_get_monotonic_time ();
+
+  for (guint i = 0; i < json_array_get_length (inspected); i++)
+    {
+      JsonObject *m = molt_reply_array_object (inspected, "modules-inspect", i, error);
+      const gchar *name = NULL;
+      gboolean was_loaded = FALSE;
+
+      if (m == NULL || !molt_reply_get_string (m, "modules-inspect", "name", 0, &name, error)
+          || !molt_reply_get_bool (m, "modules-inspect", "loaded", 0, &was_loaded, error))
+        return MOLT_SWITCH_NOTHING_DONE;
+      json_object_set_object_member (before, name, json_object_ref (m));
+      if (was_loaded)
+        g_strv_builder_add (loaded, name);
+    }
+  progress (o, "prepare: writing the initramfs with the new modules (/run in the guest)");
+  molt_agent_client_set_timeout (*client, MOLT_MODULES_RELOAD_TIMEOUT_MS);
+  if ((node = molt_agent_client_call (*client, "modules-initrd", args, error)) == NULL
+      || (built = molt_reply_as_object (node, "modules-initrd", error)) == NULL
+      || !molt_reply_get_string (built, "modules-initrd", "kernel", 0, &kernel, error)
+      || !molt_reply_get_string (built, "modules-initrd", "initrd", 0, &initrd, error))
+    {
+      g_prefix_error (error, "prepare: ");
+      return MOLT_SWITCH_NOTHING_DONE;
+    }
+  add_step (report, "initramfs", start);
+  json_object_set_member (report, "initramfs", json_node_ref (node));
+  /* The switch takes the domain's lock itself. */
+  g_clear_pointer (client, molt_agent_client_free);
+  g_clear_pointer (lock, molt_domain_lock_release);
+
+  hooks.loaded = g_strv_builder_end (loaded);
+  hooks.before = before;
+  ko.kernel = kernel;
+  ko.initrd = initrd;
+  ko.append = NULL;
+  ko.method = MOLT_SWITCH_METHOD_KEXEC;
+  ko.verify_hook = verify_modules;
+  ko.commit_hook = install_modules;
+  ko.hook_data = &hooks;
+  ko.dry_run = FALSE;
+  result = molt_switch_run (&ko, report, error);
+  g_strfreev (hooks.loaded);
+
+  /* The switch's steps after this path's own; its downtime, the longest
+   * job's. */
+  steps = json_object_get_array_member (report, "steps");
+  {
+    JsonArray *all = json_array_new ();
+    for (guint i = 0; i < json_array_get_length (own_steps); i++)
+      json_array_add_element (all, json_array_dup_element (own_steps, i));
+    for (guint i = 0; steps != NULL && i < json_array_get_length (steps); i++)
+      json_array_add_element (all, json_array_dup_element (steps, i));
+    json_object_set_array_member (report, "steps", all);
+  }
+  jobs = json_object_has_member (report, "jobs") ? json_object_get_array_member (report, "jobs")
+                                                 : NULL;
+  for (guint i = 0; jobs != NULL && i < json_array_get_length (jobs); i++)
+    downtime = MAX (downtime, json_object_get_double_member_with_default (
+                                  json_array_get_object_element (jobs, i), "downtime-s", 0));
+  if (jobs != NULL)
+    json_object_set_double_member (report, "downtime-s", downtime);
+  json_object_set_string_member (report, "path", "kexec");
+  return result;
+}
+
+MoltSwitchResult
+molt_switch_modules (const MoltSwitchModulesOptions *o, JsonObject *report, GError **error)
+{
+  g_autoptr (virConnect) conn = NULL;
+  g_autoptr (virDomain) dom = NULL;
+  g_autoptr (MoltDomainLock) lock = NULL;
+  g_autoptr (MoltAgentClient) client = NULL;
+  g_autoptr (JsonObject) args = json_object_new ();
+  g_autoptr (JsonNode) inspect_node = NULL;
+  JsonObject *inspect;
+  JsonArray *inspected = NULL;
+  MoltTransport *transport;
+  gint64 start = g_get_monotonic_time ();
+  gboolean kexec = FALSE;
+
+  json_object_set_string_member (report, "domain", o->domain);
+  json_object_set_string_member (report, "modules-dir", o->dir);
+  json_object_set_array_member (report, "steps", json_array_new ());
+  progress (o, "preflight: checking the driver set against the running kernel");
+  if ((conn = molt_libvirt_connect (o->uri, error)) == NULL
+      || (dom = molt_libvirt_lookup_domain (conn, o->domain, error)) == NULL
+      || (lock = molt_domain_lock_acquire (o->state_dir, dom, MOLT_LOCK_EXCLUSIVE, "switch", error))
+             == NULL
+      || (transport = molt_libvirt_open_agent (dom, error)) == NULL)
+    return MOLT_SWITCH_NOTHING_DONE;
+  client = molt_agent_client_new (transport);
+  molt_agent_client_set_timeout (client, o->agent_timeout_s * 1000);
+  json_object_set_string_member (args, "dir", o->dir);
+  if ((inspect_node = molt_agent_client_call (client, "modules-inspect", args, error)) == NULL
+      || (inspect = molt_reply_as_object (inspect_node, "modules-inspect", error)) == NULL)
+    {
+      g_prefix_error (error, "preflight: ");
+      return MOLT_SWITCH_NOTHING_DONE;
+    }
+  json_object_set_member (report, "before", json_node_ref (inspect_node));
+  if (!decide (o, inspect, report, &kexec, error)
+      || !molt_reply_get_array (inspect, "modules-inspect", "modules", 0, &inspected, error))
+    return MOLT_SWITCH_NOTHING_DONE;
+  add_step (report, "preflight", start);
+  if (kexec && o->kexec == NULL)
+    {
+      g_set_error_literal (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED,
+                           "preflight: the kexec path needs the switch's options");
+      return MOLT_SWITCH_NOTHING_DONE;
+    }
+  if (o->dry_run)
+    return MOLT_SWITCH_DRY_RUN;
+  if (kexec)
+    return switch_kexec (o, &client, &lock, args, inspected, report, error);
+  return switch_live (o, client, args, report, error);
 }

@@ -485,6 +485,8 @@ molt_switch_finish (MoltSwitch *sw, GError **error)
   if (jobs_after == NULL
       || !molt_switch_jobs_verify_switch (sw->jobs_before, jobs_after, host_downtime_s (sw),
                                           report_jobs, &cause)
+      || (sw->o->verify_hook != NULL
+          && !sw->o->verify_hook (client, sw->report, sw->o->hook_data, &cause))
       || (sw->o->probe != NULL && !run_probe (sw, client, &cause)))
     return molt_switch_fail_and_roll_back (sw, cause, error);
   /* Jobs restored held (a probe was due) run from here on. */
@@ -526,6 +528,12 @@ molt_switch_finish (MoltSwitch *sw, GError **error)
   if (!molt_kernel_history_add (sw->o->state_dir, sw->uuid, release, &cause))
     {
       g_prefix_error (&cause, "cannot record kernel %s as tried on this domain: ", release);
+      molt_switch_warn (sw, "commit", cause);
+      g_clear_error (&cause);
+    }
+  if (sw->o->commit_hook != NULL
+      && !sw->o->commit_hook (client, sw->report, sw->o->hook_data, &cause))
+    {
       molt_switch_warn (sw, "commit", cause);
       g_clear_error (&cause);
     }

@@ -12,6 +12,7 @@
 #include <json-glib/json-glib.h>
 #include <libvirt/libvirt.h>
 
+#include "molt-agent-client.h"
 #include "molt-transport.h"
 
 G_BEGIN_DECLS
@@ -36,6 +37,12 @@ typedef void (*MoltSwitchProgressFunc) (const gchar *line, gpointer data);
 /* Opens a transport to DOM's agent; the default is its libvirt channel.
  * Unit tests hand in a scripted agent. */
 typedef MoltTransport *(*MoltSwitchOpenAgentFunc) (virDomainPtr dom, gpointer data, GError **error);
+
+/* A driver-set switch's own check on the new boot (before the probe) and
+ * its commit (molt-switch-modules.c). A failed check rolls the switch
+ * back; a failed commit is a warning. */
+typedef gboolean (*MoltSwitchHookFunc) (MoltAgentClient *client, JsonObject *report, gpointer data,
+                                        GError **error);
 
 typedef struct
 {
@@ -62,6 +69,9 @@ typedef struct
   gpointer progress_data;
   MoltSwitchOpenAgentFunc open_agent; /* NULL: the domain's channel */
   gpointer open_agent_data;
+  MoltSwitchHookFunc verify_hook; /* NULL: none */
+  MoltSwitchHookFunc commit_hook; /* NULL: none */
+  gpointer hook_data;
 } MoltSwitchOptions;
 
 typedef enum

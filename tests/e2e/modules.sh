@@ -7,12 +7,17 @@
 #    version; /sys/module and the device say 2; the job went on; the new
 #    file staged under updates/molt for the next boot, the old one gone;
 #  - --dry-run says the path and changes nothing;
-#  - a job holding the device open: refused at preflight naming the
+#  - a job holding the device open: --live refused at preflight naming the
 #    module and its user, nothing changed;
 #  - 2-broken: its load fails, the old module (2) is loaded again, the
 #    staged file is 2 again (the next boot does not pick up the failed
 #    hotfix), exit 4;
 #  - a build for the other kernel: refused at preflight, vermagic named;
+#  - the root disk's driver (virtio_blk, the kernel's own build with another
+#    build id as the hotfix): --live refused naming it; the default takes
+#    the same-kernel kexec path, the new build runs after the boot (loaded
+#    from the initramfs), is staged for the next boot at the commit, and
+#    the job survived (its downtime beside the live reload's);
 #  - the NIC's driver (virtio_net, the kernel's own build as the hotfix)
 #    reloaded live while a job holds a TCP connection to a host peer, data
 #    flowing both ways: the interface comes back with its address and
@@ -63,13 +68,14 @@ wait_sequence_grows "$SEQ_FILE" 3
 after=$(seq_capture)
 check_continuity "$before" "$after" 60 >/dev/null
 rm -f "$before" "$after"
-testbed_log "live reload 1 -> 2 under a running job: downtime $(python3 -c 'import json,sys; print(json.load(sys.stdin)["downtime-s"])' <<<"$out") s"
+live_downtime=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["downtime-s"])' <<<"$out")
+testbed_log "live reload 1 -> 2 under a running job: downtime $live_downtime s"
 
 # --- a job holding the device: refused, nothing changed ---
 m exec "$dom" --name holder --no-pid-namespace -- sh -c 'exec 3</dev/molt_testdrv; exec sleep 100000' >/dev/null
 for _ in $(seq 1 50); do [ "$(guest_run cat /sys/module/molt_testdrv/refcnt)" -ge 1 ] && break; sleep 0.2; done
 assert_fails 1 "no live reload: module molt_testdrv is in use (1 references" \
-  m switch "$dom" --modules "$drv/$rel/1"
+  m switch "$dom" --modules "$drv/$rel/1" --live
 [ "$(sysfs_version)" = 2 ] || testbed_die "a refused switch changed the module: $(sysfs_version)"
 assert_job_state holder running
 m stop "$dom" holder >/dev/null
@@ -92,6 +98,54 @@ assert_fails 1 "molt_testdrv.ko is built for kernel $other" \
   m switch "$dom" --modules "$drv/$other/2"
 [ "$(sysfs_version)" = 2 ] || testbed_die "a refused switch changed the module"
 testbed_log "a module built for $other refused at preflight, vermagic named"
+
+# --- the root disk's driver: the same-kernel kexec path ---
+# The hotfix is the kernel's own virtio_blk with another build id written
+# into its .note.gnu.build-id (what a rebuild changes; Debian's in-tree
+# modules have no srcversion), so that /sys/module/virtio_blk/notes tells
+# the builds apart, and without Debian's signature, which no longer
+# matches (the kernel refuses a bad signature, and takes an unsigned module
+# as it takes any out-of-tree build): the signature, its 12-byte
+# descriptor (sig_len in the last 4, big-endian) and the 28-byte marker
+# come off the end. The note: namesz 4, descsz 20, type 3, "GNU\0", the id.
+blk=/var/lib/molt/blk
+blk_id=5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed
+guest_run sh -c "set -e; mkdir -p $blk; f=/lib/modules/$rel/kernel/drivers/block/virtio_blk.ko
+  size=\$(stat -c %s \$f); set -- \$(tail -c 32 \$f | head -c 4 | od -An -tu1)
+  head -c \$((size - 40 - ((\$1 << 24) | (\$2 << 16) | (\$3 << 8) | \$4))) \$f >$blk/virtio_blk.ko
+  off=\$(od -An -v -tx1 $blk/virtio_blk.ko | tr -d '\n' | awk '{ i = index(\$0, \" 04 00 00 00 14 00 00 00 03 00 00 00 47 4e 55 00\"); if (i) print (i - 1) / 3 + 16 }')
+  [ -n \"\$off\" ]
+  printf '\\136\\355\\136\\355\\136\\355\\136\\355\\136\\355\\136\\355\\136\\355\\136\\355\\136\\355\\136\\355' | dd of=$blk/virtio_blk.ko bs=1 seek=\$off conv=notrunc 2>/dev/null
+  ! grep -q 'Module signature appended' $blk/virtio_blk.ko" >/dev/null \
+  || testbed_die "cannot write the virtio_blk hotfix"
+out=$(m --json switch "$dom" --modules "$blk" --dry-run)
+assert_json "$out" result dry-run
+assert_json "$out" path kexec
+assert_json "$out" before.modules.0.build-id "$blk_id"
+blk_old=$(json_get before.modules.0.loaded-build-id <<<"$out")
+[ -n "$blk_old" ] && [ "$blk_old" != "$blk_id" ] || testbed_die "virtio_blk runs build id '$blk_old' before the switch"
+assert_contains "$out" "no live reload: module virtio_blk is"
+assert_fails 1 "no live reload: module virtio_blk is" m switch "$dom" --modules "$blk" --live
+before=$(seq_capture)
+out=$(m --json switch "$dom" --modules "$blk")
+assert_json "$out" result committed
+assert_json "$out" path kexec
+assert_json "$out" modules.0.name virtio_blk
+assert_json "$out" modules.0.how initramfs
+assert_json "$out" modules.0.old-build-id "$blk_old"
+assert_json "$out" modules.0.new-build-id "$blk_id"
+running_id=$(guest_run sh -c "od -An -v -tx1 /sys/module/virtio_blk/notes/.note.gnu.build-id | tr -d ' \n' | tail -c 40")
+[ "$running_id" = "$blk_id" ] || testbed_die "after the kexec virtio_blk runs build id $running_id"
+guest_run cmp /lib/modules/$rel/updates/molt/virtio_blk.ko $blk/virtio_blk.ko >/dev/null \
+  || testbed_die "the committed virtio_blk is not staged under updates/molt for the next boot"
+assert_contains "$out" "appended to /boot/initrd.img-$rel"
+assert_job_state pipeline running
+wait_sequence_grows "$SEQ_FILE" 3
+after=$(seq_capture)
+check_continuity "$before" "$after" 120 >/dev/null
+rm -f "$before" "$after"
+kexec_downtime=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["downtime-s"])' <<<"$out")
+testbed_log "virtio_blk (the root disk's driver) by the same-kernel kexec path: build id $blk_old -> $blk_id; the job pipeline's downtime $kexec_downtime s (live reload of molt_testdrv under the same job: $live_downtime s)"
 
 # --- the NIC's driver under a live TCP connection ---
 TCP_FILE=/var/lib/molt/tcp.txt

@@ -131,6 +131,34 @@ test_damaged (void)
   expect_refused (copy->data, copy->len, "has no .modinfo section");
 }
 
+/* namesz 4, descsz 4, NT_GNU_BUILD_ID, "GNU", the id: what sysfs and
+ * .note.gnu.build-id hold. */
+static void
+test_build_id_note (void)
+{
+  static const guint8 note[]
+      = { 4, 0, 0, 0, 4, 0, 0, 0, 3, 0, 0, 0, 'G', 'N', 'U', 0, 0x5e, 0xed, 0x00, 0xff };
+  guint8 damaged[sizeof note];
+  g_autofree gchar *id = molt_module_build_id_note (note, sizeof note);
+
+  CU_ASSERT_STRING_EQUAL (id, "5eed00ff");
+  /* Cut short: the id would run past the end. */
+  CU_ASSERT_PTR_NULL (molt_module_build_id_note (note, sizeof note - 1));
+  CU_ASSERT_PTR_NULL (molt_module_build_id_note (note, 8));
+  memcpy (damaged, note, sizeof note);
+  damaged[4] = 0xff; /* descsz 255 */
+  CU_ASSERT_PTR_NULL (molt_module_build_id_note (damaged, sizeof damaged));
+  memcpy (damaged, note, sizeof note);
+  damaged[8] = 1; /* another note type */
+  CU_ASSERT_PTR_NULL (molt_module_build_id_note (damaged, sizeof damaged));
+  memcpy (damaged, note, sizeof note);
+  damaged[12] = 'X'; /* another owner */
+  CU_ASSERT_PTR_NULL (molt_module_build_id_note (damaged, sizeof damaged));
+  memcpy (damaged, note, sizeof note);
+  damaged[0] = 0xff; /* namesz past the end */
+  CU_ASSERT_PTR_NULL (molt_module_build_id_note (damaged, sizeof damaged));
+}
+
 int
 main (void)
 {
@@ -138,6 +166,7 @@ main (void)
     { "a module's .modinfo", test_well_formed },
     { "name and depends when absent", test_defaults },
     { "damaged files refused", test_damaged },
+    { "a build id note", test_build_id_note },
     { NULL, NULL },
   };
   return molt_test_run ("module-info", cases);
