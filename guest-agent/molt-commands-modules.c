@@ -55,13 +55,32 @@ JsonNode *
 molt_command_modules_reload (MoltAgent *agent, JsonObject *args, GError **error)
 {
   const gchar *dir;
+  gboolean hold;
   JsonNode *result;
 
-  if (!get_dir (args, &dir, error))
+  if (!get_dir (args, &dir, error) || !molt_args_get_bool (args, "hold", FALSE, &hold, error))
     return NULL;
-  result = molt_module_reload (dir, error);
+  result = molt_module_reload (dir, hold, error);
   if (result != NULL)
-    g_message ("driver set of %s loaded live", dir);
+    g_message ("driver set of %s loaded live%s", dir, hold ? ", held for the probe" : "");
+  return result;
+}
+
+JsonNode *
+molt_command_modules_reload_commit (MoltAgent *agent, JsonObject *args, GError **error)
+{
+  JsonNode *result = molt_module_reload_commit (error);
+  if (result != NULL)
+    g_message ("the held driver-set reload is committed");
+  return result;
+}
+
+JsonNode *
+molt_command_modules_reload_revert (MoltAgent *agent, JsonObject *args, GError **error)
+{
+  JsonNode *result = molt_module_reload_revert (error);
+  if (result != NULL)
+    g_message ("the held driver-set reload is reverted: the old modules are back");
   return result;
 }
 

@@ -18,6 +18,11 @@ static const MoltCommand commands[] = {
   { "modules-inspect", molt_command_modules_inspect, ANYTIME, NULL },
   { "modules-reload", molt_command_modules_reload, MOLT_COMMAND_FLAG_ALLOWED_WHILE_JOBS_FROZEN,
     NULL },
+  /* A live reload held for the host's probe: kept or undone after it. */
+  { "modules-reload-commit", molt_command_modules_reload_commit,
+    MOLT_COMMAND_FLAG_ALLOWED_WHILE_JOBS_FROZEN, NULL },
+  { "modules-reload-revert", molt_command_modules_reload_revert,
+    MOLT_COMMAND_FLAG_ALLOWED_WHILE_JOBS_FROZEN, NULL },
   /* The same-kernel kexec path: its initramfs before, its check after the
    * boot, its files on disk at the commit. */
   { "modules-initrd", molt_command_modules_initrd, MOLT_COMMAND_FLAG_NONE, NULL },

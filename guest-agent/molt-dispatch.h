@@ -58,6 +58,8 @@ JsonNode *molt_command_job_attach (MoltAgent *agent, JsonObject *args, GError **
 JsonNode *molt_command_boot_once (MoltAgent *agent, JsonObject *args, GError **error);
 JsonNode *molt_command_modules_inspect (MoltAgent *agent, JsonObject *args, GError **error);
 JsonNode *molt_command_modules_reload (MoltAgent *agent, JsonObject *args, GError **error);
+JsonNode *molt_command_modules_reload_commit (MoltAgent *agent, JsonObject *args, GError **error);
+JsonNode *molt_command_modules_reload_revert (MoltAgent *agent, JsonObject *args, GError **error);
 JsonNode *molt_command_modules_initrd (MoltAgent *agent, JsonObject *args, GError **error);
 JsonNode *molt_command_modules_settle (MoltAgent *agent, JsonObject *args, GError **error);
 JsonNode *molt_command_modules_install (MoltAgent *agent, JsonObject *args, GError **error);

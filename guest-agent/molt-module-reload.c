@@ -28,6 +28,20 @@ typedef struct
   gdouble unload_s, load_s;
 } Step;
 
+/* A reload held for the host's probe: what a revert puts back. One at a
+ * time; it lives until the host commits or reverts it (or the agent
+ * restarts: then the new modules stay, their files staged). */
+typedef struct
+{
+  GPtrArray *cands;
+  GArray *steps;
+  gchar *aside_dir;
+  gchar *release;
+  gchar *dir;
+} Pending;
+
+static Pending *pending;
+
 /* How long a reloaded NIC driver may take to bring its interfaces back. */
 #define MOLT_NETDEV_RETURN_MS 10000
 
@@ -332,8 +346,77 @@ swap (GArray *steps, GError **error)
   return TRUE;
 }
 
+static void
+pending_free (Pending *p)
+{
+  g_ptr_array_unref (p->cands);
+  g_array_unref (p->steps);
+  g_free (p->aside_dir);
+  g_free (p->release);
+  g_free (p->dir);
+  g_free (p);
+}
+
+/* Replaced for good: the old files moved aside go; the next boot's index
+ * after the reply (the jobs need not wait for it: seconds under TCG, the
+ * whole module tree). */
+static void
+finish_reload (GArray *steps, const gchar *aside_dir, const gchar *release)
+{
+  for (guint i = 0; i < steps->len; i++)
+    {
+      Step *st = &g_array_index (steps, Step, i);
+      if (st->moved_to != NULL)
+        g_unlink (st->moved_to);
+    }
+  g_rmdir (aside_dir);
+  run_depmod_later (release);
+}
+
 JsonNode *
-molt_module_reload (const gchar *dir, GError **error)
+molt_module_reload_commit (GError **error)
+{
+  g_autoptr (JsonObject) obj = json_object_new ();
+
+  if (pending == NULL)
+    {
+      g_set_error_literal (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_GENERIC,
+                           "no reload awaits its commit");
+      return NULL;
+    }
+  finish_reload (pending->steps, pending->aside_dir, pending->release);
+  json_object_set_string_member (obj, "dir", pending->dir);
+  g_clear_pointer (&pending, pending_free);
+  return json_node_init_object (json_node_alloc (), g_steal_pointer (&obj));
+}
+
+JsonNode *
+molt_module_reload_revert (GError **error)
+{
+  g_autoptr (GString) how = g_string_new (NULL);
+  g_autoptr (JsonObject) obj = json_object_new ();
+  gboolean complete;
+
+  if (pending == NULL)
+    {
+      g_set_error_literal (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_GENERIC,
+                           "no reload awaits its revert");
+      return NULL;
+    }
+  roll_back (pending->steps, pending->release, how, pending->aside_dir);
+  complete = g_str_has_prefix (how->str, "rolled back");
+  g_clear_pointer (&pending, pending_free);
+  if (!complete)
+    {
+      g_set_error (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_GENERIC, "%s", how->str);
+      return NULL;
+    }
+  json_object_set_string_member (obj, "how", how->str);
+  return json_node_init_object (json_node_alloc (), g_steal_pointer (&obj));
+}
+
+JsonNode *
+molt_module_reload (const gchar *dir, gboolean hold, GError **error)
 {
   g_autoptr (GPtrArray) problems = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (GPtrArray) cands = NULL;
@@ -343,6 +426,14 @@ molt_module_reload (const gchar *dir, GError **error)
   struct utsname uts;
 
   g_array_set_clear_func (steps, step_clear);
+  if (pending != NULL)
+    {
+      g_set_error (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_GENERIC,
+                   "the reload of %s awaits its commit or revert (modules-reload-commit, "
+                   "modules-reload-revert); nothing was changed",
+                   pending->dir);
+      return NULL;
+    }
   if (uname (&uts) != 0
       || (cands = molt_module_inspect_dir (dir, uts.release, problems, error)) == NULL)
     return NULL;
@@ -393,17 +484,18 @@ molt_module_reload (const gchar *dir, GError **error)
     if (failure == NULL && swap (steps, &failure))
       {
         for (guint i = 0; i < steps->len; i++)
+          json_array_add_object_element (results, step_to_json (&g_array_index (steps, Step, i)));
+        if (hold)
           {
-            Step *st = &g_array_index (steps, Step, i);
-            json_array_add_object_element (results, step_to_json (st));
-            /* Replaced for good: the old file moved aside goes. */
-            if (st->moved_to != NULL)
-              g_unlink (st->moved_to);
+            pending = g_new0 (Pending, 1);
+            pending->cands = g_steal_pointer (&cands);
+            pending->steps = g_steal_pointer (&steps);
+            pending->aside_dir = g_steal_pointer (&aside_dir);
+            pending->release = g_strdup (uts.release);
+            pending->dir = g_strdup (dir);
           }
-        g_rmdir (aside_dir);
-        /* After the reply: the jobs need not wait for the index of the
-         * next boot (seconds under TCG, the whole module tree). */
-        run_depmod_later (uts.release);
+        else
+          finish_reload (steps, aside_dir, uts.release);
         return json_node_init_array (json_node_alloc (), g_steal_pointer (&results));
       }
     /* Files moved aside are back before its depmod: the directory goes

@@ -18,7 +18,14 @@ G_BEGIN_DECLS
  * new-srcversion, unload-s, load-s}; NULL with the error. Refused before
  * anything changes when the set cannot be installed (molt-module-inspect.h)
  * or a module to replace is in use. */
-JsonNode *molt_module_reload (const gchar *dir, GError **error);
+JsonNode *molt_module_reload (const gchar *dir, gboolean hold, GError **error);
+/* With HOLD, a successful reload keeps what a revert needs (the old files
+ * moved aside, no depmod yet) until the host, after its probe, commits it
+ * or reverts it (the rollback above, as if a load had failed); a reload
+ * is refused while one is held. Commit: {dir}. Revert: {how}, or the
+ * error saying what could not be put back. */
+JsonNode *molt_module_reload_commit (GError **error);
+JsonNode *molt_module_reload_revert (GError **error);
 /* The commit of a same-kernel kexec path: DIR's modules staged under
  * updates/molt for the next boot (depmod run), and with INITRAMFS the
  * initramfs updated too. {staged: [...], initramfs: "how"}. */

@@ -66,9 +66,10 @@ molt_module_settle (const gchar *dir, const gchar *const *loaded, GError **error
       if (mismatch != NULL)
         {
           g_set_error (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_GENERIC,
-                       "module %s runs %s after the boot: it was loaded from the disk, where the "
-                       "old build stays until the commit (the kexec path renews a module the "
-                       "initramfs loads, or one nothing loads at boot)",
+                       "module %s runs %s after the boot: the old build was loaded (from the "
+                       "disk, where it stays until the commit, or from an initramfs without the "
+                       "new one); the kexec path renews a module the initramfs loads, or one "
+                       "nothing loads at boot",
                        c->info->name, mismatch);
           return NULL;
         }

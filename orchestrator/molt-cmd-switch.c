@@ -332,9 +332,6 @@ run_switch (MoltCli *cli, int argc, char **argv)
     return molt_cli_usage (&molt_cmd_switch, "--live and --kexec are for --modules");
   if (live && force_kexec)
     return molt_cli_usage (&molt_cmd_switch, "--live and --kexec exclude each other");
-  if (live && probe != NULL)
-    return molt_cli_usage (&molt_cmd_switch,
-                           "--probe runs on the kexec path's new boot: not with --live");
   if (kernel == NULL && !resume && modules == NULL)
     return molt_cli_usage (&molt_cmd_switch, "--kernel or --modules is required");
   if (probe_timeout <= 0)

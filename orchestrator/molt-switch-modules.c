@@ -1,6 +1,7 @@
 /* A driver-set switch: see molt-switch-modules.h. */
 #include "molt-agent-client.h"
 #include "molt-domain-lock.h"
+#include "molt-guest-command.h"
 #include "molt-host-error.h"
 #include "molt-libvirt.h"
 #include "molt-reply.h"
@@ -77,40 +78,103 @@ decide (const MoltSwitchModulesOptions *o, JsonObject *inspect, JsonObject *repo
                    why->str);
       return FALSE;
     }
-  *kexec = o->path == MOLT_SWITCH_MODULES_KEXEC || why->len > 0
-           || (o->path == MOLT_SWITCH_MODULES_AUTO && o->kexec != NULL && o->kexec->probe != NULL);
+  *kexec = o->path == MOLT_SWITCH_MODULES_KEXEC || why->len > 0;
   if (!*kexec)
     reason = "every module to replace can be unloaded: the jobs wait frozen while the modules "
              "are swapped, no kexec";
   else if (o->path == MOLT_SWITCH_MODULES_KEXEC)
     reason = "asked for (--kexec): the running kernel boots again with the new modules in its "
              "initramfs, the jobs checkpointed and restored";
-  else if (why->len > 0)
+  else
     {
       g_string_prepend (why, "no live reload: ");
       g_string_append (why, ": the running kernel boots again with the new modules in its "
                             "initramfs, the jobs checkpointed and restored");
       reason = why->str;
     }
-  else
-    reason = "a probe (--probe) runs on the new boot of the kexec path: the running kernel boots "
-             "again with the new modules in its initramfs";
   json_object_set_string_member (report, "path", *kexec ? "kexec" : "live");
   json_object_set_string_member (report, "reason", reason);
   return TRUE;
 }
 
-/* The live path: freeze, modules-reload (which puts the old modules back
- * itself if a new one fails), thaw. */
+/* A held reload undone after its probe failed: the jobs frozen again
+ * while the old modules come back. */
 static MoltSwitchResult
-switch_live (const MoltSwitchModulesOptions *o, MoltAgentClient *client, JsonObject *args,
-             JsonObject *report, GError **error)
+revert_after_probe (const MoltSwitchModulesOptions *o, MoltAgentClient *client, GError *cause,
+                    GError **error)
 {
   g_autoptr (JsonObject) freeze_args = json_object_new ();
-  g_autoptr (JsonNode) frozen = NULL, reloaded = NULL, thawed = NULL;
-  g_autoptr (GError) reload_error = NULL, thaw_error = NULL;
-  gint64 start = g_get_monotonic_time (), frozen_at;
+  g_autoptr (JsonNode) frozen = NULL, reverted = NULL, thawed = NULL;
+  g_autoptr (GError) revert_error = NULL, thaw_error = NULL;
+  const gchar *how = NULL;
 
+  progress (o, "rollback: freezing the jobs and loading the old modules again");
+  json_object_set_int_member (freeze_args, "timeout", MOLT_MODULES_AUTO_THAW_S);
+  /* A failed freeze does not stop the revert: the module's users are not
+   * jobs (it could be unloaded), the freeze only keeps them still. */
+  frozen = molt_agent_client_call (client, "freeze", freeze_args, NULL);
+  molt_agent_client_set_timeout (client, MOLT_MODULES_RELOAD_TIMEOUT_MS);
+  reverted = molt_agent_client_call (client, "modules-reload-revert", NULL, &revert_error);
+  molt_agent_client_set_timeout (client, o->agent_timeout_s * 1000);
+  thawed = molt_agent_client_call (client, "thaw", NULL, &thaw_error);
+  if (revert_error != NULL)
+    {
+      g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED,
+                   "probe: %s; the revert failed: %s", cause->message, revert_error->message);
+      g_error_free (cause);
+      return MOLT_SWITCH_BROKEN;
+    }
+  if (reverted != NULL && JSON_NODE_HOLDS_OBJECT (reverted))
+    how = json_object_get_string_member_with_default (json_node_get_object (reverted), "how", NULL);
+  g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED, "probe: %s; %s%s%s", cause->message,
+               how != NULL ? how : "rolled back: the old modules are loaded again",
+               thaw_error != NULL ? "; the thaw failed (the agent thaws by itself): " : "",
+               thaw_error != NULL ? thaw_error->message : "");
+  g_error_free (cause);
+  return thaw_error != NULL ? MOLT_SWITCH_BROKEN : MOLT_SWITCH_ROLLED_BACK;
+}
+
+/* The live path: freeze, modules-reload (which puts the old modules back
+ * itself if a new one fails), thaw; with a probe, the reload is held until
+ * the probe (run once the jobs run again: a probe is a short job, and the
+ * modules' users are not jobs) passed, and reverted if it fails. */
+/* The probe opens the domain's agent channel itself, which takes one
+ * connection at a time: CLIENT is closed for it and opened again after. */
+static gboolean
+probe_on_own_channel (const MoltSwitchModulesOptions *o, virDomainPtr dom, MoltAgentClient **client,
+                      const gchar *probe, GError **probe_error, GError **error)
+{
+  MoltTransport *transport;
+  gboolean passed;
+
+  g_clear_pointer (client, molt_agent_client_free);
+  passed = molt_guest_command_run (dom, "molt-probe", probe, NULL, o->kexec->probe_timeout_s, NULL,
+                                   probe_error);
+  if ((transport = molt_libvirt_open_agent (dom, error)) == NULL)
+    {
+      g_prefix_error (error, "after the probe (%s): ", passed ? "passed" : (*probe_error)->message);
+      return FALSE;
+    }
+  *client = molt_agent_client_new (transport);
+  molt_agent_client_set_timeout (*client, o->agent_timeout_s * 1000);
+  return TRUE;
+}
+
+static MoltSwitchResult
+switch_live (const MoltSwitchModulesOptions *o, virDomainPtr dom, MoltAgentClient **clientp,
+             JsonObject *args, JsonObject *report, GError **error)
+{
+  MoltAgentClient *client = *clientp;
+  g_autoptr (JsonObject) freeze_args = json_object_new ();
+  g_autoptr (JsonObject) reload_args = json_object_new ();
+  g_autoptr (JsonNode) frozen = NULL, reloaded = NULL, thawed = NULL, committed = NULL;
+  g_autoptr (GError) reload_error = NULL, thaw_error = NULL;
+  const gchar *probe = o->kexec != NULL ? o->kexec->probe : NULL;
+  gint64 start = g_get_monotonic_time (), frozen_at;
+  GError *probe_error = NULL;
+
+  json_object_set_string_member (reload_args, "dir", json_object_get_string_member (args, "dir"));
+  json_object_set_boolean_member (reload_args, "hold", probe != NULL);
   progress (o, "freeze: stopping the jobs");
   json_object_set_int_member (freeze_args, "timeout", MOLT_MODULES_AUTO_THAW_S);
   if ((frozen = molt_agent_client_call (client, "freeze", freeze_args, error)) == NULL)
@@ -125,7 +189,7 @@ switch_live (const MoltSwitchModulesOptions *o, MoltAgentClient *client, JsonObj
   progress (o, "reload: swapping the modules (the old ones come back if a new one fails)");
   start = g_get_monotonic_time ();
   molt_agent_client_set_timeout (client, MOLT_MODULES_RELOAD_TIMEOUT_MS);
-  reloaded = molt_agent_client_call (client, "modules-reload", args, &reload_error);
+  reloaded = molt_agent_client_call (client, "modules-reload", reload_args, &reload_error);
   molt_agent_client_set_timeout (client, o->agent_timeout_s * 1000);
   add_step (report, "reload", start);
 
@@ -153,6 +217,28 @@ switch_live (const MoltSwitchModulesOptions *o, MoltAgentClient *client, JsonObj
                                   "thaws by itself within %d s): ",
                                   MOLT_MODULES_AUTO_THAW_S);
       return MOLT_SWITCH_BROKEN;
+    }
+  if (probe != NULL)
+    {
+      g_autofree gchar *line = g_strdup_printf ("probe: running '%s' in the guest", probe);
+      progress (o, line);
+      start = g_get_monotonic_time ();
+      if (!probe_on_own_channel (o, dom, clientp, probe, &probe_error, error))
+        {
+          g_clear_error (&probe_error);
+          return MOLT_SWITCH_BROKEN;
+        }
+      client = *clientp;
+      add_step (report, "probe", start);
+      if (probe_error != NULL)
+        return revert_after_probe (o, client, probe_error, error);
+      if ((committed = molt_agent_client_call (client, "modules-reload-commit", NULL, error))
+          == NULL)
+        {
+          g_prefix_error (error, "the modules were swapped and the probe passed, but the agent "
+                                 "could not commit the reload (the old files stay moved aside): ");
+          return MOLT_SWITCH_BROKEN;
+        }
     }
   json_object_set_string_member (report, "result", "committed");
   return MOLT_SWITCH_COMMITTED;
@@ -377,5 +463,5 @@ molt_switch_modules (const MoltSwitchModulesOptions *o, JsonObject *report, GErr
     return MOLT_SWITCH_DRY_RUN;
   if (kexec)
     return switch_kexec (o, &client, &lock, args, inspected, report, error);
-  return switch_live (o, client, args, report, error);
+  return switch_live (o, dom, &client, args, report, error);
 }

@@ -30,6 +30,14 @@
 # scripts/check's time is counted).
 source "$(dirname "$0")/../testbed/vm-test.sh"
 
+# scripts/check builds the image beside the other tests and says here when
+# it is done (its status: 0 or the failure).
+if [ -n "${MOLT_DEBIAN_BUILD_STATUS:-}" ]; then
+  for _ in $(seq 1 1800); do [ -s "$MOLT_DEBIAN_BUILD_STATUS" ] && break; sleep 1; done
+  [ "$(cat "$MOLT_DEBIAN_BUILD_STATUS" 2>/dev/null)" = 0 ] \
+    || testbed_die "the Debian guest image was not built (status '$(cat "$MOLT_DEBIAN_BUILD_STATUS" 2>/dev/null)'; scripts/check's log of it: meson-logs/debian-build.log)"
+  testbed_log "the Debian guest image is ready"
+fi
 [ -n "${MOLT_DEBIAN_GUEST_DIR:-}" ] && [ -f "$MOLT_DEBIAN_GUEST_DIR/debian.qcow2" ] \
   || testbed_die "no Debian guest image in '${MOLT_DEBIAN_GUEST_DIR:-}': scripts/check builds it (scripts/build-debian-guest)"
 read -r k_old k_new <"$MOLT_DEBIAN_GUEST_DIR/kernels"

@@ -8,10 +8,13 @@
 #    file staged under updates/molt for the next boot, the old one gone;
 #  - --dry-run says the path and changes nothing;
 #  - a job holding the device open: --live refused at preflight naming the
-#    module and its user, nothing changed;
+#    module and its user; without --live (the kexec path) refused before
+#    the freeze naming the device CRIU cannot checkpoint; nothing changed;
 #  - 2-broken: its load fails, the old module (2) is loaded again, the
 #    staged file is 2 again (the next boot does not pick up the failed
 #    hotfix), exit 4;
+#  - --probe on the live path: a probe that fails puts the old module and
+#    its staged file back (exit 4); one that passes keeps the new;
 #  - a build for the other kernel: refused at preflight, vermagic named;
 #  - the root disk's driver (virtio_blk, the kernel's own build with another
 #    build id as the hotfix): --live refused naming it; the default takes
@@ -77,6 +80,11 @@ for _ in $(seq 1 50); do [ "$(guest_run cat /sys/module/molt_testdrv/refcnt)" -g
 assert_fails 1 "no live reload: module molt_testdrv is in use (1 references" \
   m switch "$dom" --modules "$drv/$rel/1" --live
 [ "$(sysfs_version)" = 2 ] || testbed_die "a refused switch changed the module: $(sysfs_version)"
+# Without --live the path is the kexec one, whose checkpoint cannot take a
+# job holding a character device of a driver: refused before the freeze.
+assert_fails 1 "CRIU cannot checkpoint job holder: pid" m switch "$dom" --modules "$drv/$rel/1"
+assert_contains "$(m switch "$dom" --modules "$drv/$rel/1" 2>&1 || true)" "/dev/molt_testdrv"
+[ "$(sysfs_version)" = 2 ] || testbed_die "a refused switch changed the module: $(sysfs_version)"
 assert_job_state holder running
 m stop "$dom" holder >/dev/null
 for _ in $(seq 1 50); do [ "$(guest_run cat /sys/module/molt_testdrv/refcnt)" = 0 ] && break; sleep 0.2; done
@@ -93,10 +101,26 @@ assert_contains "$out" "rolled back: the old modules are loaded again, the stage
 assert_job_state pipeline running
 testbed_log "a hotfix whose init fails: $(grep -o 'cannot load [^;]*' <<<"$out" | head -n 1); version 2 loaded again"
 
+# --- a probe on the live path: the reload held until it passed ---
+out=$(expect_rc 4 m --json switch "$dom" --modules "$drv/$rel/1" --probe 'grep -q "molt_testdrv 9" /dev/molt_testdrv')
+assert_json "$out" result rolled-back
+assert_json "$out" path live
+assert_contains "$out" "probe: "
+assert_contains "$out" "rolled back: the old modules are loaded again, the staged files removed"
+[ "$(sysfs_version)" = 2 ] || testbed_die "after the failed probe /sys/module says $(sysfs_version)"
+[ "$(staged_version)" = 2 ] || testbed_die "after the failed probe the next boot would load version '$(staged_version)'"
+out=$(m --json switch "$dom" --modules "$drv/$rel/1" --probe 'grep -q "molt_testdrv 1" /dev/molt_testdrv')
+assert_json "$out" result committed
+assert_json "$out" modules.0.new-version 1
+[ "$(sysfs_version)" = 1 ] && [ "$(staged_version)" = 1 ] \
+  || testbed_die "after the probe passed: loaded $(sysfs_version), staged $(staged_version)"
+assert_job_state pipeline running
+testbed_log "--probe on the live path: a failing probe put version 2 back (exit 4), a passing one kept version 1"
+
 # --- built for the other kernel: refused at preflight ---
 assert_fails 1 "molt_testdrv.ko is built for kernel $other" \
   m switch "$dom" --modules "$drv/$other/2"
-[ "$(sysfs_version)" = 2 ] || testbed_die "a refused switch changed the module"
+[ "$(sysfs_version)" = 1 ] || testbed_die "a refused switch changed the module"
 testbed_log "a module built for $other refused at preflight, vermagic named"
 
 # --- the root disk's driver: the same-kernel kexec path ---
