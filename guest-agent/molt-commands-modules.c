@@ -1,6 +1,9 @@
 /* modules-inspect and modules-reload: a driver-set switch's side in the
  * guest (molt-module-inspect.h, molt-module-reload.h). */
+#include <errno.h>
 #include <sys/utsname.h>
+
+#include <glib/gstdio.h>
 
 #include "molt-args.h"
 #include "molt-dispatch.h"
@@ -84,14 +87,26 @@ molt_command_modules_reload_revert (MoltAgent *agent, JsonObject *args, GError *
   return result;
 }
 
+/* With discard, the combined initramfs of a switch that did not happen
+ * goes (/run would keep it until the next boot). */
 JsonNode *
 molt_command_modules_initrd (MoltAgent *agent, JsonObject *args, GError **error)
 {
   const gchar *dir;
+  gboolean discard;
 
-  if (!get_dir (args, &dir, error))
+  if (!get_dir (args, &dir, error) || !molt_args_get_bool (args, "discard", FALSE, &discard, error))
     return NULL;
-  return molt_module_initrd_build (dir, error);
+  if (!discard)
+    return molt_module_initrd_build (dir, error);
+  if (g_unlink (MOLT_MODULE_INITRD_PATH) != 0 && errno != ENOENT)
+    {
+      gint saved_errno = errno;
+      g_set_error (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_GENERIC, "cannot remove %s: %s",
+                   MOLT_MODULE_INITRD_PATH, g_strerror (saved_errno));
+      return NULL;
+    }
+  return json_node_init_object (json_node_alloc (), json_object_new ());
 }
 
 JsonNode *

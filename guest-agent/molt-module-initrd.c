@@ -2,7 +2,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
-#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <glib/gstdio.h>
@@ -159,28 +158,17 @@ molt_module_initrd_write (const gchar *base, GBytes *overlay, const gchar *out, 
 JsonNode *
 molt_module_initrd_build (const gchar *dir, GError **error)
 {
-  g_autoptr (GPtrArray) problems = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (GPtrArray) cands = NULL;
   g_autoptr (GBytes) overlay = NULL;
   g_autoptr (JsonObject) obj = json_object_new ();
   g_autofree gchar *kernel = NULL, *base = NULL;
   JsonArray *modules;
-  struct utsname uts;
+  g_autofree gchar *release = NULL;
 
-  if (uname (&uts) != 0
-      || (cands = molt_module_inspect_dir (dir, uts.release, problems, error)) == NULL)
+  if ((cands = molt_module_inspect_installable (dir, &release, error)) == NULL)
     return NULL;
-  if (problems->len > 0)
-    {
-      g_autofree gchar *all = NULL;
-      g_ptr_array_add (problems, NULL);
-      all = g_strjoinv ("; ", (gchar **) problems->pdata);
-      g_set_error (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_GENERIC,
-                   "the driver set cannot be installed: %s", all);
-      return NULL;
-    }
-  kernel = g_strdup_printf ("/boot/vmlinuz-%s", uts.release);
-  base = g_strdup_printf ("/boot/initrd.img-%s", uts.release);
+  kernel = g_strdup_printf ("/boot/vmlinuz-%s", release);
+  base = g_strdup_printf ("/boot/initrd.img-%s", release);
   if (!g_file_test (kernel, G_FILE_TEST_IS_REGULAR) || !g_file_test (base, G_FILE_TEST_IS_REGULAR))
     {
       g_set_error (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_GENERIC,
@@ -188,10 +176,10 @@ molt_module_initrd_build (const gchar *dir, GError **error)
                    "initramfs %s, and %s is missing: install them (apt-get install --reinstall "
                    "linux-image-%s)",
                    kernel, base, g_file_test (kernel, G_FILE_TEST_IS_REGULAR) ? base : kernel,
-                   uts.release);
+                   release);
       return NULL;
     }
-  if ((overlay = molt_module_initrd_overlay (cands, uts.release, error)) == NULL
+  if ((overlay = molt_module_initrd_overlay (cands, release, error)) == NULL
       || !molt_module_initrd_write (base, overlay, MOLT_MODULE_INITRD_PATH, error))
     return NULL;
   modules = json_array_new ();
@@ -199,14 +187,14 @@ molt_module_initrd_build (const gchar *dir, GError **error)
     {
       MoltModuleCandidate *c = cands->pdata[i];
       JsonObject *m = json_object_new ();
-      g_autofree gchar *path = archive_path (uts.release, c->info->name, NULL);
+      g_autofree gchar *path = archive_path (release, c->info->name, NULL);
 
       json_object_set_string_member (m, "name", c->info->name);
       if (path != NULL)
         json_object_set_string_member (m, "path", path);
       json_array_add_object_element (modules, m);
     }
-  json_object_set_string_member (obj, "release", uts.release);
+  json_object_set_string_member (obj, "release", release);
   json_object_set_string_member (obj, "kernel", kernel);
   json_object_set_string_member (obj, "base-initrd", base);
   json_object_set_string_member (obj, "initrd", MOLT_MODULE_INITRD_PATH);

@@ -1,9 +1,12 @@
 /* The driver set against the running kernel: see molt-module-inspect.h. */
+#include <errno.h>
 #include <string.h>
+#include <sys/utsname.h>
 
 #include <gio/gio.h>
 
 #include "molt-module-inspect.h"
+#include "molt-module-users.h"
 #include "molt-protocol-error.h"
 
 /* More .ko files than any driver set holds: the rest is refused. */
@@ -265,6 +268,35 @@ molt_module_inspect_dir (const gchar *dir, const gchar *release, GPtrArray *prob
   return ordered (found);
 }
 
+GPtrArray *
+molt_module_inspect_installable (const gchar *dir, gchar **release, GError **error)
+{
+  g_autoptr (GPtrArray) problems = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) cands = NULL;
+  struct utsname uts;
+
+  if (uname (&uts) != 0)
+    {
+      gint saved_errno = errno;
+      g_set_error (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_GENERIC,
+                   "cannot read the running kernel's release: %s", g_strerror (saved_errno));
+      return NULL;
+    }
+  if ((cands = molt_module_inspect_dir (dir, uts.release, problems, error)) == NULL)
+    return NULL;
+  if (problems->len > 0)
+    {
+      g_autofree gchar *all = NULL;
+      g_ptr_array_add (problems, NULL);
+      all = g_strjoinv ("; ", (gchar **) problems->pdata);
+      g_set_error (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_GENERIC,
+                   "the driver set cannot be installed: %s", all);
+      return NULL;
+    }
+  *release = g_strdup (uts.release);
+  return g_steal_pointer (&cands);
+}
+
 gchar *
 molt_module_busy_reason (const MoltModuleCandidate *c)
 {
@@ -276,9 +308,13 @@ molt_module_busy_reason (const MoltModuleCandidate *c)
       return g_strdup_printf ("module %s is held by module(s) %s", c->info->name, names);
     }
   if (c->refcnt > 0)
-    return g_strdup_printf ("module %s is in use (%d references: an open device, a mounted "
-                            "filesystem or a network interface)",
-                            c->info->name, c->refcnt);
+    {
+      g_autofree gchar *users = molt_module_users_describe (c->info->name);
+      return g_strdup_printf ("module %s is in use (%d references: %s)", c->info->name, c->refcnt,
+                              users != NULL ? users
+                                            : "an open device, a mounted filesystem or a network "
+                                              "interface");
+    }
   return NULL;
 }
 

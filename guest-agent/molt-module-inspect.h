@@ -34,6 +34,9 @@ GPtrArray *molt_module_inspect_dir (const gchar *dir, const gchar *release, GPtr
                                     GError **error);
 /* Why the loaded module of C cannot be unloaded now (used by N, held by
  * modules ...), or NULL when it can (or is not loaded). */
+/* molt_module_inspect_dir against the running kernel, its problems made
+ * the error ("the driver set cannot be installed: ..."); *release set. */
+GPtrArray *molt_module_inspect_installable (const gchar *dir, gchar **release, GError **error);
 gchar *molt_module_busy_reason (const MoltModuleCandidate *c);
 JsonObject *molt_module_candidate_to_json (const MoltModuleCandidate *c);
 /* The module's attribute in /sys/module/NAME (version, srcversion...),

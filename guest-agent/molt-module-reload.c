@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/syscall.h>
-#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <gio/gio.h>
@@ -73,6 +72,27 @@ unload (const gchar *name, GError **error)
   return TRUE;
 }
 
+/* ARGV (its program looked up in PATH) run to its end; FALSE with its
+ * standard error when it fails ("modprobe x failed: ..."). */
+static gboolean
+run_tool (const gchar *const *argv, GError **error)
+{
+  g_autofree gchar *err = NULL, *program = g_path_get_basename (argv[0]);
+  gint status;
+
+  if (!g_spawn_sync (NULL, (gchar **) argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL,
+                     NULL, NULL, NULL, &err, &status, error))
+    return FALSE;
+  if (!g_spawn_check_wait_status (status, NULL))
+    {
+      g_autofree gchar *args = g_strjoinv (" ", (gchar **) argv + 1);
+      g_set_error (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_GENERIC, "%s %s failed: %s",
+                   program, args, g_strstrip (err));
+      return FALSE;
+    }
+  return TRUE;
+}
+
 gboolean
 molt_module_load_file (const gchar *file, const gchar *name, GError **error)
 {
@@ -81,19 +101,7 @@ molt_module_load_file (const gchar *file, const gchar *name, GError **error)
   if (!g_str_has_suffix (file, ".ko"))
     {
       const gchar *argv[] = { "modprobe", name, NULL };
-      g_autofree gchar *err = NULL;
-      gint status;
-
-      if (!g_spawn_sync (NULL, (gchar **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, &err,
-                         &status, error))
-        return FALSE;
-      if (!g_spawn_check_wait_status (status, NULL))
-        {
-          g_set_error (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_GENERIC,
-                       "modprobe %s failed: %s", name, g_strstrip (err));
-          return FALSE;
-        }
-      return TRUE;
+      return run_tool (argv, error);
     }
   if ((fd = open (file, O_RDONLY | O_CLOEXEC)) < 0 || syscall (SYS_finit_module, fd, "", 0) != 0)
     {
@@ -118,14 +126,10 @@ static void
 run_depmod (const gchar *release)
 {
   const gchar *argv[] = { "depmod", "-a", release, NULL };
-  g_autofree gchar *err = NULL;
-  gint status = 0;
+  g_autoptr (GError) error = NULL;
 
-  if (!g_spawn_sync (NULL, (gchar **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, &err,
-                     &status, NULL)
-      || !g_spawn_check_wait_status (status, NULL))
-    g_warning ("depmod -a %s failed: %s: the next boot may load other versions", release,
-               err != NULL ? g_strstrip (err) : "not found");
+  if (!run_tool (argv, &error))
+    g_warning ("%s: the next boot may load other versions", error->message);
 }
 
 static void
@@ -346,6 +350,23 @@ swap (GArray *steps, GError **error)
   return TRUE;
 }
 
+/* Beside the modules (a rename does not cross filesystems); depmod skips
+ * what it holds (no ".ko" in its names). */
+static gchar *
+make_aside_dir (const gchar *release, GError **error)
+{
+  g_autofree gchar *dir = g_strdup_printf ("/lib/modules/%s/.molt-aside-XXXXXX", release);
+
+  if (g_mkdtemp (dir) == NULL)
+    {
+      gint saved_errno = errno;
+      g_set_error (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_GENERIC, "cannot create %s: %s",
+                   dir, g_strerror (saved_errno));
+      return NULL;
+    }
+  return g_steal_pointer (&dir);
+}
+
 static void
 pending_free (Pending *p)
 {
@@ -418,12 +439,11 @@ molt_module_reload_revert (GError **error)
 JsonNode *
 molt_module_reload (const gchar *dir, gboolean hold, GError **error)
 {
-  g_autoptr (GPtrArray) problems = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (GPtrArray) cands = NULL;
   g_autoptr (GArray) steps = g_array_new (FALSE, TRUE, sizeof (Step));
   g_autofree gchar *aside_dir = NULL;
   g_autoptr (JsonArray) results = json_array_new ();
-  struct utsname uts;
+  g_autofree gchar *release = NULL;
 
   g_array_set_clear_func (steps, step_clear);
   if (pending != NULL)
@@ -434,18 +454,8 @@ molt_module_reload (const gchar *dir, gboolean hold, GError **error)
                    pending->dir);
       return NULL;
     }
-  if (uname (&uts) != 0
-      || (cands = molt_module_inspect_dir (dir, uts.release, problems, error)) == NULL)
+  if ((cands = molt_module_inspect_installable (dir, &release, error)) == NULL)
     return NULL;
-  if (problems->len > 0)
-    {
-      g_autofree gchar *all = NULL;
-      g_ptr_array_add (problems, NULL);
-      all = g_strjoinv ("; ", (gchar **) problems->pdata);
-      g_set_error (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_GENERIC,
-                   "the driver set cannot be installed: %s", all);
-      return NULL;
-    }
   for (guint i = 0; i < cands->len; i++)
     {
       g_autofree gchar *busy = molt_module_busy_reason (cands->pdata[i]);
@@ -456,21 +466,13 @@ molt_module_reload (const gchar *dir, gboolean hold, GError **error)
           return NULL;
         }
     }
-  /* Beside the modules (a rename does not cross filesystems); depmod
-   * skips what it holds (no ".ko" in its names). */
-  aside_dir = g_strdup_printf ("/lib/modules/%s/.molt-aside-XXXXXX", uts.release);
-  if (g_mkdtemp (aside_dir) == NULL)
-    {
-      gint saved_errno = errno;
-      g_set_error (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_GENERIC, "cannot create %s: %s",
-                   aside_dir, g_strerror (saved_errno));
-      return NULL;
-    }
+  if ((aside_dir = make_aside_dir (release, error)) == NULL)
+    return NULL;
   for (guint i = 0; i < cands->len; i++)
     {
       Step s = { 0 };
       s.c = cands->pdata[i];
-      s.old_file = s.c->loaded ? molt_module_file (uts.release, s.c->info->name) : NULL;
+      s.old_file = s.c->loaded ? molt_module_file (release, s.c->info->name) : NULL;
       s.old_version = g_strdup (s.c->loaded_version);
       s.old_srcversion = g_strdup (s.c->loaded_srcversion);
       g_array_append_val (steps, s);
@@ -480,7 +482,7 @@ molt_module_reload (const gchar *dir, gboolean hold, GError **error)
     g_autoptr (GString) how = g_string_new (NULL);
 
     for (guint i = 0; i < steps->len && failure == NULL; i++)
-      stage (&g_array_index (steps, Step, i), uts.release, aside_dir, &failure);
+      stage (&g_array_index (steps, Step, i), release, aside_dir, &failure);
     if (failure == NULL && swap (steps, &failure))
       {
         for (guint i = 0; i < steps->len; i++)
@@ -491,16 +493,16 @@ molt_module_reload (const gchar *dir, gboolean hold, GError **error)
             pending->cands = g_steal_pointer (&cands);
             pending->steps = g_steal_pointer (&steps);
             pending->aside_dir = g_steal_pointer (&aside_dir);
-            pending->release = g_strdup (uts.release);
+            pending->release = g_strdup (release);
             pending->dir = g_strdup (dir);
           }
         else
-          finish_reload (steps, aside_dir, uts.release);
+          finish_reload (steps, aside_dir, release);
         return json_node_init_array (json_node_alloc (), g_steal_pointer (&results));
       }
     /* Files moved aside are back before its depmod: the directory goes
      * empty. */
-    roll_back (steps, uts.release, how, aside_dir);
+    roll_back (steps, release, how, aside_dir);
     g_set_error (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_GENERIC, "%s; %s",
                  failure->message, how->str);
     return NULL;
@@ -520,18 +522,9 @@ update_initramfs (GPtrArray *cands, const gchar *release, gchar **how, GError **
   if (tool != NULL)
     {
       const gchar *argv[] = { tool, "-u", "-k", release, NULL };
-      g_autofree gchar *err = NULL;
-      gint status;
 
-      if (!g_spawn_sync (NULL, (gchar **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL,
-                         &err, &status, error))
+      if (!run_tool (argv, error))
         return FALSE;
-      if (!g_spawn_check_wait_status (status, NULL))
-        {
-          g_set_error (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_GENERIC,
-                       "update-initramfs -u -k %s failed: %s", release, g_strstrip (err));
-          return FALSE;
-        }
       *how = g_strdup_printf ("rebuilt by update-initramfs -u -k %s", release);
       return TRUE;
     }
@@ -545,7 +538,6 @@ update_initramfs (GPtrArray *cands, const gchar *release, gchar **how, GError **
 JsonNode *
 molt_module_install (const gchar *dir, gboolean initramfs, GError **error)
 {
-  g_autoptr (GPtrArray) problems = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (GPtrArray) cands = NULL;
   g_autoptr (GArray) steps = g_array_new (FALSE, TRUE, sizeof (Step));
   g_autoptr (GError) failure = NULL;
@@ -553,32 +545,25 @@ molt_module_install (const gchar *dir, gboolean initramfs, GError **error)
   g_autoptr (JsonObject) obj = json_object_new ();
   g_autofree gchar *aside_dir = NULL, *initramfs_how = NULL;
   JsonArray *staged;
-  struct utsname uts;
+  g_autofree gchar *release = NULL;
 
   g_array_set_clear_func (steps, step_clear);
-  if (uname (&uts) != 0
-      || (cands = molt_module_inspect_dir (dir, uts.release, problems, error)) == NULL)
+  if ((cands = molt_module_inspect_installable (dir, &release, error)) == NULL)
     return NULL;
-  aside_dir = g_strdup_printf ("/lib/modules/%s/.molt-aside-XXXXXX", uts.release);
-  if (g_mkdtemp (aside_dir) == NULL)
-    {
-      gint saved_errno = errno;
-      g_set_error (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_GENERIC, "cannot create %s: %s",
-                   aside_dir, g_strerror (saved_errno));
-      return NULL;
-    }
+  if ((aside_dir = make_aside_dir (release, error)) == NULL)
+    return NULL;
   for (guint i = 0; i < cands->len; i++)
     {
       Step s = { 0 };
       s.c = cands->pdata[i];
-      s.old_file = molt_module_file (uts.release, s.c->info->name);
+      s.old_file = molt_module_file (release, s.c->info->name);
       g_array_append_val (steps, s);
     }
   for (guint i = 0; i < steps->len && failure == NULL; i++)
-    stage (&g_array_index (steps, Step, i), uts.release, aside_dir, &failure);
+    stage (&g_array_index (steps, Step, i), release, aside_dir, &failure);
   if (failure != NULL)
     {
-      roll_back (steps, uts.release, how, aside_dir);
+      roll_back (steps, release, how, aside_dir);
       g_set_error (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_GENERIC, "%s; %s",
                    failure->message, how->str);
       return NULL;
@@ -593,13 +578,13 @@ molt_module_install (const gchar *dir, gboolean initramfs, GError **error)
     }
   g_rmdir (aside_dir);
   json_object_set_array_member (obj, "staged", staged);
-  run_depmod (uts.release);
-  if (initramfs && !update_initramfs (cands, uts.release, &initramfs_how, error))
+  run_depmod (release);
+  if (initramfs && !update_initramfs (cands, release, &initramfs_how, error))
     {
       g_prefix_error (error,
                       "the modules are staged under /lib/modules/%s/updates/molt, but the "
                       "initramfs still has the old ones, which the next cold boot loads: ",
-                      uts.release);
+                      release);
       return NULL;
     }
   json_object_set_string_member (obj, "initramfs",

@@ -1,5 +1,4 @@
 /* A driver set after the same-kernel kexec: see molt-module-settle.h. */
-#include <sys/utsname.h>
 
 #include "molt-module-inspect.h"
 #include "molt-module-reload.h"
@@ -47,15 +46,13 @@ other_build (MoltModuleCandidate *c)
 JsonNode *
 molt_module_settle (const gchar *dir, const gchar *const *loaded, GError **error)
 {
-  g_autoptr (GPtrArray) problems = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (GPtrArray) cands = NULL;
   g_autoptr (JsonObject) obj = json_object_new ();
   g_autoptr (JsonArray) modules = json_array_new ();
   gboolean from_initramfs = FALSE;
-  struct utsname uts;
+  g_autofree gchar *release = NULL;
 
-  if (uname (&uts) != 0
-      || (cands = molt_module_inspect_dir (dir, uts.release, problems, error)) == NULL)
+  if ((cands = molt_module_inspect_installable (dir, &release, error)) == NULL)
     return NULL;
   for (guint i = 0; i < cands->len; i++)
     {

@@ -46,21 +46,17 @@ print_job (JsonObject *job)
     g_print ("Job %-20s %s (same PID in its namespace)\n", name, state);
 }
 
+/* Each step's time, then each job's outcome. */
 static void
-print_report (JsonObject *report)
+print_steps_and_jobs (JsonObject *report)
 {
-  JsonArray *steps = json_object_get_array_member (report, "steps");
+  JsonArray *steps = json_object_has_member (report, "steps")
+                         ? json_object_get_array_member (report, "steps")
+                         : NULL;
   JsonArray *jobs = json_object_has_member (report, "jobs")
                         ? json_object_get_array_member (report, "jobs")
                         : NULL;
-  g_autofree gchar *old_release = molt_text_excerpt (
-      json_object_get_string_member_with_default (report, "old-kernel-release", "?"), 128);
-  g_autofree gchar *new_release = molt_text_excerpt (
-      json_object_get_string_member_with_default (report, "new-kernel-release", "?"), 128);
 
-  print_field ("Domain:", report, "domain");
-  print_field ("Result:", report, "result");
-  g_print ("%-13s %s -> %s\n", "Kernel:", old_release, new_release);
   for (guint i = 0; steps != NULL && i < json_array_get_length (steps); i++)
     {
       JsonObject *step = json_array_get_object_element (steps, i);
@@ -69,6 +65,20 @@ print_report (JsonObject *report)
     }
   for (guint i = 0; jobs != NULL && i < json_array_get_length (jobs); i++)
     print_job (json_array_get_object_element (jobs, i));
+}
+
+static void
+print_report (JsonObject *report)
+{
+  g_autofree gchar *old_release = molt_text_excerpt (
+      json_object_get_string_member_with_default (report, "old-kernel-release", "?"), 128);
+  g_autofree gchar *new_release = molt_text_excerpt (
+      json_object_get_string_member_with_default (report, "new-kernel-release", "?"), 128);
+
+  print_field ("Domain:", report, "domain");
+  print_field ("Result:", report, "result");
+  g_print ("%-13s %s -> %s\n", "Kernel:", old_release, new_release);
+  print_steps_and_jobs (report);
 }
 
 /* Progress lines carry guest text (CRIU's errors, job names). */
@@ -227,21 +237,7 @@ run_switch_modules (MoltCli *cli, const gchar *domain, const gchar *dir, gboolea
       if (json_object_has_member (report, "downtime-s"))
         g_print ("%-13s %.2f s\n",
                  "Downtime:", json_object_get_double_member (report, "downtime-s"));
-      if (g_strcmp0 (json_object_get_string_member_with_default (report, "path", ""), "kexec") == 0)
-        {
-          JsonArray *steps = json_object_get_array_member (report, "steps");
-          JsonArray *jobs = json_object_has_member (report, "jobs")
-                                ? json_object_get_array_member (report, "jobs")
-                                : NULL;
-          for (guint i = 0; steps != NULL && i < json_array_get_length (steps); i++)
-            {
-              JsonObject *step = json_array_get_object_element (steps, i);
-              g_print ("  %-12s %7.2f s\n", json_object_get_string_member (step, "step"),
-                       json_object_get_double_member (step, "seconds"));
-            }
-          for (guint i = 0; jobs != NULL && i < json_array_get_length (jobs); i++)
-            print_job (json_array_get_object_element (jobs, i));
-        }
+      print_steps_and_jobs (report);
     }
   return code;
 }

@@ -331,11 +331,31 @@ install_modules (MoltAgentClient *client, JsonObject *report, gpointer data, GEr
   return TRUE;
 }
 
+/* A switch that left the guest's boot as it was: its combined initramfs
+ * goes from /run (a kexec or a restart clears it otherwise). Best effort. */
+static void
+discard_initrd (virDomainPtr dom, JsonObject *args)
+{
+  g_autoptr (JsonObject) discard = json_object_new ();
+  g_autoptr (MoltAgentClient) client = NULL;
+  g_autoptr (JsonNode) done = NULL;
+  g_autoptr (GError) error = NULL;
+  MoltTransport *transport = molt_libvirt_open_agent (dom, &error);
+
+  if (transport == NULL)
+    return;
+  client = molt_agent_client_new (transport);
+  json_object_set_string_member (discard, "dir", json_object_get_string_member (args, "dir"));
+  json_object_set_boolean_member (discard, "discard", TRUE);
+  done = molt_agent_client_call (client, "modules-initrd", discard, &error);
+}
+
 /* The same-kernel kexec path: the combined initramfs written by the agent
  * while the jobs run, then the ordinary switch to the running kernel. */
 static MoltSwitchResult
-switch_kexec (const MoltSwitchModulesOptions *o, MoltAgentClient **client, MoltDomainLock **lock,
-              JsonObject *args, JsonArray *inspected, JsonObject *report, GError **error)
+switch_kexec (const MoltSwitchModulesOptions *o, virDomainPtr dom, MoltAgentClient **client,
+              MoltDomainLock **lock, JsonObject *args, JsonArray *inspected, JsonObject *report,
+              GError **error)
 {
   g_autoptr (JsonNode) node = NULL;
   g_autoptr (GStrvBuilder) loaded = g_strv_builder_new ();
@@ -391,6 +411,8 @@ switch_kexec (const MoltSwitchModulesOptions *o, MoltAgentClient **client, MoltD
   ko.dry_run = FALSE;
   result = molt_switch_run (&ko, report, error);
   g_strfreev (hooks.loaded);
+  if (result == MOLT_SWITCH_NOTHING_DONE)
+    discard_initrd (dom, args);
 
   /* The switch's steps after this path's own; its downtime, the longest
    * job's. */
@@ -462,6 +484,6 @@ molt_switch_modules (const MoltSwitchModulesOptions *o, JsonObject *report, GErr
   if (o->dry_run)
     return MOLT_SWITCH_DRY_RUN;
   if (kexec)
-    return switch_kexec (o, &client, &lock, args, inspected, report, error);
+    return switch_kexec (o, dom, &client, &lock, args, inspected, report, error);
   return switch_live (o, dom, &client, args, report, error);
 }

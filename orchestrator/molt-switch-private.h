@@ -85,8 +85,13 @@ gboolean molt_switch_load (MoltSwitch *sw, const gchar *operation, GError **erro
 gboolean molt_switch_open (MoltSwitch *sw, MoltLockMode mode, const gchar *operation,
                            GError **error);
 MoltAgentClient *molt_switch_wait_for_agent (MoltSwitch *sw, guint wait_s, GError **error);
+/* The least a rollback waits for the old kernel's agent (the default
+ * --boot-timeout). */
+#define MOLT_OLD_KERNEL_BOOT_FLOOR_S 180
+
 MoltAgentClient *molt_switch_wait_for_boot_other_than (MoltSwitch *sw, const gchar *not_boot,
-                                                       JsonObject **info_out, GError **error);
+                                                       gboolean old_kernel, JsonObject **info_out,
+                                                       GError **error);
 void molt_switch_warn (MoltSwitch *sw, const gchar *what, const GError *cause);
 JsonObject *molt_switch_call_kexec (MoltSwitch *sw, MoltAgentClient *client, const gchar *command,
                                     JsonObject *args, GError **error);

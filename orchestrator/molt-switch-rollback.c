@@ -110,7 +110,7 @@ wait_for_old_kernel (MoltSwitch *sw, const gchar *from, GError **error)
 {
   g_autoptr (JsonObject) info = NULL;
   g_autoptr (MoltAgentClient) client
-      = molt_switch_wait_for_boot_other_than (sw, from, &info, error);
+      = molt_switch_wait_for_boot_other_than (sw, from, TRUE, &info, error);
   const gchar *release = "?";
 
   if (client == NULL)

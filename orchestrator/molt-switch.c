@@ -309,12 +309,18 @@ host_file_readable (const gchar *what, const gchar *path, GError **error)
 }
 
 /* After kexec: knock until an agent answers from a boot other than
- * not_boot (the one the kernel was switched from). */
+ * not_boot (the one the kernel was switched from). The old kernel, booted
+ * by a rollback, gets at least MOLT_OLD_KERNEL_BOOT_FLOOR_S whatever
+ * --boot-timeout says: it is known to boot, and giving up on it early
+ * turns a rollback into a broken switch (a UEFI guest's firmware, GRUB and
+ * systemd take over a minute under TCG on a loaded host). */
 MoltAgentClient *
-molt_switch_wait_for_boot_other_than (MoltSwitch *sw, const gchar *not_boot, JsonObject **info_out,
-                                      GError **error)
+molt_switch_wait_for_boot_other_than (MoltSwitch *sw, const gchar *not_boot, gboolean old_kernel,
+                                      JsonObject **info_out, GError **error)
 {
-  gint64 deadline = g_get_monotonic_time () + sw->o->boot_timeout_s * G_USEC_PER_SEC;
+  guint wait_s = old_kernel ? MAX (sw->o->boot_timeout_s, MOLT_OLD_KERNEL_BOOT_FLOOR_S)
+                            : sw->o->boot_timeout_s;
+  gint64 deadline = g_get_monotonic_time () + wait_s * G_USEC_PER_SEC;
   g_autoptr (GError) last = NULL;
 
   while (g_get_monotonic_time () < deadline)
@@ -337,8 +343,9 @@ molt_switch_wait_for_boot_other_than (MoltSwitch *sw, const gchar *not_boot, Jso
       g_usleep (G_USEC_PER_SEC);
     }
   g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_AGENT_UNRESPONSIVE,
-               "the new kernel did not bring the agent back within %u s (last: %s)",
-               sw->o->boot_timeout_s, last != NULL ? last->message : "an agent of the old boot");
+               "the %s kernel did not bring the agent back within %u s (last: %s)",
+               old_kernel ? "old" : "new", wait_s,
+               last != NULL ? last->message : "an agent of the old boot");
   return NULL;
 }
 
@@ -464,7 +471,7 @@ molt_switch_finish (MoltSwitch *sw, GError **error)
   GError *cause = NULL;
 
   molt_switch_begin_step_recorded (sw, MOLT_SWITCH_STEP_RESTORE);
-  client = molt_switch_wait_for_boot_other_than (sw, sw->old_boot, &new_info, &cause);
+  client = molt_switch_wait_for_boot_other_than (sw, sw->old_boot, FALSE, &new_info, &cause);
   if (client == NULL
       || !molt_reply_get_string (new_info, "info", "kernel-release", 0, &release, &cause))
     return molt_switch_fail_and_roll_back (sw, cause, error);

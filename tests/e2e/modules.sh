@@ -77,13 +77,16 @@ testbed_log "live reload 1 -> 2 under a running job: downtime $live_downtime s"
 # --- a job holding the device: refused, nothing changed ---
 m exec "$dom" --name holder --no-pid-namespace -- sh -c 'exec 3</dev/molt_testdrv; exec sleep 100000' >/dev/null
 for _ in $(seq 1 50); do [ "$(guest_run cat /sys/module/molt_testdrv/refcnt)" -ge 1 ] && break; sleep 0.2; done
-assert_fails 1 "no live reload: module molt_testdrv is in use (1 references" \
+assert_fails 1 "no live reload: module molt_testdrv is in use (1 references: pid" \
   m switch "$dom" --modules "$drv/$rel/1" --live
+assert_contains "$(m switch "$dom" --modules "$drv/$rel/1" --live 2>&1 || true)" ") has /dev/molt_testdrv open)"
 [ "$(sysfs_version)" = 2 ] || testbed_die "a refused switch changed the module: $(sysfs_version)"
 # Without --live the path is the kexec one, whose checkpoint cannot take a
 # job holding a character device of a driver: refused before the freeze.
 assert_fails 1 "CRIU cannot checkpoint job holder: pid" m switch "$dom" --modules "$drv/$rel/1"
 assert_contains "$(m switch "$dom" --modules "$drv/$rel/1" 2>&1 || true)" "/dev/molt_testdrv"
+guest_run test ! -e /run/molt/driver-set.initrd >/dev/null \
+  || testbed_die "a refused kexec path left its initramfs in /run"
 [ "$(sysfs_version)" = 2 ] || testbed_die "a refused switch changed the module: $(sysfs_version)"
 assert_job_state holder running
 m stop "$dom" holder >/dev/null
@@ -149,6 +152,7 @@ assert_json "$out" before.modules.0.build-id "$blk_id"
 blk_old=$(json_get before.modules.0.loaded-build-id <<<"$out")
 [ -n "$blk_old" ] && [ "$blk_old" != "$blk_id" ] || testbed_die "virtio_blk runs build id '$blk_old' before the switch"
 assert_contains "$out" "no live reload: module virtio_blk is"
+assert_contains "$out" "/ is mounted from /dev/vda"
 assert_fails 1 "no live reload: module virtio_blk is" m switch "$dom" --modules "$blk" --live
 before=$(seq_capture)
 out=$(m --json switch "$dom" --modules "$blk")
