@@ -51,7 +51,7 @@ molt_command_modules_inspect (MoltAgent *agent, JsonObject *args, GError **error
   json_object_set_string_member (obj, "release", uts.release);
   json_object_set_array_member (obj, "modules", modules);
   json_object_set_array_member (obj, "problems", texts);
-  return json_node_init_object (json_node_alloc (), g_steal_pointer (&obj));
+  return json_node_init_object (json_node_alloc (), obj);
 }
 
 JsonNode *
@@ -122,6 +122,16 @@ molt_command_modules_settle (MoltAgent *agent, JsonObject *args, GError **error)
   if (result != NULL)
     g_message ("driver set of %s runs after the kexec", dir);
   return result;
+}
+
+JsonNode *
+molt_command_modules_load (MoltAgent *agent, JsonObject *args, GError **error)
+{
+  g_auto (GStrv) names = NULL;
+
+  if (!molt_args_get_strv (args, "names", TRUE, &names, error))
+    return NULL;
+  return molt_module_settle_old ((const gchar *const *) names, error);
 }
 
 JsonNode *

@@ -29,6 +29,8 @@ static const MoltCommand commands[] = {
   { "modules-settle", molt_command_modules_settle, MOLT_COMMAND_FLAG_ALLOWED_WHILE_JOBS_FROZEN,
     NULL },
   { "modules-install", molt_command_modules_install, MOLT_COMMAND_FLAG_NONE, NULL },
+  /* The old modules after the boot of a failed live reload's last layer. */
+  { "modules-load", molt_command_modules_load, MOLT_COMMAND_FLAG_ALLOWED_WHILE_JOBS_FROZEN, NULL },
   { "job-log", molt_command_job_log, ANYTIME, NULL },
   { "switch-preflight", molt_command_switch_preflight, ANYTIME, NULL },
   { "freeze", NULL, MOLT_COMMAND_FLAG_NONE, molt_command_freeze },

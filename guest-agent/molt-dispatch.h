@@ -62,6 +62,7 @@ JsonNode *molt_command_modules_reload_commit (MoltAgent *agent, JsonObject *args
 JsonNode *molt_command_modules_reload_revert (MoltAgent *agent, JsonObject *args, GError **error);
 JsonNode *molt_command_modules_initrd (MoltAgent *agent, JsonObject *args, GError **error);
 JsonNode *molt_command_modules_settle (MoltAgent *agent, JsonObject *args, GError **error);
+JsonNode *molt_command_modules_load (MoltAgent *agent, JsonObject *args, GError **error);
 JsonNode *molt_command_modules_install (MoltAgent *agent, JsonObject *args, GError **error);
 JsonNode *molt_command_job_log (MoltAgent *agent, JsonObject *args, GError **error);
 JsonNode *molt_command_switch_preflight (MoltAgent *agent, JsonObject *args, GError **error);

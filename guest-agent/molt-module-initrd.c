@@ -200,5 +200,5 @@ molt_module_initrd_build (const gchar *dir, GError **error)
   json_object_set_string_member (obj, "initrd", MOLT_MODULE_INITRD_PATH);
   json_object_set_int_member (obj, "overlay-bytes", (gint64) g_bytes_get_size (overlay));
   json_object_set_array_member (obj, "modules", modules);
-  return json_node_init_object (json_node_alloc (), g_steal_pointer (&obj));
+  return json_node_init_object (json_node_alloc (), obj);
 }

@@ -408,7 +408,7 @@ molt_module_reload_commit (GError **error)
   finish_reload (pending->steps, pending->aside_dir, pending->release);
   json_object_set_string_member (obj, "dir", pending->dir);
   g_clear_pointer (&pending, pending_free);
-  return json_node_init_object (json_node_alloc (), g_steal_pointer (&obj));
+  return json_node_init_object (json_node_alloc (), obj);
 }
 
 JsonNode *
@@ -433,7 +433,7 @@ molt_module_reload_revert (GError **error)
       return NULL;
     }
   json_object_set_string_member (obj, "how", how->str);
-  return json_node_init_object (json_node_alloc (), g_steal_pointer (&obj));
+  return json_node_init_object (json_node_alloc (), obj);
 }
 
 JsonNode *
@@ -498,7 +498,7 @@ molt_module_reload (const gchar *dir, gboolean hold, GError **error)
           }
         else
           finish_reload (steps, aside_dir, release);
-        return json_node_init_array (json_node_alloc (), g_steal_pointer (&results));
+        return json_node_init_array (json_node_alloc (), results);
       }
     /* Files moved aside are back before its depmod: the directory goes
      * empty. */
@@ -591,5 +591,5 @@ molt_module_install (const gchar *dir, gboolean initramfs, GError **error)
                                  initramfs_how != NULL ? initramfs_how
                                                        : "unchanged (no module of "
                                                          "the set loads from it)");
-  return json_node_init_object (json_node_alloc (), g_steal_pointer (&obj));
+  return json_node_init_object (json_node_alloc (), obj);
 }

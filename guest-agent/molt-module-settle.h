@@ -14,4 +14,13 @@ G_BEGIN_DECLS
  * the names loaded before the switch. */
 JsonNode *molt_module_settle (const gchar *dir, const gchar *const *loaded, GError **error);
 
+/* The old modules again, after a boot that was to bring them back (a live
+ * reload whose own rollback could not load them, the host's next layer: a
+ * kexec of the running kernel with the disk's initramfs): each of NAMES not
+ * loaded at this boot is loaded by modprobe from the disk, whose files the
+ * rollback put back. {modules: [{name, srcversion, version, build-id, how}
+ * or {name, error}]}: a module that still fails is reported, not an error
+ * (another boot would not help; the host says so). */
+JsonNode *molt_module_settle_old (const gchar *const *names, GError **error);
+
 G_END_DECLS

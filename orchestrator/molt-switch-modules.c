@@ -5,6 +5,7 @@
 #include "molt-host-error.h"
 #include "molt-libvirt.h"
 #include "molt-reply.h"
+#include "molt-switch-modules-fallback.h"
 #include "molt-switch-modules.h"
 
 /* The agent thaws by itself if the host vanishes for this long. */
@@ -97,12 +98,87 @@ decide (const MoltSwitchModulesOptions *o, JsonObject *inspect, JsonObject *repo
   return TRUE;
 }
 
+/* The set as the preflight saw it: the modules loaded before the switch,
+ * and each one's view by name. */
+typedef struct
+{
+  const gchar *release;
+  GStrv loaded;
+  JsonObject *before; /* name -> modules-inspect's object */
+} SetBefore;
+
+static void
+set_before_clear (SetBefore *b)
+{
+  g_clear_pointer (&b->loaded, g_strfreev);
+  g_clear_pointer (&b->before, json_object_unref);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (SetBefore, set_before_clear)
+
+static gboolean
+set_before_read (JsonObject *inspect, SetBefore *b, GError **error)
+{
+  g_autoptr (GStrvBuilder) loaded = g_strv_builder_new ();
+  JsonArray *inspected = NULL;
+
+  if (!molt_reply_get_string (inspect, "modules-inspect", "release", 0, &b->release, error)
+      || !molt_reply_get_array (inspect, "modules-inspect", "modules", 0, &inspected, error))
+    return FALSE;
+  b->before = json_object_new ();
+  for (guint i = 0; i < json_array_get_length (inspected); i++)
+    {
+      JsonObject *m = molt_reply_array_object (inspected, "modules-inspect", i, error);
+      const gchar *name = NULL;
+      gboolean was_loaded = FALSE;
+
+      if (m == NULL || !molt_reply_get_string (m, "modules-inspect", "name", 0, &name, error)
+          || !molt_reply_get_bool (m, "modules-inspect", "loaded", 0, &was_loaded, error))
+        return FALSE;
+      json_object_set_object_member (b->before, name, json_object_ref (m));
+      if (was_loaded)
+        g_strv_builder_add (loaded, name);
+    }
+  b->loaded = g_strv_builder_end (loaded);
+  return TRUE;
+}
+
+/* The agent could not load an old module again (its rollback says "the
+ * rollback was incomplete"): the next layer boots the running kernel again
+ * with the disk's initramfs, the jobs carried by CRIU. Without the
+ * switch's options (no kexec configured), the failure stands. */
+static MoltSwitchResult
+fall_back (const MoltSwitchModulesOptions *o, MoltAgentClient **client, MoltDomainLock **lock,
+           const SetBefore *b, JsonObject *report, GError **error)
+{
+  g_autoptr (JsonObject) sub = json_object_new ();
+  g_autoptr (GError) cause = g_steal_pointer (error);
+  MoltSwitchResult result;
+
+  if (o->kexec == NULL || strstr (cause->message, "the rollback was incomplete") == NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&cause));
+      return MOLT_SWITCH_BROKEN;
+    }
+  progress (o, "rollback: an old module did not load again; booting the running kernel again "
+               "with the disk's initramfs (the jobs checkpointed by CRIU)");
+  /* The switch takes the domain's lock and the agent's channel itself. */
+  g_clear_pointer (client, molt_agent_client_free);
+  g_clear_pointer (lock, molt_domain_lock_release);
+  result = molt_switch_modules_fall_back (o->kexec, b->release, (const gchar *const *) b->loaded,
+                                          b->before, cause->message, sub, error);
+  json_object_set_object_member (report, "fallback", g_steal_pointer (&sub));
+  return result;
+}
+
 /* A held reload undone after its probe failed: the jobs frozen again
  * while the old modules come back. */
 static MoltSwitchResult
-revert_after_probe (const MoltSwitchModulesOptions *o, MoltAgentClient *client, GError *cause,
+revert_after_probe (const MoltSwitchModulesOptions *o, MoltAgentClient **clientp,
+                    MoltDomainLock **lock, const SetBefore *b, GError *cause, JsonObject *report,
                     GError **error)
 {
+  MoltAgentClient *client = *clientp;
   g_autoptr (JsonObject) freeze_args = json_object_new ();
   g_autoptr (JsonNode) frozen = NULL, reverted = NULL, thawed = NULL;
   g_autoptr (GError) revert_error = NULL, thaw_error = NULL;
@@ -122,7 +198,9 @@ revert_after_probe (const MoltSwitchModulesOptions *o, MoltAgentClient *client, 
       g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED,
                    "probe: %s; the revert failed: %s", cause->message, revert_error->message);
       g_error_free (cause);
-      return MOLT_SWITCH_BROKEN;
+      if (thaw_error != NULL)
+        return MOLT_SWITCH_BROKEN;
+      return fall_back (o, clientp, lock, b, report, error);
     }
   if (reverted != NULL && JSON_NODE_HOLDS_OBJECT (reverted))
     how = json_object_get_string_member_with_default (json_node_get_object (reverted), "how", NULL);
@@ -162,7 +240,8 @@ probe_on_own_channel (const MoltSwitchModulesOptions *o, virDomainPtr dom, MoltA
 
 static MoltSwitchResult
 switch_live (const MoltSwitchModulesOptions *o, virDomainPtr dom, MoltAgentClient **clientp,
-             JsonObject *args, JsonObject *report, GError **error)
+             MoltDomainLock **lock, const SetBefore *b, JsonObject *args, JsonObject *report,
+             GError **error)
 {
   MoltAgentClient *client = *clientp;
   g_autoptr (JsonObject) freeze_args = json_object_new ();
@@ -205,10 +284,14 @@ switch_live (const MoltSwitchModulesOptions *o, virDomainPtr dom, MoltAgentClien
     {
       g_propagate_prefixed_error (error, g_steal_pointer (&reload_error), "reload: ");
       if (thaw_error != NULL)
-        g_prefix_error (error, "thaw failed too (the agent thaws by itself within %d s: %s); ",
-                        MOLT_MODULES_AUTO_THAW_S, thaw_error->message);
-      return strstr ((*error)->message, "rolled back: ") != NULL ? MOLT_SWITCH_ROLLED_BACK
-                                                                 : MOLT_SWITCH_BROKEN;
+        {
+          g_prefix_error (error, "thaw failed too (the agent thaws by itself within %d s: %s); ",
+                          MOLT_MODULES_AUTO_THAW_S, thaw_error->message);
+          return MOLT_SWITCH_BROKEN;
+        }
+      if (strstr ((*error)->message, "rolled back: ") != NULL)
+        return MOLT_SWITCH_ROLLED_BACK;
+      return fall_back (o, clientp, lock, b, report, error);
     }
   if (thaw_error != NULL)
     {
@@ -231,7 +314,7 @@ switch_live (const MoltSwitchModulesOptions *o, virDomainPtr dom, MoltAgentClien
       client = *clientp;
       add_step (report, "probe", start);
       if (probe_error != NULL)
-        return revert_after_probe (o, client, probe_error, error);
+        return revert_after_probe (o, clientp, lock, b, probe_error, report, error);
       if ((committed = molt_agent_client_call (client, "modules-reload-commit", NULL, error))
           == NULL)
         {
@@ -354,35 +437,20 @@ discard_initrd (virDomainPtr dom, JsonObject *args)
  * while the jobs run, then the ordinary switch to the running kernel. */
 static MoltSwitchResult
 switch_kexec (const MoltSwitchModulesOptions *o, virDomainPtr dom, MoltAgentClient **client,
-              MoltDomainLock **lock, JsonObject *args, JsonArray *inspected, JsonObject *report,
+              MoltDomainLock **lock, const SetBefore *b, JsonObject *args, JsonObject *report,
               GError **error)
 {
   g_autoptr (JsonNode) node = NULL;
-  g_autoptr (GStrvBuilder) loaded = g_strv_builder_new ();
-  g_autoptr (JsonObject) before = json_object_new ();
   g_autoptr (JsonArray) own_steps = json_array_ref (json_object_get_array_member (report, "steps"));
   JsonObject *built;
   const gchar *kernel = NULL, *initrd = NULL;
-  KexecHooks hooks = { .dir = o->dir };
+  KexecHooks hooks = { .dir = o->dir, .loaded = b->loaded, .before = b->before };
   MoltSwitchOptions ko = *o->kexec;
   MoltSwitchResult result;
   JsonArray *jobs, *steps;
   gdouble downtime = 0;
   gint64 start = g_get_monotonic_time ();
 
-  for (guint i = 0; i < json_array_get_length (inspected); i++)
-    {
-      JsonObject *m = molt_reply_array_object (inspected, "modules-inspect", i, error);
-      const gchar *name = NULL;
-      gboolean was_loaded = FALSE;
-
-      if (m == NULL || !molt_reply_get_string (m, "modules-inspect", "name", 0, &name, error)
-          || !molt_reply_get_bool (m, "modules-inspect", "loaded", 0, &was_loaded, error))
-        return MOLT_SWITCH_NOTHING_DONE;
-      json_object_set_object_member (before, name, json_object_ref (m));
-      if (was_loaded)
-        g_strv_builder_add (loaded, name);
-    }
   progress (o, "prepare: writing the initramfs with the new modules (/run in the guest)");
   molt_agent_client_set_timeout (*client, MOLT_MODULES_RELOAD_TIMEOUT_MS);
   if ((node = molt_agent_client_call (*client, "modules-initrd", args, error)) == NULL
@@ -399,8 +467,6 @@ switch_kexec (const MoltSwitchModulesOptions *o, virDomainPtr dom, MoltAgentClie
   g_clear_pointer (client, molt_agent_client_free);
   g_clear_pointer (lock, molt_domain_lock_release);
 
-  hooks.loaded = g_strv_builder_end (loaded);
-  hooks.before = before;
   ko.kernel = kernel;
   ko.initrd = initrd;
   ko.append = NULL;
@@ -410,7 +476,6 @@ switch_kexec (const MoltSwitchModulesOptions *o, virDomainPtr dom, MoltAgentClie
   ko.hook_data = &hooks;
   ko.dry_run = FALSE;
   result = molt_switch_run (&ko, report, error);
-  g_strfreev (hooks.loaded);
   if (result == MOLT_SWITCH_NOTHING_DONE)
     discard_initrd (dom, args);
 
@@ -446,7 +511,7 @@ molt_switch_modules (const MoltSwitchModulesOptions *o, JsonObject *report, GErr
   g_autoptr (JsonObject) args = json_object_new ();
   g_autoptr (JsonNode) inspect_node = NULL;
   JsonObject *inspect;
-  JsonArray *inspected = NULL;
+  g_auto (SetBefore) b = { 0 };
   MoltTransport *transport;
   gint64 start = g_get_monotonic_time ();
   gboolean kexec = FALSE;
@@ -471,8 +536,7 @@ molt_switch_modules (const MoltSwitchModulesOptions *o, JsonObject *report, GErr
       return MOLT_SWITCH_NOTHING_DONE;
     }
   json_object_set_member (report, "before", json_node_ref (inspect_node));
-  if (!decide (o, inspect, report, &kexec, error)
-      || !molt_reply_get_array (inspect, "modules-inspect", "modules", 0, &inspected, error))
+  if (!decide (o, inspect, report, &kexec, error) || !set_before_read (inspect, &b, error))
     return MOLT_SWITCH_NOTHING_DONE;
   add_step (report, "preflight", start);
   if (kexec && o->kexec == NULL)
@@ -484,6 +548,6 @@ molt_switch_modules (const MoltSwitchModulesOptions *o, JsonObject *report, GErr
   if (o->dry_run)
     return MOLT_SWITCH_DRY_RUN;
   if (kexec)
-    return switch_kexec (o, dom, &client, &lock, args, inspected, report, error);
-  return switch_live (o, dom, &client, args, report, error);
+    return switch_kexec (o, dom, &client, &lock, &b, args, report, error);
+  return switch_live (o, dom, &client, &lock, &b, args, report, error);
 }

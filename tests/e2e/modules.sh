@@ -15,6 +15,10 @@
 #    hotfix), exit 4;
 #  - --probe on the live path: a probe that fails puts the old module and
 #    its staged file back (exit 4); one that passes keeps the new;
+#  - the old module refusing to load again in the agent's rollback (the
+#    driver refuses while /run/molt_testdrv.refuse exists): the next layer,
+#    a kexec of the running kernel with the disk's initramfs, the job carried
+#    by CRIU, the old version loaded on the fresh boot, exit 4;
 #  - a build for the other kernel: refused at preflight, vermagic named;
 #  - the root disk's driver (virtio_blk, the kernel's own build with another
 #    build id as the hotfix): --live refused naming it; the default takes
@@ -119,6 +123,36 @@ assert_json "$out" modules.0.new-version 1
   || testbed_die "after the probe passed: loaded $(sysfs_version), staged $(staged_version)"
 assert_job_state pipeline running
 testbed_log "--probe on the live path: a failing probe put version 2 back (exit 4), a passing one kept version 1"
+
+# --- the old module does not load again: the next rollback layer ---
+# The test driver refuses to load while /run/molt_testdrv.refuse exists (a
+# device the failed hotfix left stuck until the next boot): the new version
+# fails, so does the old one in the agent's rollback, and the switch boots
+# the running kernel again with the disk's initramfs, the job carried by
+# CRIU; on that boot (/run empty) the old version loads from the disk.
+boot_before=$(guest_run cat /proc/sys/kernel/random/boot_id)
+guest_run touch /run/molt_testdrv.refuse >/dev/null
+before=$(seq_capture)
+out=$(expect_rc 4 m --json switch "$dom" --modules "$drv/$rel/2")
+assert_json "$out" result rolled-back
+assert_json "$out" path live
+assert_contains "$out" "the rollback was incomplete"
+assert_contains "$out" "rolled back by a kexec of the running kernel ($rel) with the disk's initramfs"
+assert_json "$out" fallback.result committed
+assert_json "$out" fallback.modules.0.name molt_testdrv
+assert_json "$out" fallback.modules.0.how "loaded after the boot"
+assert_json "$out" fallback.modules.0.new-version 1
+[ "$(guest_run cat /proc/sys/kernel/random/boot_id)" != "$boot_before" ] \
+  || testbed_die "the fallback did not boot the guest again"
+[ "$(sysfs_version)" = 1 ] && [ "$(device_reads)" = "molt_testdrv 1" ] \
+  || testbed_die "after the fallback: /sys/module says $(sysfs_version), the device reads '$(device_reads)'"
+[ "$(staged_version)" = 1 ] || testbed_die "after the fallback the next boot would load version '$(staged_version)'"
+assert_job_state pipeline running
+wait_sequence_grows "$SEQ_FILE" 3
+after=$(seq_capture)
+check_continuity "$before" "$after" 120 >/dev/null
+rm -f "$before" "$after"
+testbed_log "an old module that does not load again: $(grep -o 'the rollback was incomplete[^;]*; [^;]*' <<<"$out" | head -n 1); version 1 back after a kexec with the disk's initramfs, the job went on"
 
 # --- built for the other kernel: refused at preflight ---
 assert_fails 1 "molt_testdrv.ko is built for kernel $other" \

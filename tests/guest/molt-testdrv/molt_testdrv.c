@@ -3,14 +3,20 @@
  * Built in versions that differ visibly: MODULE_VERSION (read back in
  * /sys/module/molt_testdrv/version) and what its device /dev/molt_testdrv
  * reads ("molt_testdrv VERSION\n"). MOLT_TESTDRV_FAIL builds a version
- * whose init fails, as a broken hotfix would. */
+ * whose init fails, as a broken hotfix would. Every version refuses to
+ * load while /run/molt_testdrv.refuse exists: the stand-in for a device
+ * that a failed driver left stuck until the next boot (/run is tmpfs), so
+ * that a test can make the old module fail to load again. */
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
+#include <linux/namei.h>
 
 #ifndef MOLT_TESTDRV_VERSION
 #define MOLT_TESTDRV_VERSION "1"
 #endif
+
+#define TESTDRV_REFUSE "/run/molt_testdrv.refuse"
 
 static const char text[] = "molt_testdrv " MOLT_TESTDRV_VERSION "\n";
 
@@ -34,6 +40,14 @@ static struct miscdevice testdrv_dev = {
 
 static int __init testdrv_init(void)
 {
+	struct path refuse;
+
+	if (kern_path(TESTDRV_REFUSE, LOOKUP_FOLLOW, &refuse) == 0) {
+		path_put(&refuse);
+		pr_err("molt_testdrv " MOLT_TESTDRV_VERSION ": refusing to load while " TESTDRV_REFUSE
+		       " exists\n");
+		return -EIO;
+	}
 #ifdef MOLT_TESTDRV_FAIL
 	pr_err("molt_testdrv " MOLT_TESTDRV_VERSION ": refusing to load (a broken build)\n");
 	return -EIO;
