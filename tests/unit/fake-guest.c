@@ -29,7 +29,8 @@ struct _FakeGuest
   gboolean blocked; /* the preflight finds a job CRIU cannot dump */
   char *probe_name; /* NULL until a probe job starts */
   unsigned probe_polls;
-  char *next_entry; /* GRUB's one-shot boot entry, NULL when clear */
+  char *next_entry;   /* GRUB's one-shot boot entry, NULL when clear */
+  char *modules_load; /* modules-load's reply; NULL: no such command */
 };
 
 typedef struct
@@ -81,6 +82,7 @@ fake_guest_free (FakeGuest *guest)
   g_hash_table_destroy (guest->faults);
   g_free (guest->probe_name);
   g_free (guest->next_entry);
+  g_free (guest->modules_load);
   g_mutex_clear (&guest->lock);
   g_free (guest);
 }
@@ -108,6 +110,13 @@ void
 fake_guest_set_probe_status (FakeGuest *guest, int status)
 {
   guest->probe_status = status;
+}
+
+void
+fake_guest_set_modules_load (FakeGuest *guest, const char *reply)
+{
+  g_free (guest->modules_load);
+  guest->modules_load = g_strdup (reply);
 }
 
 const char *
@@ -256,6 +265,8 @@ answer (FakeGuest *guest, MoltRequest *req)
                                       "\"advanced>linux-6.1.0-old\"}"
                                     : "{\"grubenv\":\"/boot/grub/grubenv\",\"cleared\":true}");
     }
+  if (g_str_equal (cmd, "modules-load") && guest->modules_load != NULL)
+    return parse (guest->modules_load);
   if (g_str_equal (cmd, "images-drop"))
     return parse ("{\"images\":\"/var/lib/molt/images/x\",\"removed-bytes\":4096}");
   return NULL;

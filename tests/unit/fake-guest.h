@@ -35,6 +35,8 @@ void fake_guest_set_criu_broken (FakeGuest *guest);
 void fake_guest_set_blocked (FakeGuest *guest);
 /* The probe job exits with this wait status and its log reply is {}. */
 void fake_guest_set_probe_status (FakeGuest *guest, int status);
+/* What modules-load answers (JSON text); unset, the command is unknown. */
+void fake_guest_set_modules_load (FakeGuest *guest, const char *reply);
 /* A MoltSwitchOpenAgentFunc: data is the FakeGuest. */
 MoltTransport *fake_guest_connect (virDomainPtr dom, gpointer data, GError **error);
 /* The state of job "a" ("running", "frozen", ...). */
