@@ -42,8 +42,8 @@ wait_sequence_grows "$SEQ_FILE" 3
 rel=$k_old
 other=$k_new
 drv=/var/lib/molt/testdrv
-guest_run sh -c "mkdir -p $drv && tar -xf /usr/lib/molt/molt-testdrv.tar -C $drv" >/dev/null
-guest_run sh -c "mkdir -p /lib/modules/$rel/updates && cp $drv/$rel/1/molt_testdrv.ko /lib/modules/$rel/updates/ && depmod -a $rel && modprobe molt_testdrv" >/dev/null \
+guest_check sh -c "mkdir -p $drv && tar -xf /usr/lib/molt/molt-testdrv.tar -C $drv" >/dev/null
+guest_check sh -c "mkdir -p /lib/modules/$rel/updates && cp $drv/$rel/1/molt_testdrv.ko /lib/modules/$rel/updates/ && depmod -a $rel && modprobe molt_testdrv" >/dev/null \
   || testbed_die "cannot install the test driver's version 1"
 sysfs_version() { guest_run cat /sys/module/molt_testdrv/version; }
 device_reads() { guest_run cat /dev/molt_testdrv; }
@@ -68,7 +68,7 @@ assert_json "$out" modules.0.new-version 2
 [ "$(sysfs_version)" = 2 ] || testbed_die "after the live reload /sys/module says $(sysfs_version)"
 [ "$(device_reads)" = "molt_testdrv 2" ] || testbed_die "the device reads '$(device_reads)'"
 [ "$(staged_version)" = 2 ] || testbed_die "staged for the next boot: version '$(staged_version)'"
-guest_run sh -c "test ! -e /lib/modules/$rel/updates/molt_testdrv.ko" >/dev/null \
+guest_check sh -c "test ! -e /lib/modules/$rel/updates/molt_testdrv.ko" >/dev/null \
   || testbed_die "the old version's file is still under updates/ (the next boot could load it)"
 assert_job_state pipeline running
 wait_sequence_grows "$SEQ_FILE" 3
@@ -89,7 +89,7 @@ assert_contains "$(m switch "$dom" --modules "$drv/$rel/1" --live 2>&1 || true)"
 # job holding a character device of a driver: refused before the freeze.
 assert_fails 1 "CRIU cannot checkpoint job holder: pid" m switch "$dom" --modules "$drv/$rel/1"
 assert_contains "$(m switch "$dom" --modules "$drv/$rel/1" 2>&1 || true)" "/dev/molt_testdrv"
-guest_run test ! -e /run/molt/driver-set.initrd >/dev/null \
+guest_check test ! -e /run/molt/driver-set.initrd >/dev/null \
   || testbed_die "a refused kexec path left its initramfs in /run"
 [ "$(sysfs_version)" = 2 ] || testbed_die "a refused switch changed the module: $(sysfs_version)"
 assert_job_state holder running
@@ -131,7 +131,7 @@ testbed_log "--probe on the live path: a failing probe put version 2 back (exit 
 # the running kernel again with the disk's initramfs, the job carried by
 # CRIU; on that boot (/run empty) the old version loads from the disk.
 boot_before=$(guest_run cat /proc/sys/kernel/random/boot_id)
-guest_run touch /run/molt_testdrv.refuse >/dev/null
+guest_check touch /run/molt_testdrv.refuse >/dev/null
 before=$(seq_capture)
 out=$(expect_rc 4 m --json switch "$dom" --modules "$drv/$rel/2")
 assert_json "$out" result rolled-back
@@ -171,7 +171,7 @@ testbed_log "a module built for $other refused at preflight, vermagic named"
 # come off the end. The note: namesz 4, descsz 20, type 3, "GNU\0", the id.
 blk=/var/lib/molt/blk
 blk_id=5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed
-guest_run sh -c "set -e; mkdir -p $blk; f=/lib/modules/$rel/kernel/drivers/block/virtio_blk.ko
+guest_check sh -c "set -e; mkdir -p $blk; f=/lib/modules/$rel/kernel/drivers/block/virtio_blk.ko
   size=\$(stat -c %s \$f); set -- \$(tail -c 32 \$f | head -c 4 | od -An -tu1)
   head -c \$((size - 40 - ((\$1 << 24) | (\$2 << 16) | (\$3 << 8) | \$4))) \$f >$blk/virtio_blk.ko
   off=\$(od -An -v -tx1 $blk/virtio_blk.ko | tr -d '\n' | awk '{ i = index(\$0, \" 04 00 00 00 14 00 00 00 03 00 00 00 47 4e 55 00\"); if (i) print (i - 1) / 3 + 16 }')
@@ -198,7 +198,7 @@ assert_json "$out" modules.0.old-build-id "$blk_old"
 assert_json "$out" modules.0.new-build-id "$blk_id"
 running_id=$(guest_run sh -c "od -An -v -tx1 /sys/module/virtio_blk/notes/.note.gnu.build-id | tr -d ' \n' | tail -c 40")
 [ "$running_id" = "$blk_id" ] || testbed_die "after the kexec virtio_blk runs build id $running_id"
-guest_run cmp /lib/modules/$rel/updates/molt/virtio_blk.ko $blk/virtio_blk.ko >/dev/null \
+guest_check cmp /lib/modules/$rel/updates/molt/virtio_blk.ko $blk/virtio_blk.ko >/dev/null \
   || testbed_die "the committed virtio_blk is not staged under updates/molt for the next boot"
 assert_contains "$out" "appended to /boot/initrd.img-$rel"
 assert_job_state pipeline running
@@ -217,7 +217,7 @@ for _ in $(seq 1 50); do [ -s "$peer_dir/port" ] && break; sleep 0.1; done
 peer() { tr ' ' '\n' <"$peer_dir/status" | sed -n "s/^$1=//p"; }
 m exec "$dom" --name tcp -- /usr/lib/molt/molt-test-tcp 10.0.2.2 "$(cat "$peer_dir/port")" "$TCP_FILE" 50 >/dev/null
 wait_sequence_grows "$TCP_FILE" 20
-guest_run sh -c "mkdir -p /var/lib/molt/nic && cp /lib/modules/$rel/kernel/drivers/net/virtio_net.ko /var/lib/molt/nic/" >/dev/null
+guest_check sh -c "mkdir -p /var/lib/molt/nic && cp /lib/modules/$rel/kernel/drivers/net/virtio_net.ko /var/lib/molt/nic/" >/dev/null
 addr_before=$(guest_run ip -o -4 addr show | awk '$2 != "lo" {print $2, $4}')
 before=$(mktemp)
 guest_cat "$TCP_FILE" >"$before"

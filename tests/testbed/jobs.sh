@@ -18,9 +18,11 @@ start_sequence_job() {
 # output, byte for byte. Fails if the job does not end within 60 s
 # ($GUEST_RUN_TIMEOUT_S) or its output is longer than one log read (64 KiB).
 # GUEST_RUN_OPTS: more options for molt exec (--no-pid-namespace, for
-# systemctl: systemd answers no client in another PID namespace).
+# systemctl: systemd answers no client in another PID namespace). CMD's
+# exit status is not checked (a query like systemctl is-active says what
+# it found by it): guest_check does.
 guest_run() {
-  local name="run-$RANDOM$RANDOM" i state="" out
+  local name="run-$RANDOM$RANDOM" i state="" out status
   # shellcheck disable=SC2086
   m exec "$dom" --name "$name" ${GUEST_RUN_OPTS:-} -- "$@" >/dev/null || return 1
   for i in $(seq 1 $(( ${GUEST_RUN_TIMEOUT_S:-60} * 5 ))); do
@@ -40,7 +42,16 @@ if log["size"] != len(data):
 sys.stdout.buffer.write(data)
 PY
   rm -f "$out"
+  if [ "${GUEST_RUN_STRICT:-0}" = 1 ]; then
+    # A wait status: 256 is exit 1.
+    status=$(job_field "$name" exit-status)
+    [ "$status" = 0 ] || { testbed_log "guest_check: '$*' ended with wait status '$status'"; return 1; }
+  fi
 }
+
+# guest_check CMD...: guest_run, and fails unless CMD exits 0 (an assertion
+# on the guest: guest_check test -e FILE || testbed_die ...).
+guest_check() { GUEST_RUN_STRICT=1 guest_run "$@"; }
 
 # guest_cat PATH: the whole file as it was when its size was read (files
 # here only grow), in chunks of one log read each.
