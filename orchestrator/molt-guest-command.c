@@ -77,6 +77,41 @@ last_line (const gchar *text)
 }
 
 gboolean
+molt_guest_job_wait (MoltAgentClient *client, const gchar *name, guint timeout_s, guint poll_ms,
+                     gint64 *status, gboolean *timed_out, GError **error)
+{
+  g_autoptr (JsonNode) listed = NULL;
+  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_s * G_USEC_PER_SEC;
+  gint64 exited_seen = G_MAXINT64;
+  const gchar *state = NULL;
+
+  *timed_out = FALSE;
+  for (;;)
+    {
+      *status = G_MININT64;
+      if (!job_state (client, name, &state, status, &listed, error))
+        return FALSE;
+      /* The agent can list a job as exited (its process gone) a moment
+       * before it reaps it and knows the status: wait for that too. */
+      if (g_str_equal (state, "exited"))
+        {
+          if (exited_seen == G_MAXINT64)
+            exited_seen = g_get_monotonic_time ();
+          if (*status >= 0 || g_get_monotonic_time () >= exited_seen + MOLT_GUEST_COMMAND_REAP_US)
+            return TRUE;
+        }
+      if (timeout_s > 0 && g_get_monotonic_time () >= deadline)
+        {
+          *timed_out = TRUE;
+          g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED,
+                       "job %s did not end within %u s (it is still %s)", name, timeout_s, state);
+          return FALSE;
+        }
+      g_usleep (poll_ms * 1000);
+    }
+}
+
+gboolean
 molt_guest_command_run (virDomainPtr dom, const gchar *job_name, const gchar *command,
                         const gchar *const *env, guint timeout_s, gchar **output, GError **error)
 {
@@ -84,11 +119,10 @@ molt_guest_command_run (virDomainPtr dom, const gchar *job_name, const gchar *co
   g_autoptr (JsonObject) args = json_object_new ();
   g_autoptr (JsonArray) argv = json_array_new ();
   g_autoptr (JsonArray) env_array = json_array_new ();
-  g_autoptr (JsonNode) started = NULL, listed = NULL;
+  g_autoptr (JsonNode) started = NULL;
   g_autofree gchar *out = NULL, *line = NULL;
-  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_s * G_USEC_PER_SEC;
-  const gchar *state = NULL;
-  gint64 status = G_MININT64, exited_seen = G_MAXINT64;
+  gint64 status = G_MININT64;
+  gboolean timed_out = FALSE;
   MoltTransport *transport = molt_libvirt_open_agent (dom, error);
 
   if (transport == NULL)
@@ -112,21 +146,10 @@ molt_guest_command_run (virDomainPtr dom, const gchar *job_name, const gchar *co
       g_prefix_error (error, "cannot start it: ");
       return FALSE;
     }
-  for (;;)
+  if (!molt_guest_job_wait (client, job_name, timeout_s, MOLT_GUEST_COMMAND_POLL_MS, &status,
+                            &timed_out, error))
     {
-      status = G_MININT64;
-      if (!job_state (client, job_name, &state, &status, &listed, error))
-        return FALSE;
-      /* The agent can list a job as exited (its process gone) a moment
-       * before it reaps it and knows the status: wait for that too. */
-      if (g_str_equal (state, "exited"))
-        {
-          if (exited_seen == G_MAXINT64)
-            exited_seen = g_get_monotonic_time ();
-          if (status >= 0 || g_get_monotonic_time () >= exited_seen + MOLT_GUEST_COMMAND_REAP_US)
-            break;
-        }
-      if (g_get_monotonic_time () >= deadline)
+      if (timed_out)
         {
           g_autoptr (JsonObject) stop = json_object_new ();
           g_autoptr (JsonNode) stopped = NULL;
@@ -134,11 +157,11 @@ molt_guest_command_run (virDomainPtr dom, const gchar *job_name, const gchar *co
           json_object_set_string_member (stop, "name", job_name);
           json_object_set_int_member (stop, "grace", 0);
           stopped = molt_agent_client_call (client, "job-stop", stop, NULL);
+          g_clear_error (error);
           g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED,
                        "it did not end within %u s (killed)", timeout_s);
-          return FALSE;
         }
-      g_usleep (MOLT_GUEST_COMMAND_POLL_MS * 1000);
+      return FALSE;
     }
   out = job_output (client, job_name);
   /* A wait status; none (or -1) when the agent did not see it end. */

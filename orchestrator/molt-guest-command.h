@@ -8,6 +8,8 @@
 #include <glib.h>
 #include <libvirt/libvirt.h>
 
+#include "molt-agent-client.h"
+
 G_BEGIN_DECLS
 
 /* The most of the command's output kept (its tail). */
@@ -20,5 +22,12 @@ G_BEGIN_DECLS
 gboolean molt_guest_command_run (virDomainPtr dom, const gchar *job_name, const gchar *command,
                                  const gchar *const *env, guint timeout_s, gchar **output,
                                  GError **error);
+
+/* Polls job-list every POLL_MS until job NAME exited (and, within 2 s of
+ * that, its wait status is known: *STATUS, else -1 or less). TIMEOUT_S 0:
+ * no limit; past it FALSE with *TIMED_OUT and an error saying the job's
+ * state (the job goes on). FALSE with the error for a failed call. */
+gboolean molt_guest_job_wait (MoltAgentClient *client, const gchar *name, guint timeout_s,
+                              guint poll_ms, gint64 *status, gboolean *timed_out, GError **error);
 
 G_END_DECLS

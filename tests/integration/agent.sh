@@ -53,6 +53,16 @@ assert_fails 1 "job name must be" m exec "$dom" --name bad/name -- true
 assert_fails 1 "does not exist in the guest" m exec "$dom" --name nocwd --cwd /does/not/exist -- true
 assert_fails 1 "no job named 'nosuchjob'" m logs "$dom" nosuchjob
 assert_fails 64 "--name is required" m exec "$dom" -- true
+# --wait: the output and a status that says whether the command succeeded.
+[ "$(m exec "$dom" --name waited --wait -- sh -c 'echo done here')" = "done here" ] \
+  || testbed_die "exec --wait did not print the job's output"
+assert_fails 1 "job waitfail exited with status 7" m exec "$dom" --name waitfail --wait -- sh -c 'exit 7'
+assert_json "$(m --json exec "$dom" --name waitjson --wait -- sh -c 'echo x; exit 3' || true)" exit-status 768
+assert_fails 1 "job waitlong did not end within 1 s (it is still running)" \
+  m exec "$dom" --name waitlong --wait --wait-timeout 1 -- sleep 600
+assert_job_state waitlong running
+m stop "$dom" waitlong --grace 0 >/dev/null
+assert_fails 64 "--wait-timeout takes seconds" m exec "$dom" --name x --wait-timeout 5 -- true
 
 # --- guest text reaches the terminal escaped, and table cells fit ---
 esc=$(printf '\033]0;owned\007\033[2J')

@@ -22,31 +22,33 @@ start_sequence_job() {
 # exit status is not checked (a query like systemctl is-active says what
 # it found by it): guest_check does.
 guest_run() {
-  local name="run-$RANDOM$RANDOM" i state="" out status
-  # shellcheck disable=SC2086
-  m exec "$dom" --name "$name" ${GUEST_RUN_OPTS:-} -- "$@" >/dev/null || return 1
-  for i in $(seq 1 $(( ${GUEST_RUN_TIMEOUT_S:-60} * 5 ))); do
-    state=$(job_field "$name" state)
-    [ "$state" = exited ] && break
-    sleep 0.2
-  done
-  [ "$state" = exited ] || { testbed_log "guest_run: '$*' still $state after ${GUEST_RUN_TIMEOUT_S:-60} s"; return 1; }
+  local name="run-$RANDOM$RANDOM" out rc=0
   out=$(mktemp)
-  m --json logs "$dom" "$name" --bytes 65536 >"$out" || { rm -f "$out"; return 1; }
-  python3 - "$out" <<'PY' || { rm -f "$out"; return 1; }
-import json, sys
+  # One call: molt waits for the job's end and reads its log (exit 1 when
+  # the command failed, the JSON printed all the same).
+  # shellcheck disable=SC2086
+  m --json exec "$dom" --name "$name" ${GUEST_RUN_OPTS:-} --wait \
+    --wait-timeout "${GUEST_RUN_TIMEOUT_S:-60}" -- "$@" >"$out" 2>"$out.err" || rc=$?
+  if [ ! -s "$out" ]; then
+    testbed_log "guest_run: '$*': $(cat "$out.err")"
+    rm -f "$out" "$out.err"
+    return 1
+  fi
+  GUEST_RUN_STRICT=${GUEST_RUN_STRICT:-0} python3 - "$out" <<'PY' || { rm -f "$out" "$out.err"; return 1; }
+import json, os, sys
 log = json.load(open(sys.argv[1]))
+if "tail" not in log:
+    sys.exit("guest_run: %s" % log["error"]["message"])
 data = log["tail"].encode()
 if log["size"] != len(data):
     sys.exit("guest_run: the output has %d bytes, one read gives %d" % (log["size"], len(data)))
 sys.stdout.buffer.write(data)
-PY
-  rm -f "$out"
-  if [ "${GUEST_RUN_STRICT:-0}" = 1 ]; then
+sys.stdout.flush()
+if os.environ["GUEST_RUN_STRICT"] == "1" and log["exit-status"] != 0:
     # A wait status: 256 is exit 1.
-    status=$(job_field "$name" exit-status)
-    [ "$status" = 0 ] || { testbed_log "guest_check: '$*' ended with wait status '$status'"; return 1; }
-  fi
+    sys.exit("guest_check: ended with wait status %d" % log["exit-status"])
+PY
+  rm -f "$out" "$out.err"
 }
 
 # guest_check CMD...: guest_run, and fails unless CMD exits 0 (an assertion
