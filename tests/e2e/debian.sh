@@ -111,6 +111,9 @@ service_attached() {
   fi
   testbed_log "$when: redis-server.service active, its job pid $pid ($redis_ns_pid in its namespace) in the unit's cgroup${client_pid:+, the client on its one connection ($(redis_field requests) requests)}"
 }
+# Type=simple: systemctl restart returns once molt-run runs, maybe before
+# it asked the agent for the job.
+for _ in $(seq 1 60); do job_field redis ns-pid >/dev/null 2>&1 && break; sleep 1; done
 redis_ns_pid=$(job_field redis ns-pid)
 [ -n "$redis_ns_pid" ] || testbed_die "the drop-in did not make redis-server a managed job: $(m jobs "$dom")"
 service_attached "started by systemd"
