@@ -116,6 +116,8 @@ find_job (JsonNode *list, const gchar *name)
 static int
 wait_for_job (const gchar *socket_path, const gchar *name)
 {
+  gint64 exited_seen = 0;
+
   for (;;)
     {
       g_autoptr (GError) error = NULL;
@@ -139,8 +141,21 @@ wait_for_job (const gchar *socket_path, const gchar *name)
       if (g_strcmp0 (json_object_get_string_member_with_default (obj, "state", ""), "exited") == 0)
         {
           gint64 status = json_object_get_int_member_with_default (obj, "exit-status", -1);
+          /* The agent can list a job as exited a moment before it reaps it
+           * and knows its status (a successful job's unit failed so). */
+          if (status < 0 && exited_seen == 0)
+            exited_seen = g_get_monotonic_time ();
+          if (status < 0 && g_get_monotonic_time () - exited_seen < 2 * G_USEC_PER_SEC)
+            {
+              g_usleep (G_USEC_PER_SEC / 10);
+              continue;
+            }
           if (status < 0)
-            return 1;
+            {
+              g_printerr ("molt-run: job %s ended, but the agent did not see its exit status\n",
+                          name);
+              return 1;
+            }
           if (WIFEXITED ((int) status))
             return WEXITSTATUS ((int) status);
           return 128 + WTERMSIG ((int) status);
