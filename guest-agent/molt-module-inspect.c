@@ -5,6 +5,7 @@
 
 #include <gio/gio.h>
 
+#include "molt-depmod.h"
 #include "molt-module-inspect.h"
 #include "molt-module-users.h"
 #include "molt-protocol-error.h"
@@ -46,6 +47,7 @@ molt_module_file (const gchar *release, const gchar *name)
   g_autofree gchar *deps = NULL, *wanted = molt_module_canonical_name (name);
   g_auto (GStrv) lines = NULL;
 
+  molt_depmod_settle ();
   if (!g_file_get_contents (dep_path, &deps, NULL, NULL))
     return NULL;
   lines = g_strsplit (deps, "\n", -1);
@@ -135,6 +137,7 @@ kernel_has (const gchar *release, const gchar *name)
 
   if (g_file_test (sys, G_FILE_TEST_IS_DIR))
     return TRUE;
+  molt_depmod_settle ();
   if (!g_file_get_contents (dep_path, &deps, NULL, NULL))
     return FALSE;
   /* "kernel/drivers/net/virtio_net.ko: ..." (or .ko.xz). */

@@ -8,6 +8,7 @@
 #include <gio/gio.h>
 #include <glib/gstdio.h>
 
+#include "molt-depmod.h"
 #include "molt-module-initrd.h"
 #include "molt-module-inspect.h"
 #include "molt-module-reload.h"
@@ -101,6 +102,7 @@ molt_module_load_file (const gchar *file, const gchar *name, GError **error)
   if (!g_str_has_suffix (file, ".ko"))
     {
       const gchar *argv[] = { "modprobe", name, NULL };
+      molt_depmod_settle (); /* modprobe reads the index */
       return run_tool (argv, error);
     }
   if ((fd = open (file, O_RDONLY | O_CLOEXEC)) < 0 || syscall (SYS_finit_module, fd, "", 0) != 0)
@@ -117,42 +119,6 @@ molt_module_load_file (const gchar *file, const gchar *name, GError **error)
     }
   close (fd);
   return TRUE;
-}
-
-/* depmod for the running kernel: the next boot's modprobe finds the
- * staged (or restored) files. A warning when it cannot: the running
- * kernel has the right modules either way. */
-static void
-run_depmod (const gchar *release)
-{
-  const gchar *argv[] = { "depmod", "-a", release, NULL };
-  g_autoptr (GError) error = NULL;
-
-  if (!run_tool (argv, &error))
-    g_warning ("%s: the next boot may load other versions", error->message);
-}
-
-static void
-depmod_done (GObject *source, GAsyncResult *result, gpointer data)
-{
-  g_autoptr (GError) error = NULL;
-
-  if (!g_subprocess_wait_check_finish (G_SUBPROCESS (source), result, &error))
-    g_warning ("depmod after a live reload failed: %s: the next boot may load other versions",
-               error->message);
-}
-
-static void
-run_depmod_later (const gchar *release)
-{
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GSubprocess) depmod
-      = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE, &error, "depmod", "-a", release, NULL);
-
-  if (depmod == NULL)
-    g_warning ("cannot run depmod: %s: the next boot may load other versions", error->message);
-  else
-    g_subprocess_wait_check_async (depmod, NULL, depmod_done, NULL);
 }
 
 static gboolean
@@ -232,7 +198,7 @@ roll_back (GArray *steps, const gchar *release, GString *how, const gchar *aside
         }
     }
   g_rmdir (aside_dir);
-  run_depmod (release);
+  molt_depmod_run (release);
   for (guint i = 0; i < steps->len; i++)
     {
       Step *s = &g_array_index (steps, Step, i);
@@ -391,7 +357,7 @@ finish_reload (GArray *steps, const gchar *aside_dir, const gchar *release)
         g_unlink (st->moved_to);
     }
   g_rmdir (aside_dir);
-  run_depmod_later (release);
+  molt_depmod_run_later (release);
 }
 
 JsonNode *
@@ -578,7 +544,7 @@ molt_module_install (const gchar *dir, gboolean initramfs, GError **error)
     }
   g_rmdir (aside_dir);
   json_object_set_array_member (obj, "staged", staged);
-  run_depmod (release);
+  molt_depmod_run (release);
   if (initramfs && !update_initramfs (cands, release, &initramfs_how, error))
     {
       g_prefix_error (error,

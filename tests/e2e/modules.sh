@@ -78,6 +78,20 @@ rm -f "$before" "$after"
 live_downtime=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["downtime-s"])' <<<"$out")
 testbed_log "live reload 1 -> 2 under a running job: downtime $live_downtime s"
 
+# --- a hotfix that fails to load: the old module back ---
+# Right after the reload above, whose depmod still runs in the guest's
+# background: this reload must read the index that depmod writes (the
+# old one names updates/molt_testdrv.ko, moved aside by the first).
+out=$(expect_rc 4 m --json switch "$dom" --modules "$drv/$rel/2-broken")
+assert_json "$out" result rolled-back
+assert_contains "$out" "cannot load "
+assert_contains "$out" "rolled back: the old modules are loaded again, the staged files removed"
+[ "$(sysfs_version)" = 2 ] || testbed_die "after the failed hotfix /sys/module says $(sysfs_version)"
+[ "$(device_reads)" = "molt_testdrv 2" ] || testbed_die "after the failed hotfix the device reads '$(device_reads)'"
+[ "$(staged_version)" = 2 ] || testbed_die "after the failed hotfix the next boot would load version '$(staged_version)'"
+assert_job_state pipeline running
+testbed_log "a hotfix whose init fails: $(grep -o 'cannot load [^;]*' <<<"$out" | head -n 1); version 2 loaded again"
+
 # --- a job holding the device: refused, nothing changed ---
 m exec "$dom" --name holder --no-pid-namespace -- sh -c 'exec 3</dev/molt_testdrv; exec sleep 100000' >/dev/null
 for _ in $(seq 1 50); do [ "$(guest_run cat /sys/module/molt_testdrv/refcnt)" -ge 1 ] && break; sleep 0.2; done
@@ -96,17 +110,6 @@ assert_job_state holder running
 m stop "$dom" holder >/dev/null
 for _ in $(seq 1 50); do [ "$(guest_run cat /sys/module/molt_testdrv/refcnt)" = 0 ] && break; sleep 0.2; done
 testbed_log "a job holding the device: refused at preflight, naming the module"
-
-# --- a hotfix that fails to load: the old module back ---
-out=$(expect_rc 4 m --json switch "$dom" --modules "$drv/$rel/2-broken")
-assert_json "$out" result rolled-back
-assert_contains "$out" "cannot load "
-assert_contains "$out" "rolled back: the old modules are loaded again, the staged files removed"
-[ "$(sysfs_version)" = 2 ] || testbed_die "after the failed hotfix /sys/module says $(sysfs_version)"
-[ "$(device_reads)" = "molt_testdrv 2" ] || testbed_die "after the failed hotfix the device reads '$(device_reads)'"
-[ "$(staged_version)" = 2 ] || testbed_die "after the failed hotfix the next boot would load version '$(staged_version)'"
-assert_job_state pipeline running
-testbed_log "a hotfix whose init fails: $(grep -o 'cannot load [^;]*' <<<"$out" | head -n 1); version 2 loaded again"
 
 # --- a probe on the live path: the reload held until it passed ---
 out=$(expect_rc 4 m --json switch "$dom" --modules "$drv/$rel/1" --probe 'grep -q "molt_testdrv 9" /dev/molt_testdrv')
