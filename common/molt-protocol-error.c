@@ -11,6 +11,8 @@ static const gchar *const error_classes[] = {
   [MOLT_PROTOCOL_ERROR_EXISTS] = "AlreadyExists",
   [MOLT_PROTOCOL_ERROR_COMMAND_DISABLED] = "CommandDisabled",
   [MOLT_PROTOCOL_ERROR_UNSUPPORTED] = "Unsupported",
+  [MOLT_PROTOCOL_ERROR_ROLLED_BACK] = "RolledBack",
+  [MOLT_PROTOCOL_ERROR_ROLLBACK_INCOMPLETE] = "RollbackIncomplete",
 };
 G_STATIC_ASSERT (G_N_ELEMENTS (error_classes) == MOLT_PROTOCOL_ERROR_LAST);
 

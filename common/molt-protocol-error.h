@@ -20,6 +20,11 @@ typedef enum
   MOLT_PROTOCOL_ERROR_EXISTS,            /* AlreadyExists */
   MOLT_PROTOCOL_ERROR_COMMAND_DISABLED,  /* CommandDisabled */
   MOLT_PROTOCOL_ERROR_UNSUPPORTED,       /* Unsupported */
+  /* A change failed and was undone: the guest is as it was. */
+  MOLT_PROTOCOL_ERROR_ROLLED_BACK, /* RolledBack */
+  /* A change failed and could not all be undone; the text says what is
+   * left (the host's next rollback layer takes over). */
+  MOLT_PROTOCOL_ERROR_ROLLBACK_INCOMPLETE, /* RollbackIncomplete */
   MOLT_PROTOCOL_ERROR_LAST
 } MoltProtocolErrorCode;
 

@@ -171,8 +171,8 @@ stage (Step *s, const gchar *release, const gchar *aside_dir, GError **error)
 }
 
 /* Everything put back, newest first; what could not be is appended to
- * HOW (the message says how the rollback went). */
-static void
+ * HOW (the message says how the rollback went). TRUE when all of it was. */
+static gboolean
 roll_back (GArray *steps, const gchar *release, GString *how, const gchar *aside_dir)
 {
   gboolean all = TRUE;
@@ -228,6 +228,16 @@ roll_back (GArray *steps, const gchar *release, GString *how, const gchar *aside
   g_string_prepend (how, all ? "rolled back: the old modules are loaded again, the staged files "
                                "removed"
                              : "the rollback was incomplete");
+  return all;
+}
+
+/* FAILURE, then how its rollback went, as the class the host keys on. */
+static void
+set_rolled_back_error (GError **error, gboolean complete, const GError *failure, const GString *how)
+{
+  g_set_error (error, MOLT_PROTOCOL_ERROR,
+               complete ? MOLT_PROTOCOL_ERROR_ROLLED_BACK : MOLT_PROTOCOL_ERROR_ROLLBACK_INCOMPLETE,
+               "%s; %s", failure->message, how->str);
 }
 
 static JsonObject *
@@ -390,12 +400,12 @@ molt_module_reload_revert (GError **error)
                            "no reload awaits its revert");
       return NULL;
     }
-  roll_back (pending->steps, pending->release, how, pending->aside_dir);
-  complete = g_str_has_prefix (how->str, "rolled back");
+  complete = roll_back (pending->steps, pending->release, how, pending->aside_dir);
   g_clear_pointer (&pending, pending_free);
   if (!complete)
     {
-      g_set_error (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_GENERIC, "%s", how->str);
+      g_set_error (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_ROLLBACK_INCOMPLETE, "%s",
+                   how->str);
       return NULL;
     }
   json_object_set_string_member (obj, "how", how->str);
@@ -468,9 +478,7 @@ molt_module_reload (const gchar *dir, gboolean hold, GError **error)
       }
     /* Files moved aside are back before its depmod: the directory goes
      * empty. */
-    roll_back (steps, release, how, aside_dir);
-    g_set_error (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_GENERIC, "%s; %s",
-                 failure->message, how->str);
+    set_rolled_back_error (error, roll_back (steps, release, how, aside_dir), failure, how);
     return NULL;
   }
 }
@@ -529,9 +537,7 @@ molt_module_install (const gchar *dir, gboolean initramfs, GError **error)
     stage (&g_array_index (steps, Step, i), release, aside_dir, &failure);
   if (failure != NULL)
     {
-      roll_back (steps, release, how, aside_dir);
-      g_set_error (error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_GENERIC, "%s; %s",
-                   failure->message, how->str);
+      set_rolled_back_error (error, roll_back (steps, release, how, aside_dir), failure, how);
       return NULL;
     }
   staged = json_array_new ();

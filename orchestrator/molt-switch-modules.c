@@ -4,6 +4,7 @@
 #include "molt-guest-command.h"
 #include "molt-host-error.h"
 #include "molt-libvirt.h"
+#include "molt-protocol-error.h"
 #include "molt-reply.h"
 #include "molt-switch-modules-fallback.h"
 #include "molt-switch-modules.h"
@@ -143,19 +144,20 @@ set_before_read (JsonObject *inspect, SetBefore *b, GError **error)
   return TRUE;
 }
 
-/* The agent could not load an old module again (its rollback says "the
- * rollback was incomplete"): the next layer boots the running kernel again
- * with the disk's initramfs, the jobs carried by CRIU. Without the
- * switch's options (no kexec configured), the failure stands. */
+/* The agent could not load an old module again (INCOMPLETE: its error's
+ * class was RollbackIncomplete): the next layer boots the running kernel
+ * again with the disk's initramfs, the jobs carried by CRIU. Any other
+ * failure (the agent gone, a reply that makes no sense), or no kexec
+ * configured, stands: exit 5. */
 static MoltSwitchResult
 fall_back (const MoltSwitchModulesOptions *o, MoltAgentClient **client, MoltDomainLock **lock,
-           const SetBefore *b, JsonObject *report, GError **error)
+           const SetBefore *b, gboolean incomplete, JsonObject *report, GError **error)
 {
   g_autoptr (JsonObject) sub = json_object_new ();
   g_autoptr (GError) cause = g_steal_pointer (error);
   MoltSwitchResult result;
 
-  if (o->kexec == NULL || strstr (cause->message, "the rollback was incomplete") == NULL)
+  if (o->kexec == NULL || !incomplete)
     {
       g_propagate_error (error, g_steal_pointer (&cause));
       return MOLT_SWITCH_BROKEN;
@@ -195,12 +197,15 @@ revert_after_probe (const MoltSwitchModulesOptions *o, MoltAgentClient **clientp
   thawed = molt_agent_client_call (client, "thaw", NULL, &thaw_error);
   if (revert_error != NULL)
     {
+      gboolean incomplete = g_error_matches (revert_error, MOLT_PROTOCOL_ERROR,
+                                             MOLT_PROTOCOL_ERROR_ROLLBACK_INCOMPLETE);
+
       g_set_error (error, MOLT_HOST_ERROR, MOLT_HOST_ERROR_FAILED,
                    "probe: %s; the revert failed: %s", cause->message, revert_error->message);
       g_error_free (cause);
       if (thaw_error != NULL)
         return MOLT_SWITCH_BROKEN;
-      return fall_back (o, clientp, lock, b, report, error);
+      return fall_back (o, clientp, lock, b, incomplete, report, error);
     }
   if (reverted != NULL && JSON_NODE_HOLDS_OBJECT (reverted))
     how = json_object_get_string_member_with_default (json_node_get_object (reverted), "how", NULL);
@@ -289,9 +294,12 @@ switch_live (const MoltSwitchModulesOptions *o, virDomainPtr dom, MoltAgentClien
                           MOLT_MODULES_AUTO_THAW_S, thaw_error->message);
           return MOLT_SWITCH_BROKEN;
         }
-      if (strstr ((*error)->message, "rolled back: ") != NULL)
+      if (g_error_matches (*error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_ROLLED_BACK))
         return MOLT_SWITCH_ROLLED_BACK;
-      return fall_back (o, clientp, lock, b, report, error);
+      return fall_back (o, clientp, lock, b,
+                        g_error_matches (*error, MOLT_PROTOCOL_ERROR,
+                                         MOLT_PROTOCOL_ERROR_ROLLBACK_INCOMPLETE),
+                        report, error);
     }
   if (thaw_error != NULL)
     {
