@@ -18,6 +18,7 @@
 
 #include "molt-line-reader.h"
 #include "molt-message.h"
+#include "molt-sd-notify.h"
 #include "molt-wire.h"
 
 #define MOLT_DEFAULT_SOCKET MOLT_WIRE_LOCAL_SOCKET
@@ -30,6 +31,42 @@
 #define MOLT_RUN_ATTACH_TRIES   60
 
 extern char **environ;
+
+/* $NOTIFY_SOCKET of a Type=notify unit, or NULL. */
+static gchar *notify_socket;
+
+/* STATE to systemd, when a Type=notify unit runs us; a failure is said
+ * once (the job runs either way; systemd times the start out). */
+static void
+notify (const gchar *state)
+{
+  static gboolean warned;
+  g_autoptr (GError) error = NULL;
+
+  if (notify_socket == NULL || molt_sd_notify (notify_socket, state, &error) || warned)
+    return;
+  g_printerr ("molt-run: %s\n", error->message);
+  warned = TRUE;
+}
+
+/* Still waiting, with a reason: systemd's start timeout is pushed back
+ * (molt-run's own deadlines bound the wait). */
+static void
+notify_waiting (const gchar *status)
+{
+  g_autofree gchar *state
+      = g_strdup_printf ("EXTEND_TIMEOUT_USEC=%" G_GUINT64_FORMAT "\nSTATUS=%s",
+                         (guint64) 30 * G_USEC_PER_SEC, status);
+  notify (state);
+}
+
+/* The job is registered with the agent: the unit is up. */
+static void
+notify_ready (const gchar *what, const gchar *name)
+{
+  g_autofree gchar *state = g_strdup_printf ("READY=1\nSTATUS=%s job %s", what, name);
+  notify (state);
+}
 
 static JsonNode *
 call (const gchar *socket_path, const gchar *execute, JsonObject *args, GError **error)
@@ -235,6 +272,7 @@ start_or_attach (const gchar *socket_path, const gchar *name, JsonObject *start_
           if (!told_agent)
             g_printerr ("molt-run: waiting for molt-agent: %s\n", error->message);
           told_agent = TRUE;
+          notify_waiting ("waiting for molt-agent");
           g_usleep (G_USEC_PER_SEC);
           continue;
         }
@@ -254,6 +292,7 @@ start_or_attach (const gchar *socket_path, const gchar *name, JsonObject *start_
             g_print ("job %s was checkpointed for a kernel switch: waiting for its restore\n",
                      name);
           told_restore = TRUE;
+          notify_waiting ("waiting for the restore of the job after a kernel switch");
           g_usleep (G_USEC_PER_SEC);
           continue;
         }
@@ -272,6 +311,8 @@ start_or_attach (const gchar *socket_path, const gchar *name, JsonObject *start_
       if (g_str_equal (state, "frozen") || g_str_equal (state, "stopping"))
         {
           /* A switch or a snapshot holds it, or it is on its way out. */
+          notify_waiting ("waiting: the job is frozen (a kernel switch or a snapshot holds it) "
+                          "or stopping");
           g_usleep (G_USEC_PER_SEC);
           continue;
         }
@@ -280,6 +321,7 @@ start_or_attach (const gchar *socket_path, const gchar *name, JsonObject *start_
           if (cgroup == NULL)
             {
               print_job ("waiting for the running", name, job);
+              notify_ready ("waiting for the running", name);
               return wait_for_job (socket_path, name);
             }
           {
@@ -291,6 +333,7 @@ start_or_attach (const gchar *socket_path, const gchar *name, JsonObject *start_
           if (result != NULL)
             {
               print_job ("attached to the running", name, result);
+              notify_ready ("attached to the running", name);
               return wait_for_job (socket_path, name);
             }
           /* Refused while a switch holds the agent: ask again. */
@@ -313,6 +356,7 @@ start_or_attach (const gchar *socket_path, const gchar *name, JsonObject *start_
           return 1;
         }
       print_job ("started", name, result);
+      notify_ready ("started", name);
       return wait_for_job (socket_path, name);
     }
 }
@@ -378,6 +422,8 @@ main (int argc, char **argv)
       return 64;
     }
   name = argv[1];
+  /* Before the environment is copied into the job's. */
+  notify_socket = molt_sd_notify_take_socket ();
   for (int i = g_str_equal (argv[2], "--") ? 3 : 2; i < argc; i++)
     json_array_add_string_element (argv_json, argv[i]);
   if (!clean_env)
@@ -407,5 +453,6 @@ main (int argc, char **argv)
     }
   if (JSON_NODE_HOLDS_OBJECT (result))
     print_job ("started", name, result);
+  notify_ready ("started", name);
   return 0;
 }

@@ -111,11 +111,11 @@ service_attached() {
   fi
   testbed_log "$when: redis-server.service active, its job pid $pid ($redis_ns_pid in its namespace) in the unit's cgroup${client_pid:+, the client on its one connection ($(redis_field requests) requests)}"
 }
-# Type=simple: systemctl restart returns once molt-run runs, maybe before
-# it asked the agent for the job.
-for _ in $(seq 1 60); do job_field redis ns-pid >/dev/null 2>&1 && break; sleep 1; done
+# Type=notify: systemctl restart returned once molt-run said READY=1,
+# after the agent started the job: it is listed now, no wait.
 redis_ns_pid=$(job_field redis ns-pid)
-[ -n "$redis_ns_pid" ] || testbed_die "the drop-in did not make redis-server a managed job: $(m jobs "$dom")"
+[ -n "$redis_ns_pid" ] || testbed_die "systemctl restart redis-server returned before the agent had the job: $(m jobs "$dom")"
+assert_contains "$(guest_run systemctl show -p StatusText --value redis-server)" "started job redis"
 service_attached "started by systemd"
 assert_contains "$(guest_run journalctl -u redis-server --no-pager)" "started job redis: pid"
 
