@@ -132,18 +132,12 @@ kernel_has (const gchar *release, const gchar *name)
 {
   g_autofree gchar *module = molt_module_canonical_name (name);
   g_autofree gchar *sys = g_build_filename ("/sys/module", module, NULL);
-  g_autofree gchar *dep_path = g_build_filename ("/lib/modules", release, "modules.dep", NULL);
-  g_autofree gchar *deps = NULL, *needle_ko = NULL;
+  g_autofree gchar *file = NULL;
 
   if (g_file_test (sys, G_FILE_TEST_IS_DIR))
     return TRUE;
-  molt_depmod_settle ();
-  if (!g_file_get_contents (dep_path, &deps, NULL, NULL))
-    return FALSE;
-  /* "kernel/drivers/net/virtio_net.ko: ..." (or .ko.xz). */
-  g_strdelimit (deps, "-", '_');
-  needle_ko = g_strconcat ("/", module, ".ko", NULL);
-  return strstr (deps, needle_ko) != NULL;
+  file = molt_module_file (release, name);
+  return file != NULL;
 }
 
 static MoltModuleCandidate *
