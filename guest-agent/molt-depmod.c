@@ -15,7 +15,8 @@ warn_failed (GSubprocess *depmod)
     g_warning ("depmod was killed by signal %d: the next boot may load other module versions",
                g_subprocess_get_term_sig (depmod));
   else if (g_subprocess_get_exit_status (depmod) != 0)
-    g_warning ("depmod exited with status %d (its message above): the next boot may load other module versions",
+    g_warning ("depmod exited with status %d (its message above): the next boot may load other "
+               "module versions",
                g_subprocess_get_exit_status (depmod));
 }
 

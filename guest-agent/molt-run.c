@@ -54,9 +54,8 @@ notify (const gchar *state)
 static void
 notify_waiting (const gchar *status)
 {
-  g_autofree gchar *state
-      = g_strdup_printf ("EXTEND_TIMEOUT_USEC=%" G_GUINT64_FORMAT "\nSTATUS=%s",
-                         (guint64) 30 * G_USEC_PER_SEC, status);
+  g_autofree gchar *state = g_strdup_printf ("EXTEND_TIMEOUT_USEC=%" G_GUINT64_FORMAT "\nSTATUS=%s",
+                                             (guint64) 30 * G_USEC_PER_SEC, status);
   notify (state);
 }
 

@@ -296,10 +296,10 @@ switch_live (const MoltSwitchModulesOptions *o, virDomainPtr dom, MoltAgentClien
         }
       if (g_error_matches (*error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_ROLLED_BACK))
         return MOLT_SWITCH_ROLLED_BACK;
-      return fall_back (o, clientp, lock, b,
-                        g_error_matches (*error, MOLT_PROTOCOL_ERROR,
-                                         MOLT_PROTOCOL_ERROR_ROLLBACK_INCOMPLETE),
-                        report, error);
+      return fall_back (
+          o, clientp, lock, b,
+          g_error_matches (*error, MOLT_PROTOCOL_ERROR, MOLT_PROTOCOL_ERROR_ROLLBACK_INCOMPLETE),
+          report, error);
     }
   if (thaw_error != NULL)
     {

@@ -167,13 +167,17 @@ main (int argc, char **argv)
           echoed++;
       }
       {
-        char udp_path[4096];
+        /* Written aside and renamed over: a reader never sees the file
+         * truncated and empty (network.sh read "" once). */
+        char udp_path[4096], tmp_path[4200];
         snprintf (udp_path, sizeof udp_path, "%s.udp", argv[3]);
-        out = fopen (udp_path, "w");
+        snprintf (tmp_path, sizeof tmp_path, "%s.tmp", udp_path);
+        out = fopen (tmp_path, "w");
         if (out != NULL)
           {
             fprintf (out, "%lu %lu\n", n + 1, echoed);
-            fclose (out);
+            if (fclose (out) == 0)
+              rename (tmp_path, udp_path);
           }
       }
       n++;

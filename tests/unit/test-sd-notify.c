@@ -26,10 +26,10 @@ bind_listener (const gchar *name)
   memcpy (addr.sun_path, name, len);
   if (name[0] == '@')
     addr.sun_path[0] = '\0';
-  g_assert (bind (fd, (struct sockaddr *) &addr,
-                  (socklen_t) (offsetof (struct sockaddr_un, sun_path) + len
-                               + (name[0] == '/' ? 1 : 0)))
-            == 0);
+  g_assert (
+      bind (fd, (struct sockaddr *) &addr,
+            (socklen_t) (offsetof (struct sockaddr_un, sun_path) + len + (name[0] == '/' ? 1 : 0)))
+      == 0);
   return fd;
 }
 
