@@ -11,11 +11,27 @@
 static gchar *dir;
 static gchar *log_path;
 
+/* It ends only once the gate file exists (30 s at most): a test can hold
+ * it running for as long as it looks, whatever the machine's load. */
 static const gchar fake_depmod[] = "#!/bin/sh\n"
                                    "echo \"start $*\" >>\"$MOLT_TEST_DEPMOD_LOG\"\n"
-                                   "sleep 0.3\n"
+                                   "i=0\n"
+                                   "while [ ! -e \"$MOLT_TEST_DEPMOD_GATE\" ] && [ $i -lt 600 ]; "
+                                   "do sleep 0.05; i=$((i+1)); done\n"
+                                   "sleep 0.1\n"
                                    "echo \"end $*\" >>\"$MOLT_TEST_DEPMOD_LOG\"\n"
                                    "exit \"${MOLT_TEST_DEPMOD_STATUS:-0}\"\n";
+
+static gchar *gate_path;
+
+static void
+gate_open (gboolean open)
+{
+  if (open)
+    g_file_set_contents (gate_path, "", 0, NULL);
+  else
+    g_unlink (gate_path);
+}
 
 static gchar *
 read_log (void)
@@ -39,10 +55,12 @@ test_background_run_is_waited_for (void)
   g_autofree gchar *during = NULL, *after = NULL;
 
   reset_log ();
+  gate_open (FALSE);
   molt_depmod_run_later ("6.1.0-test");
   during = read_log ();
-  /* Returned at once: depmod has not finished. */
+  /* Returned at once: depmod cannot have finished. */
   CU_ASSERT_PTR_NULL (strstr (during, "end"));
+  gate_open (TRUE);
   molt_depmod_settle ();
   after = read_log ();
   CU_ASSERT_STRING_EQUAL (after, "start -a 6.1.0-test\nend -a 6.1.0-test\n");
@@ -120,13 +138,17 @@ main (void)
   dir = molt_test_tmpdir_new ("molt-test-depmod");
   fake = g_build_filename (dir, "depmod", NULL);
   log_path = g_build_filename (dir, "log", NULL);
+  gate_path = g_build_filename (dir, "gate", NULL);
+  gate_open (TRUE);
   if (!g_file_set_contents (fake, fake_depmod, -1, NULL) || g_chmod (fake, 0755) != 0)
     g_error ("cannot write %s", fake);
   path = g_strconcat (dir, ":", g_getenv ("PATH"), NULL);
   g_setenv ("PATH", path, TRUE);
   g_setenv ("MOLT_TEST_DEPMOD_LOG", log_path, TRUE);
+  g_setenv ("MOLT_TEST_DEPMOD_GATE", gate_path, TRUE);
   failures = molt_test_run ("depmod", cases);
   g_free (log_path);
+  g_free (gate_path);
   molt_test_tmpdir_remove (dir);
   return failures;
 }
