@@ -141,7 +141,10 @@ main (void)
   gate_path = g_build_filename (dir, "gate", NULL);
   gate_open (TRUE);
   if (!g_file_set_contents (fake, fake_depmod, -1, NULL) || g_chmod (fake, 0755) != 0)
-    g_error ("cannot write %s", fake);
+    {
+      g_printerr ("test-depmod: cannot write %s\n", fake);
+      return 1;
+    }
   path = g_strconcat (dir, ":", g_getenv ("PATH"), NULL);
   g_setenv ("PATH", path, TRUE);
   g_setenv ("MOLT_TEST_DEPMOD_LOG", log_path, TRUE);
