@@ -20,18 +20,25 @@ warn_failed (GSubprocess *depmod)
                g_subprocess_get_exit_status (depmod));
 }
 
-void
-molt_depmod_settle (void)
+/* DEPMOD waited for to its end, a failure warned about. */
+static void
+wait_for (GSubprocess *depmod)
 {
-  g_autoptr (GSubprocess) depmod = g_steal_pointer (&running);
   g_autoptr (GError) error = NULL;
 
-  if (depmod == NULL)
-    return;
   if (!g_subprocess_wait (depmod, NULL, &error))
     g_warning ("cannot wait for depmod: %s", error->message);
   else
     warn_failed (depmod);
+}
+
+void
+molt_depmod_settle (void)
+{
+  g_autoptr (GSubprocess) depmod = g_steal_pointer (&running);
+
+  if (depmod != NULL)
+    wait_for (depmod);
 }
 
 static void
@@ -67,15 +74,10 @@ void
 molt_depmod_run (const gchar *release)
 {
   g_autoptr (GSubprocess) depmod = NULL;
-  g_autoptr (GError) error = NULL;
 
   molt_depmod_settle ();
-  if ((depmod = spawn (release)) == NULL)
-    return;
-  if (!g_subprocess_wait (depmod, NULL, &error))
-    g_warning ("cannot wait for depmod: %s", error->message);
-  else
-    warn_failed (depmod);
+  if ((depmod = spawn (release)) != NULL)
+    wait_for (depmod);
 }
 
 void
